@@ -1,0 +1,48 @@
+#pragma once
+// The vocabulary shared by probes, the health state machine, logs and metrics.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace poolwatch {
+
+enum class Protocol { imap, pop3, lmtp };
+enum class TlsMode { plain, implicit, starttls };
+
+// Why a probe failed. Each class is a distinct operator story: "refused" means the
+// service is not running, "auth_temporary" means the auth backend (not the password)
+// is the problem, "timeout" means something hung.
+enum class FailureClass {
+  none,             // success
+  resolve_error,    // no address for the name (probe CLI only: the pool is IPs)
+  connect_refused,  // RST / unreachable
+  connect_timeout,  // no TCP handshake within the deadline
+  tls_handshake,    // TLS handshake failed
+  tls_verify,       // certificate did not verify (chain, name, expiry)
+  protocol_error,   // unexpected greeting or reply, PREAUTH, BYE, garbage, overlong line
+  auth_rejected,    // the server refused the credentials
+  auth_temporary,   // NO [UNAVAILABLE] / -ERR [SYS/TEMP]: auth backend trouble
+  timeout,          // the dialogue did not finish within the deadline
+  io_error,         // connection reset or closed mid-dialogue
+  config_error,     // the probe cannot run as configured (LOGINDISABLED, no STARTTLS)
+};
+
+std::string_view to_string(Protocol p);
+std::string_view to_string(TlsMode m);
+std::string_view to_string(FailureClass f);
+std::optional<Protocol> protocol_from_string(std::string_view s);
+
+struct ProbeOutcome {
+  FailureClass failure = FailureClass::none;
+  std::string reason;  // human text: "connect timeout after 3.0 s"; never a secret
+  std::chrono::microseconds latency{0};
+  // Lines exchanged, for `poolwatch probe`; passwords already masked.
+  std::vector<std::string> transcript;
+
+  bool ok() const { return failure == FailureClass::none; }
+};
+
+}  // namespace poolwatch

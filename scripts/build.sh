@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Configures and builds poolwatch and its tests into build/ (idempotent, incremental).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+"./scripts/deps.sh"
+BUILD_DIR=${BUILD_DIR:-build}
+BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo}
+JOBS=${JOBS:-2}
+if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
+  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" >/dev/null
+fi
+cmake --build "$BUILD_DIR" -j"$JOBS"
