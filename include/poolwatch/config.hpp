@@ -1,7 +1,8 @@
 #pragma once
 // The whole runtime configuration as typed values with their defaults. The YAML
-// loader (config.cpp) and the command-line overrides (cli.cpp) fill it; every other
-// part of poolwatch only reads it.
+// loader (config_loader.hpp) and the command-line overrides (cli.hpp) fill and validate
+// it; every other part of poolwatch only reads it. docs/configuration.md describes
+// every key; the structs compare with == (a reload can tell what changed).
 
 #include <chrono>
 #include <cstdint>
@@ -30,6 +31,7 @@ struct DirectorConfig {
   Seconds command_timeout{75};
   Seconds reconnect_initial{1};
   Seconds reconnect_max{60};
+  friend bool operator==(const DirectorConfig&, const DirectorConfig&) = default;
 };
 
 struct PortSpec {
@@ -51,17 +53,20 @@ struct TlsConfig {
   std::string sni;            // empty: the verify name when it is a host name
   std::string min_version = "1.2";
   bool session_resumption = true;
+  friend bool operator==(const TlsConfig&, const TlsConfig&) = default;
 };
 
 struct ProbeConfig {
+  // YAML `probe.ports` followed by `probe.ssl_ports` (implicit TLS); never empty and
+  // without duplicates once validated.
   std::vector<PortSpec> ports{{Protocol::imap, 143, TlsMode::plain}};
   TlsConfig tls;
   AuthMechanism auth = AuthMechanism::login;
-  bool login = true;        // log in when credentials exist for the backend
-  bool imap_list = false;   // LIST "" "%" after login
-  bool imap_select = false; // SELECT INBOX after login
+  bool login = true;         // log in when credentials exist for the backend
+  bool imap_list = false;    // LIST "" "%" after login
+  bool imap_select = false;  // SELECT INBOX after login
   bool pop3_stat = false;
-  bool lmtp_rcpt = true;    // MAIL FROM:<> + RCPT TO:<user> when a user is known
+  bool lmtp_rcpt = true;  // MAIL FROM:<> + RCPT TO:<user> when a user is known
   // Destructive deep checks, paired so the test mailbox never grows.
   bool imap_append_expunge = false;
   bool pop3_dele = false;
@@ -69,6 +74,7 @@ struct ProbeConfig {
   std::size_t max_line = 8192;
   std::size_t max_bytes = 1 << 20;
   std::size_t max_in_flight = 500;
+  friend bool operator==(const ProbeConfig&, const ProbeConfig&) = default;
 };
 
 struct CredentialsConfig {
@@ -78,11 +84,13 @@ struct CredentialsConfig {
   std::string test_accounts;          // dovemon testaccounts YAML
   std::string master_user;            // SASL authzid-style master login
   bool poll_unknown_backends = true;  // probe hosts with no account (no login)
+  friend bool operator==(const CredentialsConfig&, const CredentialsConfig&) = default;
 };
 
 struct HealthConfig {
   Seconds interval{10};
-  Seconds timeout{10};  // one deadline per whole dialogue; allows Dovecot's 2 s failure delay + penalty
+  // One deadline per whole dialogue; allows Dovecot's 2 s failure delay + penalty.
+  Seconds timeout{10};
   int retry_count = 3;
   int rapid_rounds = 10;
   int rapid_fails_needed = 8;
@@ -90,9 +98,10 @@ struct HealthConfig {
   Seconds rapid_timeout{5};
   int healthy_threshold = 1;
   double jitter_percent = 5;
-  bool timeout_growth = false;  // dovemon: timeout x1, x2, x3 with consecutive failures
+  bool timeout_growth = false;              // dovemon: timeout x1, x2, x3 with consecutive failures
   std::optional<Seconds> suspect_interval;  // faster polls after a failure
   std::optional<Seconds> down_interval;     // polls of a backend that is down
+  friend bool operator==(const HealthConfig&, const HealthConfig&) = default;
 };
 
 enum class FlushMode { reset_users, flush, none };
@@ -105,6 +114,7 @@ struct ActionConfig {
   bool skip_disabled = false;    // do not probe hosts with vhost_count 0
   std::string on_transition;     // hook: CMD down|up ADDRESS REASON
   Seconds on_transition_timeout{30};
+  friend bool operator==(const ActionConfig&, const ActionConfig&) = default;
 };
 
 enum class LogTarget { stderr_, syslog, file };
@@ -114,11 +124,13 @@ struct LogConfig {
   std::string file;
   std::string syslog_facility = "daemon";
   std::string level = "info";
+  friend bool operator==(const LogConfig&, const LogConfig&) = default;
 };
 
 struct HttpConfig {
   bool enabled = true;
   std::string listen = "127.0.0.1:9167";
+  friend bool operator==(const HttpConfig&, const HttpConfig&) = default;
 };
 
 struct Config {
@@ -133,6 +145,7 @@ struct Config {
   std::string state_file = "/var/lib/poolwatch/state.json";
   std::string event_log;
   bool dry_run = false;
+  friend bool operator==(const Config&, const Config&) = default;
 };
 
 }  // namespace poolwatch
