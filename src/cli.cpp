@@ -106,7 +106,7 @@ std::variant<CliOptions, int> parse_command_line(int argc, const char* const* ar
                             ->capture_default_str();
   app.add_flag("-f,--foreground", options.foreground, "Stay in the foreground, do not daemonize");
   app.add_flag("-d,--debug", options.debug, "Debug logging, also to stderr (implies --foreground)");
-  app.add_flag("--once", options.once, "Run one scan, act on it, and exit");
+  app.add_flag("--once", options.once, "One scan: print the pool and every probe result, send nothing, exit 0 healthy, 1 unhealthy, 2 error");
 
   // Options that change config keys: applied in order after the file is read.
   using Apply = std::function<void(Config&, const std::string&)>;

@@ -144,7 +144,7 @@ void validate_impl(const Config& c, Where where) {
   if (c.probe.max_line > c.probe.max_bytes)
     fail("probe.max_line", fmt::format("must not exceed probe.max_bytes ({} > {})",
                                        c.probe.max_line, c.probe.max_bytes));
-  if (c.health.rapid_fails_needed > c.health.rapid_rounds)
+  if (c.health.rapid_rounds > 0 && c.health.rapid_fails_needed > c.health.rapid_rounds)
     fail("health.rapid_fails_needed",
          fmt::format("must not exceed health.rapid_rounds ({} > {})", c.health.rapid_fails_needed,
                      c.health.rapid_rounds));

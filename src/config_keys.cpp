@@ -215,7 +215,7 @@ std::vector<KeyDef> make_table() {
   t.push_back(duration_key("health.interval", FIELD(health.interval), day));
   t.push_back(duration_key("health.timeout", FIELD(health.timeout), hour));
   t.push_back(int_key("health.retry_count", FIELD(health.retry_count), 1, 100));
-  t.push_back(int_key("health.rapid_rounds", FIELD(health.rapid_rounds), 1, 100));
+  t.push_back(int_key("health.rapid_rounds", FIELD(health.rapid_rounds), 0, 100));
   t.push_back(int_key("health.rapid_fails_needed", FIELD(health.rapid_fails_needed), 1, 100));
   t.push_back(duration_key("health.rapid_interval", FIELD(health.rapid_interval), hour));
   t.push_back(duration_key("health.rapid_timeout", FIELD(health.rapid_timeout), hour));

@@ -142,7 +142,7 @@ struct Config {
   LogConfig log;
   HttpConfig http;
   std::string pidfile = "/run/poolwatch/poolwatch.pid";
-  std::string state_file = "/var/lib/poolwatch/state.json";
+  std::string state_file = "/var/lib/poolwatch/state";
   std::string event_log;
   bool dry_run = false;
   friend bool operator==(const Config&, const Config&) = default;
