@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Starts a real Dovecot director (127.0.0.10) and N real Dovecot backends (127.0.1.i) on
+# loopback, all under DIR, and waits until every port answers. Prints the director's
+# admin socket path as its last line. Running it on a running lab restarts it cleanly.
+#
+#   up.sh [-d DIR] [-n N] [-F]
+#     -d DIR  lab directory (default /tmp/poolwatch-lab)
+#     -n N    number of backends, 1..50 (default 3)
+#     -F      fast auth failures: no auth_failure_delay and no anvil auth penalty
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+parse_dir_option "$@"
+set -- "${LAB_ARGS[@]+"${LAB_ARGS[@]}"}"
+backends=3
+fast_auth=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+  -n)
+    [ $# -ge 2 ] || die "-n needs a number"
+    backends=$2
+    shift 2
+    ;;
+  -F)
+    fast_auth=1
+    shift
+    ;;
+  -h | --help)
+    sed -n '2,10p' "$0"
+    exit 0
+    ;;
+  *) die "unknown argument '$1' (usage: up.sh [-d DIR] [-n N] [-F])" ;;
+  esac
+done
+if ! [[ "$backends" =~ ^[0-9]+$ ]] || [ "$backends" -lt 1 ] || [ "$backends" -gt "$LAB_MAX_BACKENDS" ]; then
+  die "-n must be 1..$LAB_MAX_BACKENDS, got '$backends'"
+fi
+
+require_root
+require_dovecot
+command -v openssl >/dev/null || die "openssl not found"
+
+# A lab already running in DIR is stopped first; generated state is rebuilt from scratch.
+if [ -d "$LAB_DIR" ]; then
+  mapfile -t running < <(lab_instances)
+  if [ "${#running[@]}" -gt 0 ]; then
+    note "stopping the lab already in $LAB_DIR"
+    stop_instances "${running[@]}"
+  fi
+  for sub in etc ssl state log mail faults director lab.env; do rm -rf "${LAB_DIR:?}/$sub"; done
+  rm -rf "$LAB_DIR"/backend*
+fi
+
+names=(director)
+for i in $(seq 1 "$backends"); do names+=("$(backend_name "$i")"); done
+for name in "${names[@]}"; do instance_endpoints "$name"; done | check_endpoints_free
+
+# Dovecot's unprivileged users (dovecot, dovenull, nobody) must reach their files here.
+mkdir -p "$LAB_DIR"/{etc,ssl,state,log,mail,faults}
+chmod 0755 "$LAB_DIR" "$LAB_DIR"/{etc,state,log,mail}
+chmod 0700 "$LAB_DIR/ssl" "$LAB_DIR/faults"
+
+# TLS: one lab CA; every backend gets a certificate for its IP and its lab.test name.
+ssl=$LAB_DIR/ssl
+openssl_out=$LAB_DIR/log/openssl.out
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
+  -subj "/CN=poolwatch lab CA" -keyout "$ssl/ca.key" -out "$ssl/ca.pem" \
+  -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+  >"$openssl_out" 2>&1 || die "CA generation failed: $(cat "$openssl_out")"
+chmod 0644 "$ssl/ca.pem"
+for i in $(seq 1 "$backends"); do
+  name=$(backend_name "$i")
+  ip=$(backend_ip "$i")
+  printf 'subjectAltName = IP:%s, DNS:%s.lab.test\nextendedKeyUsage = serverAuth\nbasicConstraints = CA:FALSE\n' \
+    "$ip" "$name" >"$ssl/$name.ext"
+  {
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+      -subj "/CN=$name.lab.test" -keyout "$ssl/$name.key" -out "$ssl/$name.csr" &&
+      openssl x509 -req -in "$ssl/$name.csr" -CA "$ssl/ca.pem" -CAkey "$ssl/ca.key" \
+        -CAcreateserial -days 30 -extfile "$ssl/$name.ext" -out "$ssl/$name.pem"
+  } >"$openssl_out" 2>&1 || die "certificate for $name failed: $(cat "$openssl_out")"
+done
+
+mail_servers=""
+for i in $(seq 1 "$backends"); do mail_servers="$mail_servers $(backend_ip "$i")"; done
+mail_servers=${mail_servers# }
+
+render() {
+  sed -e "s|@LAB_DIR@|$LAB_DIR|g" -e "s|@DIRECTOR_IP@|$LAB_DIRECTOR_IP|g" \
+    -e "s|@MAIL_SERVERS@|$mail_servers|g" -e "s|@INDEX@|${2:-}|g" -e "s|@NAME@|${3:-}|g" \
+    -e "s|@IP@|${4:-}|g" -e "s|@FAST_AUTH@|$fast_auth_setting|g" "$LAB_SCRIPTS/$1"
+}
+fast_auth_setting=""
+[ "$fast_auth" = 1 ] && fast_auth_setting="auth_failure_delay = 0"
+
+render director.conf.in >"$LAB_DIR/etc/director.conf"
+mkdir -p "$LAB_DIR/director" "$LAB_DIR/state/director"
+for i in $(seq 1 "$backends"); do
+  name=$(backend_name "$i")
+  render backend.conf.in "$i" "$name" "$(backend_ip "$i")" >"$LAB_DIR/etc/$name.conf"
+  mkdir -p "$LAB_DIR/$name" "$LAB_DIR/state/$name" "$LAB_DIR/mail/$name"
+  chown nobody:nogroup "$LAB_DIR/mail/$name"
+  write_auth_files "$i" ok
+done
+for name in "${names[@]}"; do
+  doveconf -c "$LAB_DIR/etc/$name.conf" >/dev/null 2>"$LAB_DIR/log/$name.stderr" ||
+    die "invalid generated $LAB_DIR/etc/$name.conf: $(cat "$LAB_DIR/log/$name.stderr")"
+done
+
+# lab.env is written before the start so that start_instance sees LAB_FAST_AUTH.
+{
+  echo "LAB_DIR=\"$LAB_DIR\""
+  echo "LAB_SOCKET=\"$LAB_DIR/director/director-admin\""
+  echo "LAB_CA=\"$ssl/ca.pem\""
+  echo "LAB_DIRECTOR=\"$LAB_DIRECTOR_IP\""
+  echo "LAB_BACKENDS=\"$mail_servers\""
+  echo "LAB_BACKEND_COUNT=\"$backends\""
+  echo "LAB_FAST_AUTH=\"$fast_auth\""
+} >"$LAB_DIR/lab.env"
+
+started_ok=0
+cleanup_on_failure() { [ "$started_ok" = 1 ] || stop_instances "${names[@]}"; }
+trap cleanup_on_failure EXIT
+for name in "${names[@]}"; do start_instance "$name"; done
+LAB_DIRECTOR_WAIT=1 wait_instances_ready "${names[@]}"
+started_ok=1
+
+note "director $LAB_DIRECTOR_IP and ${backends} backend(s) up in $LAB_DIR (env: $LAB_DIR/lab.env)"
+echo "$LAB_DIR/director/director-admin"
