@@ -1,0 +1,415 @@
+#include "support/fake_director.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <future>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include "poolwatch/director_protocol.hpp"
+#include "poolwatch/line_buffer.hpp"
+#include "support/fake_director_table.hpp"
+
+namespace poolwatch::testing {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using Direction = FakeDirector::Event::Direction;
+
+namespace {
+
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+// The director reads requests through a 1024-byte stream buffer, LF included.
+constexpr std::size_t kMaxRequest = director::kMaxRequestLine - 1;
+// How much of an "endless" line is sent at most, should the client never hang up.
+constexpr std::size_t kEndlessLineCap = 64 * 1024 * 1024;
+
+void log_exception(std::exception_ptr error) {
+  if (!error) return;
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    spdlog::error("fake director: coroutine failed: {}", e.what());
+  }
+}
+
+template <typename State, typename Access>
+auto locked(State& state, Access access) {
+  std::lock_guard lock(state.mutex);
+  return access(state);
+}
+
+}  // namespace
+
+enum class FaultKind { reply_with, ignore, close, endless_line };
+
+struct Fault {
+  FaultKind kind;
+  std::string line;
+};
+
+// Everything the test thread and the fake's thread share, behind one mutex.
+struct FakeDirector::State {
+  mutable std::mutex mutex;
+  mutable std::condition_variable changed;
+  std::vector<HostEntry> hosts;
+  int host_list_fields = 6;
+  std::vector<Event> transcript;
+  std::size_t commands = 0;
+  std::size_t accepted = 0;
+  std::size_t open = 0;
+  std::size_t pipelined = 0;
+  std::size_t ring_sync_reuses = 0;
+  std::deque<Fault> faults;
+  std::optional<std::string> greeting{
+      std::string(director::kHandshakeLine.substr(0, director::kHandshakeLine.size() - 1))};
+  std::chrono::milliseconds reply_delay{0};
+
+  void record(Direction direction, std::size_t connection, std::string line, bool command) {
+    std::lock_guard lock(mutex);
+    transcript.push_back({direction, connection, std::move(line)});
+    if (command) ++commands;
+    changed.notify_all();
+  }
+};
+
+struct Connection {
+  explicit Connection(asio::io_context& io, std::size_t connection_id)
+      : socket(io), id(connection_id) {}
+  asio::local::stream_protocol::socket socket;
+  std::size_t id;
+  LineBuffer lines{kMaxRequest};
+  bool handshaken = false;
+  bool answered_ring_sync_timeout = false;
+  bool drop_next_line = false;
+};
+
+// The io thread and everything that lives on it.
+struct FakeDirector::Server {
+  Server(std::string path, std::shared_ptr<State> shared)
+      : socket_path(std::move(path)), state(std::move(shared)) {}
+
+  std::string socket_path;
+  std::shared_ptr<State> state;
+  asio::io_context io;
+  asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
+  std::optional<asio::local::stream_protocol::acceptor> acceptor;
+  std::vector<std::weak_ptr<Connection>> connections;
+  std::size_t next_connection_id = 1;
+  std::thread thread;
+
+  // Runs `job` on the io thread and waits for it.
+  template <typename Job>
+  void run_on_io(Job job) {
+    std::packaged_task<void()> task(std::move(job));
+    auto done = task.get_future();
+    asio::post(io, std::move(task));
+    done.get();
+  }
+
+  void listen() {
+    ::unlink(socket_path.c_str());
+    acceptor.emplace(io, asio::local::stream_protocol::endpoint(socket_path));
+    asio::co_spawn(io, accept_loop(), log_exception);
+  }
+
+  void stop() {
+    if (acceptor) {
+      boost::system::error_code ignored;
+      acceptor->close(ignored);
+      acceptor.reset();
+    }
+    for (auto& weak : connections)
+      if (auto connection = weak.lock()) close(*connection);
+    connections.clear();
+    ::unlink(socket_path.c_str());
+  }
+
+  static void close(Connection& connection) {
+    boost::system::error_code ignored;
+    connection.socket.close(ignored);
+  }
+
+  awaitable<void> accept_loop() {
+    for (;;) {
+      if (!acceptor) co_return;
+      auto connection = std::make_shared<Connection>(io, next_connection_id);
+      auto [ec] = co_await acceptor->async_accept(connection->socket, kUseTuple);
+      if (ec) co_return;  // closed by stop()
+      ++next_connection_id;
+      std::erase_if(connections, [](const auto& weak) { return weak.expired(); });
+      connections.push_back(connection);
+      {
+        std::lock_guard lock(state->mutex);
+        ++state->accepted;
+        ++state->open;
+        state->changed.notify_all();
+      }
+      asio::co_spawn(io, serve(connection), log_exception);
+    }
+  }
+
+  awaitable<bool> send_line(Connection& connection, std::string line) {
+    std::string wire = line + "\n";
+    state->record(Direction::sent, connection.id, std::move(line), false);
+    auto [ec, size] = co_await asio::async_write(connection.socket, asio::buffer(wire), kUseTuple);
+    co_return !ec;
+  }
+
+  // The next request line, or nullopt when the connection is over (EOF, error, or a
+  // line longer than the director accepts).
+  awaitable<std::optional<std::string>> read_line(Connection& connection) {
+    std::array<char, 4096> chunk;
+    for (;;) {
+      if (auto line = connection.lines.next_line()) co_return line;
+      auto [ec, size] = co_await connection.socket.async_read_some(asio::buffer(chunk), kUseTuple);
+      if (ec) co_return std::nullopt;
+      if (connection.lines.feed({chunk.data(), size}) == LineBuffer::Status::line_too_long)
+        co_return std::nullopt;
+    }
+  }
+
+  awaitable<void> serve(std::shared_ptr<Connection> connection) {
+    co_await converse(*connection);
+    close(*connection);
+    std::lock_guard lock(state->mutex);
+    --state->open;
+    state->changed.notify_all();
+  }
+
+  awaitable<void> converse(Connection& connection) {
+    std::optional<std::string> greeting;
+    {
+      std::lock_guard lock(state->mutex);
+      greeting = state->greeting;
+    }
+    if (greeting && !co_await send_line(connection, *greeting)) co_return;
+
+    for (;;) {
+      auto line = co_await read_line(connection);
+      if (!line) co_return;
+      const bool is_handshake = !connection.handshaken;
+      state->record(Direction::received, connection.id, *line, !is_handshake);
+      if (is_handshake) {
+        // Like version_string_verify(): a bad or missing handshake closes silently.
+        if (director::version_line_error(*line)) co_return;
+        connection.handshaken = true;
+        continue;
+      }
+      if (connection.drop_next_line) {
+        // Dovecot bug A: the line read while a reply was held back is thrown away.
+        connection.drop_next_line = false;
+        continue;
+      }
+      if (connection.answered_ring_sync_timeout) {
+        // Dovecot bug B: the director process asserts and dies here.
+        std::lock_guard lock(state->mutex);
+        ++state->ring_sync_reuses;
+        co_return;
+      }
+
+      std::optional<Fault> fault;
+      std::chrono::milliseconds delay{0};
+      {
+        std::lock_guard lock(state->mutex);
+        if (!state->faults.empty()) {
+          fault = std::move(state->faults.front());
+          state->faults.pop_front();
+        }
+        delay = state->reply_delay;
+      }
+      std::vector<std::string> reply;
+      if (!fault) {
+        auto executed = locked(*state, [&line](State& s) {
+          return execute_director_command(s.hosts, s.host_list_fields, *line);
+        });
+        if (!executed) co_return;  // malformed: the director closes without a word
+        reply = std::move(*executed);
+      } else if (fault->kind == FaultKind::ignore) {
+        continue;
+      } else if (fault->kind == FaultKind::close) {
+        co_return;
+      } else if (fault->kind == FaultKind::endless_line) {
+        co_await send_endless_line(connection);
+        co_return;
+      } else {
+        reply = {fault->line};
+      }
+
+      if (delay.count() > 0) {
+        asio::steady_timer hold(io, delay);
+        co_await hold.async_wait(kUseTuple);
+      }
+      boost::system::error_code ec;
+      if (connection.lines.has_line() || connection.socket.available(ec) > 0) {
+        std::lock_guard lock(state->mutex);
+        ++state->pipelined;
+        connection.drop_next_line = delay.count() > 0;
+      }
+      for (auto& reply_line : reply)
+        if (!co_await send_line(connection, std::move(reply_line))) co_return;
+      if (reply.size() == 1 && reply[0] == "Ring sync timed out")
+        connection.answered_ring_sync_timeout = true;
+    }
+  }
+
+  awaitable<void> send_endless_line(Connection& connection) {
+    const std::string chunk(16 * 1024, 'x');
+    state->record(Direction::sent, connection.id, "<endless line>", false);
+    for (std::size_t sent = 0; sent < kEndlessLineCap; sent += chunk.size()) {
+      auto [ec, size] =
+          co_await asio::async_write(connection.socket, asio::buffer(chunk), kUseTuple);
+      if (ec) co_return;
+    }
+  }
+};
+
+FakeDirector::FakeDirector(std::vector<HostEntry> hosts) : state_(std::make_shared<State>()) {
+  std::string pattern = (std::filesystem::temp_directory_path() / "fake-director-XXXXXX").string();
+  if (!::mkdtemp(pattern.data())) throw std::runtime_error("fake director: mkdtemp failed");
+  dir_ = pattern;
+  socket_path_ = dir_ + "/director-admin";
+  state_->hosts = std::move(hosts);
+  server_ = std::make_unique<Server>(socket_path_, state_);
+  server_->listen();
+  server_->thread = std::thread([server = server_.get()] { server->io.run(); });
+}
+
+FakeDirector::~FakeDirector() {
+  server_->run_on_io([server = server_.get()] { server->stop(); });
+  server_->work.reset();
+  server_->io.stop();
+  server_->thread.join();
+  server_.reset();
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
+
+DirectorConfig FakeDirector::client_config() const {
+  DirectorConfig config;
+  config.socket = socket_path_;
+  config.connect_timeout = Seconds{5};
+  config.command_timeout = Seconds{5};
+  config.reconnect_initial = Seconds{0.05};
+  config.reconnect_max = Seconds{0.2};
+  return config;
+}
+
+void FakeDirector::set_hosts(std::vector<HostEntry> hosts) {
+  locked(*state_, [&](State& s) { s.hosts = std::move(hosts); });
+}
+
+std::vector<HostEntry> FakeDirector::hosts() const {
+  return locked(*state_, [](State& s) { return s.hosts; });
+}
+
+std::optional<HostEntry> FakeDirector::host(const asio::ip::address& address) const {
+  for (const auto& h : hosts())
+    if (h.address == address) return h;
+  return std::nullopt;
+}
+
+void FakeDirector::set_host_list_fields(int fields) {
+  if (fields != 3 && fields != 4 && fields != 6)
+    throw std::invalid_argument("HOST-LIST has 3, 4 or 6 fields");
+  locked(*state_, [fields](State& s) { s.host_list_fields = fields; });
+}
+
+std::vector<std::string> FakeDirector::received_lines() const {
+  std::vector<std::string> lines;
+  for (auto& event : transcript())
+    if (event.direction == Direction::received) lines.push_back(std::move(event.line));
+  return lines;
+}
+
+std::vector<std::string> FakeDirector::commands() const {
+  auto lines = received_lines();
+  std::erase_if(lines, [](const std::string& line) { return line.starts_with("VERSION\t"); });
+  return lines;
+}
+
+std::vector<FakeDirector::Event> FakeDirector::transcript() const {
+  return locked(*state_, [](State& s) { return s.transcript; });
+}
+
+std::size_t FakeDirector::connections_accepted() const {
+  return locked(*state_, [](State& s) { return s.accepted; });
+}
+
+std::size_t FakeDirector::open_connections() const {
+  return locked(*state_, [](State& s) { return s.open; });
+}
+
+std::size_t FakeDirector::pipelined_lines() const {
+  return locked(*state_, [](State& s) { return s.pipelined; });
+}
+
+std::size_t FakeDirector::reuses_after_ring_sync_timeout() const {
+  return locked(*state_, [](State& s) { return s.ring_sync_reuses; });
+}
+
+bool FakeDirector::wait_for_commands(std::size_t count, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(state_->mutex);
+  return state_->changed.wait_for(lock, timeout, [&] { return state_->commands >= count; });
+}
+
+void FakeDirector::reply_next_with(std::string line) {
+  locked(*state_, [&](State& s) { s.faults.push_back({FaultKind::reply_with, std::move(line)}); });
+}
+
+void FakeDirector::ignore_next_command() {
+  locked(*state_, [](State& s) { s.faults.push_back({FaultKind::ignore, {}}); });
+}
+
+void FakeDirector::close_on_next_command() {
+  locked(*state_, [](State& s) { s.faults.push_back({FaultKind::close, {}}); });
+}
+
+void FakeDirector::endless_line_on_next_command() {
+  locked(*state_, [](State& s) { s.faults.push_back({FaultKind::endless_line, {}}); });
+}
+
+void FakeDirector::clear_faults() {
+  locked(*state_, [](State& s) {
+    s.faults.clear();
+    s.reply_delay = std::chrono::milliseconds{0};
+  });
+}
+
+void FakeDirector::set_greeting(std::optional<std::string> version_line) {
+  locked(*state_, [&](State& s) { s.greeting = std::move(version_line); });
+}
+
+void FakeDirector::set_reply_delay(std::chrono::milliseconds delay) {
+  locked(*state_, [delay](State& s) { s.reply_delay = delay; });
+}
+
+void FakeDirector::stop_listening() {
+  server_->run_on_io([server = server_.get()] { server->stop(); });
+}
+
+void FakeDirector::start_listening() {
+  server_->run_on_io([server = server_.get()] {
+    if (!server->acceptor) server->listen();
+  });
+}
+
+}  // namespace poolwatch::testing
