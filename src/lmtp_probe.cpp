@@ -1,0 +1,137 @@
+// The LMTP probe dialogue: greeting, LHLO, STARTTLS (then LHLO again), optional
+// MAIL FROM:<> + RCPT TO:<user> + RSET, QUIT.
+
+#include <fmt/format.h>
+
+#include "poolwatch/lmtp_protocol.hpp"
+#include "poolwatch/probe.hpp"
+
+namespace poolwatch::detail {
+
+namespace {
+
+using boost::asio::awaitable;
+using lmtp::Reply;
+
+class LmtpSession {
+ public:
+  LmtpSession(Transport& transport, const DialogueParams& params)
+      : transport_(transport), params_(params) {}
+
+  awaitable<void> run() {
+    transport_.set_step("greeting");
+    const auto greeting = co_await read_reply();
+    if (!greeting) co_return;
+    if (greeting->code != 220) {
+      transport_.fail(FailureClass::protocol_error,
+                      "server refused the connection: " + lmtp::describe(*greeting));
+      co_return;
+    }
+    // g++ 12 miscompiles co_await inside an if condition: co_await only as a statement.
+    const auto hello = co_await lhlo();
+    bool ok = hello.has_value();
+    if (ok && params_.tls == TlsMode::starttls) {
+      ok = co_await starttls(*hello);
+      if (ok) {
+        const auto secured_hello = co_await lhlo();
+        ok = secured_hello.has_value();
+      }
+    }
+    const auto& account = params_.account;
+    if (ok && account && !account->user.empty() && params_.config.lmtp_rcpt)
+      ok = co_await check_recipient(account->user);
+    if (!ok) co_return;
+    const auto bye = co_await command("QUIT");
+    if (bye && bye->code != 221)
+      transport_.fail(FailureClass::protocol_error, "QUIT failed: " + lmtp::describe(*bye));
+  }
+
+ private:
+  awaitable<std::optional<Reply>> read_reply() {
+    lmtp::ReplyParser parser;
+    for (;;) {
+      const auto line = co_await transport_.read_line();
+      if (!line) co_return std::nullopt;
+      switch (parser.feed(*line)) {
+        case lmtp::ReplyParser::Result::incomplete:
+          continue;
+        case lmtp::ReplyParser::Result::complete:
+          co_return parser.reply();
+        case lmtp::ReplyParser::Result::malformed:
+          transport_.fail(FailureClass::protocol_error,
+                          fmt::format("unexpected reply while waiting for {}: {}",
+                                      transport_.step(), printable_excerpt(*line)));
+          co_return std::nullopt;
+      }
+    }
+  }
+
+  awaitable<std::optional<Reply>> command(std::string_view line) {
+    const auto verb = line.substr(0, line.find_first_of(" :"));
+    transport_.set_step(fmt::format("{} reply", verb));
+    const bool sent = co_await transport_.write_line(line);
+    if (!sent) co_return std::nullopt;
+    co_return co_await read_reply();
+  }
+
+  awaitable<std::optional<Reply>> expect_positive(std::string_view line) {
+    auto reply = co_await command(line);
+    if (reply && !reply->positive()) {
+      transport_.fail(FailureClass::protocol_error,
+                      fmt::format("{} failed: {}", line, lmtp::describe(*reply)));
+      co_return std::nullopt;
+    }
+    co_return reply;
+  }
+
+  awaitable<std::optional<Reply>> lhlo() {
+    const auto line = fmt::format("LHLO {}", params_.local_name);
+    co_return co_await expect_positive(line);
+  }
+
+  awaitable<bool> starttls(const Reply& hello) {
+    if (!lmtp::has_extension(hello, "STARTTLS"))
+      co_return transport_.fail(FailureClass::config_error, "server does not advertise STARTTLS");
+    const auto reply = co_await command("STARTTLS");
+    if (!reply) co_return false;
+    if (reply->code != 220)
+      co_return transport_.fail(FailureClass::config_error,
+                                "STARTTLS refused: " + lmtp::describe(*reply));
+    co_return co_await transport_.start_tls();
+  }
+
+  awaitable<bool> check_recipient(const std::string& user) {
+    if (user.find_first_of(std::string_view("\r\n\0<> ", 6)) != std::string::npos)
+      co_return transport_.fail(
+          FailureClass::config_error,
+          "user cannot be an LMTP recipient (contains CR, LF, NUL, <, > or space)");
+    const auto mail = co_await expect_positive("MAIL FROM:<>");
+    if (!mail) co_return false;
+    const auto rcpt = fmt::format("RCPT TO:<{}>", user);
+    const auto reply = co_await command(rcpt);
+    if (!reply) co_return false;
+    if (reply->permanent_failure())
+      co_return transport_.fail(FailureClass::auth_rejected,
+                                "recipient rejected: " + lmtp::describe(*reply));
+    if (reply->transient_failure())
+      co_return transport_.fail(FailureClass::auth_temporary,
+                                "recipient temporarily rejected: " + lmtp::describe(*reply));
+    if (!reply->positive())
+      co_return transport_.fail(FailureClass::protocol_error,
+                                "unexpected RCPT reply: " + lmtp::describe(*reply));
+    const auto reset = co_await expect_positive("RSET");
+    co_return reset.has_value();
+  }
+
+  Transport& transport_;
+  const DialogueParams& params_;
+};
+
+}  // namespace
+
+awaitable<void> lmtp_dialogue(Transport& transport, const DialogueParams& params) {
+  LmtpSession session(transport, params);
+  co_await session.run();
+}
+
+}  // namespace poolwatch::detail

@@ -1,0 +1,120 @@
+#pragma once
+// Scriptable fake IMAP/POP3/LMTP backends on 127.0.0.1, port 0, plain, implicit TLS or
+// STARTTLS, answering like Dovecot 2.3 or misbehaving on purpose. Each server runs on
+// its own thread and io_context, so the code under test can use its own.
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "poolwatch/account.hpp"
+#include "poolwatch/config.hpp"
+#include "poolwatch/probe_outcome.hpp"
+
+namespace poolwatch::testing {
+
+enum class FakeBehaviour {
+  normal,
+  reject_password,           // IMAP NO [AUTHENTICATIONFAILED], POP3 -ERR [AUTH], LMTP RCPT 550
+  temp_auth_failure,         // IMAP NO [UNAVAILABLE], POP3 -ERR [SYS/TEMP], LMTP RCPT 451
+  preauth,                   // IMAP "* PREAUTH" greeting (POP3/LMTP: like bye)
+  bye,                       // "* BYE", "-ERR", "421" instead of a greeting
+  garbage_after_greeting,    // a normal greeting, then binary junk as every reply
+  endless_line,              // an unterminated greeting that never ends
+  slow_drip,                 // the greeting one byte per drip_interval
+  never_answer,              // accept, then silence (no greeting, no TLS handshake)
+  reset_mid_dialogue,        // greeting, then a TCP RST on the first command
+  no_starttls,               // STARTTLS/STLS neither advertised nor accepted
+  login_disabled,            // IMAP LOGINDISABLED; POP3 "Plaintext authentication disallowed"
+  auth_wait_notice,          // IMAP "* OK Waiting for authentication process..." first
+  injection_after_starttls,  // extra plaintext bytes right after the STARTTLS reply
+};
+
+struct FakeMailServerOptions {
+  Protocol protocol = Protocol::imap;
+  TlsMode tls = TlsMode::plain;
+  FakeBehaviour behaviour = FakeBehaviour::normal;
+  // > 0: close the connection instead of sending reply number n (1 = the greeting).
+  int close_at_exchange = 0;
+  bool wrong_certificate = false;      // serve the certificate named wrong.example
+  bool sasl_ir = true;                 // IMAP: advertise SASL-IR
+  bool capability_in_greeting = true;  // IMAP: [CAPABILITY ...] in the greeting
+  std::string user = "probe";
+  std::string password = "probepass";
+  std::string master_user = "master";
+  std::string master_password = "masterpass";
+  std::chrono::milliseconds drip_interval{100};
+};
+
+// What a protocol responder wants done after its reply.
+struct FakeReply {
+  enum class Then { nothing, start_tls, close };
+  std::string text;  // CRLF-terminated lines; empty: send nothing
+  Then then = Then::nothing;
+};
+
+// The sans-io half of a fake: greeting and replies per protocol and behaviour.
+class FakeResponder {
+ public:
+  explicit FakeResponder(const FakeMailServerOptions& options) : options_(options) {}
+  std::string greeting() const;
+  FakeReply reply_to(std::string_view line);
+
+ private:
+  FakeReply imap(std::string_view line);
+  FakeReply pop3(std::string_view line);
+  FakeReply lmtp(std::string_view line);
+  std::string imap_capabilities() const;
+  bool check_plain(std::string_view base64) const;
+  bool tls_offered() const;
+
+  const FakeMailServerOptions& options_;
+  bool tls_active_ = false;
+  std::string pending_auth_tag_;  // IMAP AUTHENTICATE / POP3 AUTH awaiting its response line
+  bool pending_pop3_auth_ = false;
+  bool user_ok_ = false;
+};
+
+class FakeMailServer {
+ public:
+  explicit FakeMailServer(FakeMailServerOptions options);
+  ~FakeMailServer();
+  FakeMailServer(const FakeMailServer&) = delete;
+  FakeMailServer& operator=(const FakeMailServer&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  const FakeMailServerOptions& options() const { return options_; }
+  // Every line received, over all connections, in arrival order.
+  std::vector<std::string> received() const;
+  std::size_t connections() const;
+  std::size_t tls_handshakes() const;
+  std::size_t tls_resumed() const;
+
+  struct Impl;
+
+ private:
+  FakeMailServerOptions options_;
+  std::unique_ptr<Impl> impl_;
+  std::uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+// A ProbeConfig probing `server`'s port only, verifying TLS against the test CA.
+ProbeConfig probe_config_for(const FakeMailServer& server);
+
+// The account every fake accepts by default.
+Account fake_account();
+
+// Runs one probe of `server` on a private io_context and returns its outcome.
+ProbeOutcome probe_once(const FakeMailServer& server, const ProbeConfig& config,
+                        const std::optional<Account>& account, Seconds timeout = Seconds{5});
+
+}  // namespace poolwatch::testing
