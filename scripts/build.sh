@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Configures and builds poolwatch and its tests into build/ (idempotent, incremental).
+# Arguments name targets to build (default: everything), e.g. ./scripts/build.sh poolwatch
 set -euo pipefail
 cd "$(dirname "$0")/.."
 "./scripts/deps.sh"
@@ -9,4 +10,6 @@ JOBS=${JOBS:-2}
 if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
   cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" >/dev/null
 fi
-cmake --build "$BUILD_DIR" -j"$JOBS"
+targets=()
+for t in "$@"; do targets+=(--target "$t"); done
+cmake --build "$BUILD_DIR" -j"$JOBS" "${targets[@]}"

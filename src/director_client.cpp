@@ -209,8 +209,9 @@ awaitable<std::optional<std::string>> DirectorClient::connect_and_handshake() {
     close("unexpected data after the director's VERSION line");
     co_return last_error_;
   }
-  if (auto failed = co_await write_all(director::kHandshakeLine, deadline, timeout_text))
-    co_return failed;
+  // g++ 12 miscompiles co_await inside an if condition: bind the result first.
+  auto failed = co_await write_all(director::kHandshakeLine, deadline, timeout_text);
+  if (failed) co_return failed;
   co_return std::nullopt;
 }
 
@@ -265,19 +266,20 @@ awaitable<std::optional<std::string>> DirectorClient::write_all(std::string_view
 awaitable<DirectorClient::Exchange> DirectorClient::exchange(std::string line,
                                                              bool expect_host_list) {
   // Cancellation from a caller's deadline shows up as error codes, never as exceptions.
-  if (!co_await acquire_turn()) co_return Exchange{no_reply("cancelled while queued"), {}};
+  const bool got_turn = co_await acquire_turn();
+  if (!got_turn) co_return Exchange{no_reply("cancelled while queued"), {}};
   Turn turn(queue_);
   if (queue_->shutting_down) co_return Exchange{no_reply("director client is shutting down"), {}};
-  if (auto unreachable = co_await ensure_connected())
-    co_return Exchange{no_reply(*unreachable), {}};
+  const auto unreachable = co_await ensure_connected();
+  if (unreachable) co_return Exchange{no_reply(*unreachable), {}};
 
   const std::string command = line.substr(0, line.find('\t'));
   const auto timeout_text =
       fmt::format("no reply to {} within {}", command, seconds_text(config_.command_timeout));
   asio::steady_timer deadline(executor_);
   deadline.expires_after(to_duration(config_.command_timeout));
-  if (auto failed = co_await write_all(line, deadline, timeout_text))
-    co_return Exchange{no_reply(*failed), {}};
+  const auto failed = co_await write_all(line, deadline, timeout_text);
+  if (failed) co_return Exchange{no_reply(*failed), {}};
 
   Exchange result;
   std::string error;
@@ -352,7 +354,8 @@ awaitable<void> DirectorClient::shutdown(std::chrono::milliseconds grace) {
   // Queued commands get their turn first and return at once; the command in flight
   // keeps its turn until its reply arrives or the grace period ends.
   std::optional<Turn> turn;
-  if (co_await acquire_turn(Clock::now() + grace)) {
+  const bool got_turn = co_await acquire_turn(Clock::now() + grace);
+  if (got_turn) {
     turn.emplace(queue_);
   } else if (socket_.is_open()) {
     spdlog::warn("director: no reply within the {} ms shutdown grace period", grace.count());

@@ -1,0 +1,162 @@
+#pragma once
+// A minimal metrics registry (counters, gauges, histograms with label sets) rendered in
+// the Prometheus text exposition format 0.0.4. It exists so that poolwatch needs no
+// client library; it is not thread-safe because everything runs on one io_context.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace poolwatch::metrics {
+
+enum class MetricType { counter, gauge, histogram };
+std::string_view to_string(MetricType t);
+
+// Label values in the order of the family's label names.
+using LabelValues = std::vector<std::string>;
+
+bool is_valid_metric_name(std::string_view name);
+bool is_valid_label_name(std::string_view name);
+
+// Exposition escaping: label values escape backslash, double quote and newline; HELP
+// text escapes backslash and newline only.
+std::string escape_label_value(std::string_view value);
+std::string escape_help(std::string_view help);
+// A sample value as Prometheus parses it: "+Inf", "-Inf", "NaN" or the shortest
+// round-tripping decimal.
+std::string format_value(double value);
+
+class Family {
+ public:
+  Family(std::string name, std::string help, std::vector<std::string> label_names);
+  virtual ~Family() = default;
+  Family(const Family&) = delete;
+  Family& operator=(const Family&) = delete;
+
+  const std::string& name() const { return name_; }
+  const std::string& help() const { return help_; }
+  const std::vector<std::string>& label_names() const { return label_names_; }
+  virtual MetricType type() const = 0;
+
+  virtual std::size_t series_count() const = 0;
+  virtual void remove(const LabelValues& labels) = 0;
+  // Removes every series whose label `label_name` equals `value`; a family without
+  // that label is left alone.
+  virtual void remove_matching(std::string_view label_name, std::string_view value) = 0;
+  virtual void clear() = 0;
+
+  // Appends HELP, TYPE and every sample line of this family.
+  void render(std::string& out) const;
+
+ protected:
+  // False (and an error log line) when the caller passed the wrong number of labels:
+  // a programming error that must not take the daemon down.
+  bool check_arity(const LabelValues& labels) const;
+  std::string label_block(const LabelValues& values, std::string_view extra_name = {},
+                          std::string_view extra_value = {}) const;
+  std::ptrdiff_t label_index(std::string_view label_name) const;
+  virtual void render_samples(std::string& out) const = 0;
+
+ private:
+  std::string name_;
+  std::string help_;
+  std::vector<std::string> label_names_;
+};
+
+// Counters and gauges share storage; only what may be done to the value differs.
+class ScalarFamily : public Family {
+ public:
+  using Family::Family;
+  std::size_t series_count() const override { return values_.size(); }
+  void remove(const LabelValues& labels) override { values_.erase(labels); }
+  void remove_matching(std::string_view label_name, std::string_view value) override;
+  void clear() override { values_.clear(); }
+  // The current value, or nullptr when the series does not exist.
+  const double* find(const LabelValues& labels) const;
+  double value(const LabelValues& labels) const;  // 0 when absent
+
+ protected:
+  void render_samples(std::string& out) const override;
+  std::map<LabelValues, double> values_;
+};
+
+class CounterFamily final : public ScalarFamily {
+ public:
+  using ScalarFamily::ScalarFamily;
+  MetricType type() const override { return MetricType::counter; }
+  // Negative increments are ignored: a counter only goes up.
+  void inc(const LabelValues& labels, double by = 1);
+  // Creates the series at 0 so rate() sees its first increment.
+  void touch(const LabelValues& labels);
+};
+
+class GaugeFamily final : public ScalarFamily {
+ public:
+  using ScalarFamily::ScalarFamily;
+  MetricType type() const override { return MetricType::gauge; }
+  void set(const LabelValues& labels, double value);
+  void add(const LabelValues& labels, double delta);
+};
+
+class HistogramFamily final : public Family {
+ public:
+  struct Series {
+    std::vector<std::uint64_t> bucket_counts;  // per bound, NOT cumulative; last is +Inf
+    double sum = 0;
+    std::uint64_t count = 0;
+  };
+
+  // `bounds` must be finite and strictly increasing; +Inf is implicit.
+  HistogramFamily(std::string name, std::string help, std::vector<std::string> label_names,
+                  std::vector<double> bounds);
+  MetricType type() const override { return MetricType::histogram; }
+  const std::vector<double>& bounds() const { return bounds_; }
+
+  void observe(const LabelValues& labels, double value);
+  const Series* find(const LabelValues& labels) const;
+
+  std::size_t series_count() const override { return series_.size(); }
+  void remove(const LabelValues& labels) override { series_.erase(labels); }
+  void remove_matching(std::string_view label_name, std::string_view value) override;
+  void clear() override { series_.clear(); }
+
+ protected:
+  void render_samples(std::string& out) const override;
+
+ private:
+  std::vector<double> bounds_;
+  std::map<LabelValues, Series> series_;
+};
+
+class Registry {
+ public:
+  // Registration happens at startup: an invalid or duplicate name throws
+  // std::invalid_argument. The returned reference lives as long as the registry.
+  CounterFamily& counter(std::string name, std::string help,
+                         std::vector<std::string> label_names = {});
+  GaugeFamily& gauge(std::string name, std::string help, std::vector<std::string> label_names = {});
+  HistogramFamily& histogram(std::string name, std::string help,
+                             std::vector<std::string> label_names, std::vector<double> bounds);
+
+  // Removes every series carrying label_name=value from every family.
+  void remove_matching(std::string_view label_name, std::string_view value);
+
+  const Family* find(std::string_view name) const;
+  std::vector<const Family*> families() const;
+
+  // The whole registry in text format 0.0.4, families in registration order.
+  std::string render() const;
+
+ private:
+  void check_new_name(const std::string& name, const std::vector<std::string>& label_names,
+                      bool histogram) const;
+  std::vector<std::unique_ptr<Family>> families_;
+};
+
+inline constexpr std::string_view kExpositionContentType =
+    "text/plain; version=0.0.4; charset=utf-8";
+
+}  // namespace poolwatch::metrics
