@@ -317,7 +317,8 @@ awaitable<DirectorClient::Exchange> DirectorClient::exchange(std::string line,
 }
 
 awaitable<HostListResult> DirectorClient::host_list() {
-  auto done = co_await exchange(std::string(director::kHostListCommand), true);
+  std::string command(director::kHostListCommand);  // a local: g++ 12 double-destroys temporaries
+  auto done = co_await exchange(std::move(command), true);
   if (done.pool) co_return HostListResult{std::move(done.pool), {}};
   co_return HostListResult{std::nullopt, "HOST-LIST: " + done.reply.text};
 }

@@ -232,8 +232,11 @@ asio::awaitable<void> PoolWatcher::check_loop(CheckId id, std::shared_ptr<CheckH
     boost::system::error_code ec;
     co_await handle->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (handle->cancelled || stopping_ || !tracker_.contains(id)) break;
-    auto outcome = co_await probes_.run(target, account_for(id.address),
-                                        std::chrono::duration_cast<Seconds>(plan.timeout));
+    // g++ 12 destroys a temporary argument of a co_await expression twice: bind
+    // arguments to locals first.
+    auto account = account_for(id.address);
+    const auto timeout = std::chrono::duration_cast<Seconds>(plan.timeout);
+    auto outcome = co_await probes_.run(target, std::move(account), timeout);
     if (handle->cancelled || stopping_) break;
     metrics_.probe_result(target.host_name, id.port.protocol, outcome.failure, outcome.latency);
     metrics_.probes_in_flight(probes_.in_flight());

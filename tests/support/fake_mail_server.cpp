@@ -215,8 +215,9 @@ FakeMailServer::FakeMailServer(FakeMailServerOptions options)
                                    sizeof session_context - 1);
   }
   auto& acceptor = impl_->acceptor;
-  const tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), 0);
+  const tcp::endpoint endpoint(asio::ip::make_address(options_.address), options_.port);
   acceptor.open(endpoint.protocol());
+  acceptor.set_option(tcp::acceptor::reuse_address(true));
   acceptor.bind(endpoint);
   acceptor.listen(asio::socket_base::max_listen_connections);
   port_ = acceptor.local_endpoint().port();

@@ -52,6 +52,10 @@ struct FakeMailServerOptions {
   std::string master_user = "master";
   std::string master_password = "masterpass";
   std::chrono::milliseconds drip_interval{100};
+  // Where to listen: a backend is known by its IP, so a pool of fakes shares one port
+  // on several loopback addresses (127.0.0.0/8 is all local on Linux).
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 0;  // 0: any free port
 };
 
 // What a protocol responder wants done after its reply.

@@ -1,0 +1,165 @@
+// PoolWatcher in-process against the fake director and fake IMAP backends: the exact
+// director commands it sends when a backend dies and when it recovers.
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "poolwatch/pool_watcher.hpp"
+#include "support/child_process.hpp"
+#include "support/fake_director.hpp"
+#include "support/fake_mail_server.hpp"
+
+using namespace std::chrono_literals;
+using namespace poolwatch;
+using poolwatch::testing::FakeDirector;
+using poolwatch::testing::FakeMailServer;
+using poolwatch::testing::FakeMailServerOptions;
+using poolwatch::test::eventually;
+using poolwatch::test::TempDir;
+namespace asio = boost::asio;
+
+namespace {
+
+const auto kHealthy = asio::ip::make_address("127.0.3.1");
+const auto kDying = asio::ip::make_address("127.0.3.2");
+
+HostEntry host(const asio::ip::address& a) { return HostEntry{a, 100, 0, "", false, 0}; }
+
+class DaemonActions : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    healthy_ = std::make_unique<FakeMailServer>(options(kHealthy, 0));
+    port_ = healthy_->port();
+    dying_ = std::make_unique<FakeMailServer>(options(kDying, port_));
+  }
+
+  void TearDown() override { stop(); }
+
+  FakeMailServerOptions options(const asio::ip::address& a, std::uint16_t port) const {
+    FakeMailServerOptions o;
+    o.address = a.to_string();
+    o.port = port;
+    return o;
+  }
+
+  // Fast timings: 2 failures, then a rapid round of 2 that must both fail.
+  Config config() const {
+    Config c;
+    c.director = director_.client_config();
+    c.probe.ports = {PortSpec{Protocol::imap, port_, TlsMode::plain}};
+    c.probe.login = false;
+    c.health.interval = Seconds(0.2);
+    c.health.timeout = Seconds(1);
+    c.health.retry_count = 2;
+    c.health.rapid_rounds = 2;
+    c.health.rapid_fails_needed = 2;
+    c.health.rapid_interval = Seconds(0.05);
+    c.health.rapid_timeout = Seconds(1);
+    c.health.jitter_percent = 0;
+    c.http.enabled = false;
+    c.state_file = dir_.path() + "/state";
+    return c;
+  }
+
+  void start(Config c) {
+    watcher_ = std::make_unique<PoolWatcher>(io_.get_executor(), std::move(c), CredentialStore{});
+    spawn_logged(io_.get_executor(), watcher_->run(), "test watcher");
+    thread_ = std::thread([this] { io_.run(); });
+  }
+
+  void stop() {
+    if (!thread_.joinable()) return;
+    asio::post(io_, [this] { watcher_->request_stop(); });
+    thread_.join();
+  }
+
+  // The commands other than HOST-LIST, in the order the director got them.
+  std::vector<std::string> actions() const {
+    std::vector<std::string> out;
+    for (const auto& line : director_.commands())
+      if (line != "HOST-LIST") out.push_back(line);
+    return out;
+  }
+
+  bool wait_actions(std::size_t n) {
+    return eventually([&] { return actions().size() >= n; }, 15s);
+  }
+
+  std::string state_file() const {
+    std::ifstream in(dir_.path() + "/state");
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+
+  TempDir dir_;
+  FakeDirector director_{{host(kHealthy), host(kDying)}};
+  std::unique_ptr<FakeMailServer> healthy_, dying_;
+  std::uint16_t port_ = 0;
+  asio::io_context io_;
+  std::unique_ptr<PoolWatcher> watcher_;
+  std::thread thread_;
+};
+
+TEST_F(DaemonActions, DownThenResetUsersThenUpOnRecovery) {
+  start(config());
+  dying_.reset();  // connection refused from now on
+  ASSERT_TRUE(wait_actions(2)) << ::testing::PrintToString(director_.commands());
+  EXPECT_EQ(actions(), (std::vector<std::string>{"HOST-DOWN\t127.0.3.2", "HOST-RESET-USERS\t127.0.3.2"}));
+  EXPECT_TRUE(director_.host(kDying)->down.value_or(false));
+  EXPECT_NE(state_file().find("127.0.3.2"), std::string::npos) << state_file();
+
+  dying_ = std::make_unique<FakeMailServer>(options(kDying, port_));
+  ASSERT_TRUE(wait_actions(3)) << ::testing::PrintToString(director_.commands());
+  EXPECT_EQ(actions().at(2), "HOST-UP\t127.0.3.2");
+  stop();
+  EXPECT_EQ(actions().size(), 3u) << ::testing::PrintToString(actions());
+  EXPECT_EQ(state_file().find("127.0.3.2"), std::string::npos) << state_file();
+  EXPECT_EQ(director_.pipelined_lines(), 0u);
+}
+
+TEST_F(DaemonActions, FlushModeFlushSendsHostFlushWithTheAddress) {
+  auto c = config();
+  c.actions.flush_mode = FlushMode::flush;
+  start(c);
+  dying_.reset();
+  ASSERT_TRUE(wait_actions(2));
+  EXPECT_EQ(actions(), (std::vector<std::string>{"HOST-DOWN\t127.0.3.2", "HOST-FLUSH\t127.0.3.2"}));
+}
+
+TEST_F(DaemonActions, FlushModeNoneSendsOnlyHostDown) {
+  auto c = config();
+  c.actions.flush_mode = FlushMode::none;
+  start(c);
+  dying_.reset();
+  ASSERT_TRUE(wait_actions(1));
+  stop();
+  EXPECT_EQ(actions(), (std::vector<std::string>{"HOST-DOWN\t127.0.3.2"}));
+}
+
+TEST_F(DaemonActions, ADownTheDirectorForgotIsSentAgain) {
+  auto c = config();
+  c.actions.flush_mode = FlushMode::none;
+  start(c);
+  dying_.reset();
+  ASSERT_TRUE(wait_actions(1));
+  // What a director restart does: every host is up again.
+  director_.set_hosts({host(kHealthy), host(kDying)});
+  ASSERT_TRUE(wait_actions(2));
+  EXPECT_EQ(actions().at(1), "HOST-DOWN\t127.0.3.2");
+}
+
+TEST_F(DaemonActions, DryRunSendsNothing) {
+  auto c = config();
+  c.dry_run = true;
+  start(c);
+  dying_.reset();
+  // Long enough for detection (2 x 0.2 s + rapid round) several times over.
+  EXPECT_FALSE(eventually([&] { return !actions().empty(); }, 3s)) << ::testing::PrintToString(actions());
+}
+
+}  // namespace

@@ -1,0 +1,96 @@
+// The built binary as an operator runs it, against the fake director: one instance per
+// pidfile, a clean exit on SIGTERM, a reload on SIGHUP that survives a broken config.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include "support/child_process.hpp"
+#include "support/fake_director.hpp"
+
+using namespace std::chrono_literals;
+using poolwatch::test::ChildProcess;
+using poolwatch::test::eventually;
+using poolwatch::test::run_command;
+using poolwatch::test::TempDir;
+using poolwatch::testing::FakeDirector;
+
+namespace {
+
+bool exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+class DaemonProcess : public ::testing::Test {
+ protected:
+  std::string config(const std::string& extra = "") const {
+    return dir_.write("poolwatch.yml", "director:\n  socket: " + director_.socket_path() +
+                                           "\nhttp:\n  enabled: false\npidfile: " + pidfile() +
+                                           "\nstate_file: " + dir_.path() + "/state\n" + extra);
+  }
+  std::string pidfile() const { return dir_.path() + "/poolwatch.pid"; }
+  std::unique_ptr<ChildProcess> start(const std::string& name) const {
+    return std::make_unique<ChildProcess>(
+        std::vector<std::string>{POOLWATCH_BINARY, "run", "--foreground", "-c",
+                                 dir_.path() + "/poolwatch.yml"},
+        dir_.path() + "/" + name + ".log");
+  }
+
+  TempDir dir_;
+  FakeDirector director_;
+};
+
+TEST_F(DaemonProcess, SecondInstanceRefusesAndSigtermRemovesThePidfile) {
+  config();
+  auto first = start("first");
+  ASSERT_TRUE(eventually([&] { return first->output_contains("director: pool of 0 host(s)"); }, 10s))
+      << first->output();
+  EXPECT_TRUE(exists(pidfile()));
+
+  auto second = start("second");
+  const auto refused = second->wait(10s);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(*refused, 1);
+  EXPECT_TRUE(second->output_contains("already running")) << second->output();
+
+  first->signal(SIGTERM);
+  const auto status = first->wait(5s);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(*status, 0) << first->output();
+  EXPECT_FALSE(exists(pidfile()));
+}
+
+TEST_F(DaemonProcess, HupWithABrokenConfigKeepsRunning) {
+  config();
+  auto daemon = start("daemon");
+  ASSERT_TRUE(eventually([&] { return daemon->output_contains("director: pool of"); }, 10s));
+  dir_.write("poolwatch.yml", "health:\n  retry_count: banana\n");
+  daemon->signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return daemon->output_contains("config reload failed, keeping the running config"); }, 10s))
+      << daemon->output();
+  EXPECT_TRUE(daemon->output_contains("health.retry_count")) << daemon->output();
+  config("dry_run: true\n");
+  daemon->signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return daemon->output_contains("config reloaded (dry-run)"); }, 10s))
+      << daemon->output();
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(daemon->wait(5s), 0);
+}
+
+TEST_F(DaemonProcess, BadConfigIsExitCodeTwoWithTheKey) {
+  const auto path = dir_.write("bad.yml", "health:\n  retry_count: 0\n");
+  auto [code, out] = run_command({POOLWATCH_BINARY, "run", "--once", "-c", path}, 10s);
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(out.find("health.retry_count"), std::string::npos) << out;
+}
+
+TEST_F(DaemonProcess, WorldReadableCredentialFileIsRefused) {
+  const auto secret = dir_.write("cred", "probe\nsupersecret\n", 0644);
+  config("credentials:\n  credfile: " + secret + "\n");
+  auto [code, out] = run_command({POOLWATCH_BINARY, "run", "--once", "-c", dir_.path() + "/poolwatch.yml"}, 10s);
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(out.find("chmod 600"), std::string::npos) << out;
+  EXPECT_EQ(out.find("supersecret"), std::string::npos) << out;
+}
+
+}  // namespace
