@@ -2,6 +2,7 @@
 // is read, in the order they were given, so the last word on a key wins.
 
 #include "poolwatch/cli.hpp"
+#include "poolwatch/dovemon_config.hpp"
 
 #include <sys/stat.h>
 
@@ -104,6 +105,15 @@ std::variant<CliOptions, int> parse_command_line(int argc, const char* const* ar
                                        "built-in defaults)")
                             ->type_name("FILE")
                             ->capture_default_str();
+  std::string dovemon_config, dovemon_accounts;
+  auto* dovemon_option =
+      app.add_option("--dovemon-config", dovemon_config,
+                     "Read dovemon's dovemon.config.yml as it is instead of a poolwatch config; "
+                     "keys it cannot honour are reported")
+          ->type_name("FILE");
+  app.add_option("--dovemon-testaccounts", dovemon_accounts,
+                 "dovemon's test accounts file (with --dovemon-config)")
+      ->type_name("FILE");
   app.add_flag("-f,--foreground", options.foreground, "Stay in the foreground, do not daemonize");
   app.add_flag("-d,--debug", options.debug, "Debug logging, also to stderr (implies --foreground)");
   app.add_flag("--once", options.once, "One scan: print the pool and every probe result, send nothing, exit 0 healthy, 1 unhealthy, 2 error");
@@ -242,7 +252,19 @@ std::variant<CliOptions, int> parse_command_line(int argc, const char* const* ar
   }
 
   try {
-    options.config = load_config(config_path, config_option->count() > 0, options.config_path);
+    if (dovemon_option->count() > 0) {
+      if (config_option->count() > 0) {
+        err << "poolwatch: --config and --dovemon-config exclude each other\n";
+        return 2;
+      }
+      auto dovemon = load_dovemon_config(dovemon_config, dovemon_accounts);
+      options.config = std::move(dovemon.config);
+      options.foreground = options.foreground || dovemon.foreground;
+      options.warnings = std::move(dovemon.warnings);
+      options.config_path = dovemon_config;
+    } else {
+      options.config = load_config(config_path, config_option->count() > 0, options.config_path);
+    }
   } catch (const ConfigError& e) {
     err << "poolwatch: " << e.what() << "\n";
     return 2;

@@ -116,6 +116,7 @@ int run_daemon(const CliOptions& options, int argc, char** argv) {
   LogConfig log = options.config.log;
   if (options.once && !options.debug) log.level = "warn";  // stdout carries the report
   setup_logging(log, interactive, options.debug);
+  for (const auto& warning : options.warnings) spdlog::warn("dovemon config: {}", warning);
   if (const auto stale = pidfile.stale_pid())
     spdlog::info("pidfile {}: taken over from pid {}, which is gone", pidfile.path(), *stale);
 

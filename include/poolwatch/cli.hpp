@@ -7,6 +7,7 @@
 #include <ostream>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "poolwatch/config.hpp"
 #include "poolwatch/probe_outcome.hpp"
@@ -41,6 +42,9 @@ struct CliOptions {
   bool debug = false;       // --debug: debug level (pass to setup_logging)
   ProbeArgs probe;
   StatusArgs status;
+  // Settings that could not be honoured as given (--dovemon-config); log them once
+  // logging is set up.
+  std::vector<std::string> warnings;
 };
 
 // Returns options, or an exit code (0 for --help/--version, 2 for usage or config
