@@ -6,6 +6,7 @@
 
 #include "support/child_process.hpp"
 #include "support/fake_director.hpp"
+#include "support/fake_mail_server.hpp"
 
 using namespace std::chrono_literals;
 using poolwatch::test::ChildProcess;
@@ -13,6 +14,8 @@ using poolwatch::test::eventually;
 using poolwatch::test::run_command;
 using poolwatch::test::TempDir;
 using poolwatch::testing::FakeDirector;
+using poolwatch::testing::FakeMailServer;
+using poolwatch::testing::FakeMailServerOptions;
 
 namespace {
 
@@ -91,6 +94,41 @@ TEST_F(DaemonProcess, WorldReadableCredentialFileIsRefused) {
   EXPECT_EQ(code, 2);
   EXPECT_NE(out.find("chmod 600"), std::string::npos) << out;
   EXPECT_EQ(out.find("supersecret"), std::string::npos) << out;
+}
+
+bool received_login_of(const FakeMailServer& server, const std::string& user) {
+  for (const auto& line : server.received())
+    if (line.find("LOGIN") != std::string::npos && line.find(user) != std::string::npos) return true;
+  return false;
+}
+
+TEST_F(DaemonProcess, HupWithAChangedCredentialFileChangesTheAccountUsed) {
+  FakeMailServerOptions options;
+  options.address = "127.0.5.1";
+  FakeMailServer backend(options);
+  director_.set_hosts({poolwatch::HostEntry{boost::asio::ip::make_address("127.0.5.1"), 100, 0, "", false, 0}});
+  const auto credfile = dir_.write("credfile", "alice\nsecret-a\n", 0600);
+  config("probe:\n  ports: [\"IMAP:" + std::to_string(backend.port()) +
+         "\"]\nhealth:\n  interval: 200ms\n  jitter_percent: 0\ncredentials:\n  credfile: " +
+         credfile + "\n");
+  auto daemon = start("daemon");
+  ASSERT_TRUE(eventually([&] { return received_login_of(backend, "alice"); }, 10s)) << daemon->output();
+
+  dir_.write("credfile", "bob\nsecret-b\n", 0600);
+  daemon->signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return received_login_of(backend, "bob"); }, 10s)) << daemon->output();
+  EXPECT_TRUE(daemon->output_contains("credentials reloaded")) << daemon->output();
+
+  // A credential file that became readable by others is refused; bob stays in use.
+  dir_.write("credfile", "carol\nsecret-c\n", 0644);
+  daemon->signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return daemon->output_contains("keeping the previous ones"); }, 10s))
+      << daemon->output();
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(daemon->wait(5s), 0);
+  EXPECT_FALSE(received_login_of(backend, "carol"));
+  for (const char* secret : {"secret-a", "secret-b", "secret-c"})
+    EXPECT_FALSE(daemon->output_contains(secret)) << secret;
 }
 
 }  // namespace
