@@ -188,7 +188,8 @@ std::variant<CliOptions, int> parse_command_line(int argc, const char* const* ar
       apply_setting(c, "log.target", "file");
     }
   };
-  setting("-k,--pidfile", "FILE", "Pidfile (pidfile)", "pidfile");
+  // --lockfile: the maintained poolmon fork and dovemon call the same file a lock file.
+  setting("-k,--pidfile,--lockfile", "FILE", "Pidfile, locked with flock (pidfile)", "pidfile");
   flag_setting("--ssl-verify",
                "Verify backend certificates; --ssl-verify=0 turns it off (probe.tls.verify_peer)",
                "probe.tls.verify_peer");
