@@ -1,7 +1,10 @@
 // The IMAP probe dialogue: greeting, STARTTLS, LOGIN or AUTHENTICATE PLAIN, optional
-// LIST/SELECT, LOGOUT.
+// LIST/SELECT, the optional APPEND+EXPUNGE deep check, LOGOUT.
 
 #include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdint>
 
 #include "poolwatch/imap_protocol.hpp"
 #include "poolwatch/probe.hpp"
@@ -34,6 +37,7 @@ class ImapSession {
     if (ok && log_in) ok = co_await login(*params_.account);
     if (ok && log_in && config.imap_list) ok = co_await expect_ok("LIST \"\" \"%\"");
     if (ok && log_in && config.imap_select) ok = co_await expect_ok("SELECT INBOX");
+    if (ok && log_in && config.imap_append_expunge) ok = co_await append_expunge();
     if (ok) co_await logout();
   }
 
@@ -73,6 +77,8 @@ class ImapSession {
       if (!line) co_return std::nullopt;
       auto response = imap::parse_response_line(*line);
       if (auto caps = imap::capabilities_of(response)) capabilities_ = std::move(*caps);
+      if (auto found = imap::search_result(response))
+        searched_.insert(searched_.end(), found->begin(), found->end());
       switch (response.kind) {
         case LineKind::untagged:
           if (response.status == Status::bye && !bye_expected) {
@@ -208,6 +214,82 @@ class ImapSession {
     co_return co_await await_reply(tag, false, false);
   }
 
+  // The deep check, paired so the mailbox never grows: APPEND a marked message, find it,
+  // then delete it together with every older probe message (a crash mid-probe, or an
+  // LMTP deep check delivery) and only those.
+  awaitable<bool> append_expunge() {
+    if (!params_.config.imap_select) {
+      const bool selected = co_await expect_ok("SELECT INBOX");
+      if (!selected) co_return false;
+    }
+    const auto marker = deep_check::make_marker();
+    const bool appended = co_await append(marker);
+    if (!appended) co_return false;
+    const std::string_view marker_text = marker;
+    const auto ours = co_await search_subject(marker_text);
+    if (!ours) co_return false;
+    if (ours->empty())
+      co_return transport_.fail(FailureClass::protocol_error,
+                                "the appended test message is not found by UID SEARCH");
+    const std::string_view prefix = deep_check::probe_subject_prefix;
+    const auto probes = co_await search_subject(prefix);
+    if (!probes) co_return false;
+    auto doomed = *probes;
+    for (const auto uid : *ours)
+      if (std::find(doomed.begin(), doomed.end(), uid) == doomed.end()) doomed.push_back(uid);
+    const auto uids = imap::sequence_set(doomed);
+    const auto store = fmt::format("UID STORE {} +FLAGS.SILENT (\\Deleted)", uids);
+    const bool flagged = co_await expect_ok(store);
+    if (!flagged) co_return false;
+    // Without UIDPLUS, EXPUNGE also removes what another client flagged \Deleted: a
+    // dedicated probe account is required anyway.
+    const auto expunge = imap::has_capability(capabilities_, "UIDPLUS")
+                             ? fmt::format("UID EXPUNGE {}", uids)
+                             : std::string("EXPUNGE");
+    const bool expunged = co_await expect_ok(expunge);
+    co_return expunged;
+  }
+
+  awaitable<bool> append(const std::string& marker) {
+    const auto& user = params_.account->user;
+    const auto message = deep_check::make_message(marker, user);
+    const auto body = std::string_view(message).substr(0, message.size() - 2);  // CRLF re-added
+    const bool literal_plus = imap::has_capability(capabilities_, "LITERAL+");
+    const auto tag = next_tag();
+    transport_.set_step("APPEND reply");
+    const auto line = fmt::format("{} APPEND INBOX (\\Seen) {{{}{}}}", tag, message.size(),
+                                  literal_plus ? "+" : "");
+    const bool sent = co_await transport_.write_line(line);
+    if (!sent) co_return false;
+    if (!literal_plus) {
+      const auto go_ahead = co_await await_reply(tag, true, false);
+      if (!go_ahead) co_return false;
+      if (go_ahead->kind != LineKind::continuation)
+        co_return transport_.fail(FailureClass::protocol_error,
+                                  "APPEND failed: " + imap::describe(*go_ahead));
+    }
+    const auto shown = fmt::format("<{}-byte test message \"{}\">", message.size(), marker);
+    const bool sent_literal = co_await transport_.write_line(body, shown);
+    if (!sent_literal) co_return false;
+    const bool ended = co_await transport_.write_line("");
+    if (!ended) co_return false;
+    const auto reply = co_await await_reply(tag, false, false);
+    if (!reply) co_return false;
+    if (reply->status != Status::ok)
+      co_return transport_.fail(FailureClass::protocol_error,
+                                "APPEND failed: " + imap::describe(*reply));
+    co_return true;
+  }
+
+  awaitable<std::optional<std::vector<std::uint32_t>>> search_subject(std::string_view text) {
+    searched_.clear();
+    const auto quoted = imap::quote_string(text);
+    const auto line = fmt::format("UID SEARCH SUBJECT {}", quoted.value_or("\"\""));
+    const bool found = co_await expect_ok(line);
+    if (!found) co_return std::nullopt;
+    co_return std::move(searched_);
+  }
+
   awaitable<void> logout() {
     const auto reply = co_await command("LOGOUT");
     if (reply && reply->status != Status::ok)
@@ -218,6 +300,7 @@ class ImapSession {
   const DialogueParams& params_;
   std::vector<std::string> capabilities_;
   int tag_counter_ = 0;
+  std::vector<std::uint32_t> searched_;  // UIDs of the untagged SEARCH replies
 };
 
 }  // namespace

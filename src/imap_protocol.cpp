@@ -1,7 +1,14 @@
 #include "poolwatch/imap_protocol.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <array>
+#include <charconv>
+#include <chrono>
 #include <cstdint>
+#include <ctime>
+#include <random>
 
 namespace poolwatch {
 
@@ -235,5 +242,81 @@ std::string describe(const ResponseLine& line) {
   return out;
 }
 
+std::optional<std::vector<std::uint32_t>> search_result(const ResponseLine& line) {
+  if (line.kind != LineKind::untagged) return std::nullopt;
+  std::string_view data = line.data;
+  const auto verb = data.substr(0, data.find(' '));
+  if (!iequals(verb, "SEARCH")) return std::nullopt;
+  data.remove_prefix(verb.size());
+  std::vector<std::uint32_t> numbers;
+  while (!data.empty()) {
+    if (data.front() == ' ') {
+      data.remove_prefix(1);
+      continue;
+    }
+    // ESEARCH-style "(MODSEQ n)" trailers are not requested; anything else is malformed.
+    std::uint32_t number = 0;
+    const auto [end, error] = std::from_chars(data.data(), data.data() + data.size(), number);
+    if (error != std::errc{} || number == 0) return std::nullopt;
+    numbers.push_back(number);
+    data.remove_prefix(static_cast<std::size_t>(end - data.data()));
+    if (!data.empty() && data.front() != ' ') return std::nullopt;
+  }
+  return numbers;
+}
+
+std::string sequence_set(const std::vector<std::uint32_t>& numbers) {
+  std::string out;
+  for (const auto number : numbers) {
+    if (!out.empty()) out += ',';
+    out += std::to_string(number);
+  }
+  return out;
+}
+
 }  // namespace imap
+
+namespace deep_check {
+
+std::string make_marker() {
+  std::random_device random;
+  std::uniform_int_distribution<std::uint32_t> distribution;
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  return fmt::format("{} {}-{:08x}", probe_subject_prefix,
+                     std::chrono::duration_cast<std::chrono::seconds>(now).count(),
+                     distribution(random));
+}
+
+std::string make_message(std::string_view marker, std::string_view recipient) {
+  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  std::array<char, 64> date{};
+  const auto date_size =
+      std::strftime(date.data(), date.size(), "%a, %d %b %Y %H:%M:%S +0000", &utc);
+  auto id = std::string(marker.substr(marker.find(' ') + 1));
+  return fmt::format(
+      "From: poolwatch <poolwatch@localhost>\r\n"
+      "To: <{}>\r\n"
+      "Subject: {}\r\n"
+      "Date: {}\r\n"
+      "Message-ID: <{}.{}@localhost>\r\n"
+      "\r\n"
+      "poolwatch deep check test message; it is deleted by the next probe.\r\n",
+      recipient, marker, std::string_view(date.data(), date_size), id, probe_subject_prefix);
+}
+
+bool is_probe_message(const std::vector<std::string>& header_lines) {
+  constexpr std::string_view subject = "Subject:";
+  for (const auto& line : header_lines) {
+    if (line.size() < subject.size() || !iequals(line.substr(0, subject.size()), subject)) continue;
+    std::string_view value = std::string_view(line).substr(subject.size());
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
+    return value.substr(0, probe_subject_prefix.size()) == probe_subject_prefix;
+  }
+  return false;
+}
+
+}  // namespace deep_check
 }  // namespace poolwatch

@@ -1,8 +1,15 @@
 // The LMTP probe dialogue: greeting, LHLO, STARTTLS (then LHLO again), optional
-// MAIL FROM:<> + RCPT TO:<user> + RSET, QUIT.
+// MAIL FROM:<> + RCPT TO:<user> + RSET, or the lmtp_deliver deep check (the same
+// envelope, then DATA with a poolwatch test message), QUIT.
+//
+// lmtp_deliver adds a message to the account's INBOX on every probe: pair it with
+// pop3_dele or imap_append_expunge on the same account, whose cleanup removes every
+// message whose Subject starts with deep_check::probe_subject_prefix. The config does not
+// enforce this pairing.
 
 #include <fmt/format.h>
 
+#include "poolwatch/imap_protocol.hpp"
 #include "poolwatch/lmtp_protocol.hpp"
 #include "poolwatch/probe.hpp"
 
@@ -38,8 +45,9 @@ class LmtpSession {
       }
     }
     const auto& account = params_.account;
-    if (ok && account && !account->user.empty() && params_.config.lmtp_rcpt)
-      ok = co_await check_recipient(account->user);
+    const bool deliver = params_.config.lmtp_deliver;
+    if (ok && account && !account->user.empty() && (params_.config.lmtp_rcpt || deliver))
+      ok = co_await check_recipient(account->user, deliver);
     if (!ok) co_return;
     const auto bye = co_await command("QUIT");
     if (bye && bye->code != 221)
@@ -100,7 +108,7 @@ class LmtpSession {
     co_return co_await transport_.start_tls();
   }
 
-  awaitable<bool> check_recipient(const std::string& user) {
+  awaitable<bool> check_recipient(const std::string& user, bool deliver) {
     if (user.find_first_of(std::string_view("\r\n\0<> ", 6)) != std::string::npos)
       co_return transport_.fail(
           FailureClass::config_error,
@@ -119,8 +127,37 @@ class LmtpSession {
     if (!reply->positive())
       co_return transport_.fail(FailureClass::protocol_error,
                                 "unexpected RCPT reply: " + lmtp::describe(*reply));
+    if (deliver) {
+      const bool delivered = co_await deliver_message(user);
+      co_return delivered;
+    }
     const auto reset = co_await expect_positive("RSET");
     co_return reset.has_value();
+  }
+
+  // DATA with one recipient: 354, the message (no line starts with '.', so no dot
+  // stuffing), ".", then exactly one reply (RFC 2033: one per accepted recipient).
+  awaitable<bool> deliver_message(const std::string& user) {
+    const auto go_ahead = co_await command("DATA");
+    if (!go_ahead) co_return false;
+    if (go_ahead->code != 354)
+      co_return transport_.fail(FailureClass::protocol_error,
+                                "DATA refused: " + lmtp::describe(*go_ahead));
+    const auto marker = deep_check::make_marker();
+    const auto message = deep_check::make_message(marker, user);
+    const auto body = std::string_view(message).substr(0, message.size() - 2);  // CRLF re-added
+    const auto shown = fmt::format("<{}-byte test message \"{}\">", message.size(), marker);
+    transport_.set_step("DATA delivery reply");
+    const bool sent = co_await transport_.write_line(body, shown);
+    if (!sent) co_return false;
+    const bool ended = co_await transport_.write_line(".");
+    if (!ended) co_return false;
+    const auto reply = co_await read_reply();
+    if (!reply) co_return false;
+    if (!reply->positive())
+      co_return transport_.fail(FailureClass::protocol_error,
+                                "delivery failed: " + lmtp::describe(*reply));
+    co_return true;
   }
 
   Transport& transport_;

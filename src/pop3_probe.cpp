@@ -1,6 +1,11 @@
-// The POP3 probe dialogue: greeting, STLS, USER/PASS or AUTH PLAIN, optional STAT, QUIT.
+// The POP3 probe dialogue: greeting, STLS, USER/PASS or AUTH PLAIN, optional STAT, the
+// optional DELE deep check (removes the messages the LMTP deep check delivered), QUIT.
 
 #include <fmt/format.h>
+
+#include <charconv>
+#include <cstdint>
+#include <vector>
 
 #include "poolwatch/imap_protocol.hpp"
 #include "poolwatch/pop3_protocol.hpp"
@@ -38,6 +43,7 @@ class Pop3Session {
     if (params_.tls == TlsMode::starttls) ok = co_await stls();
     if (ok && log_in) ok = co_await login(*params_.account);
     if (ok && log_in && params_.config.pop3_stat) ok = co_await stat();
+    if (ok && log_in && params_.config.pop3_dele) ok = co_await delete_probe_messages();
     if (!ok) co_return;
     const auto bye = co_await command("QUIT");
     if (bye && bye->kind != ReplyKind::ok)
@@ -126,6 +132,59 @@ class Pop3Session {
     if (!pop3::parse_stat(*reply))
       co_return transport_.fail(FailureClass::protocol_error,
                                 "STAT failed: " + pop3::describe(*reply));
+    co_return true;
+  }
+
+  // The lines of a multi-line reply after its +OK, up to the "." terminator, unstuffed.
+  awaitable<std::optional<std::vector<std::string>>> read_multiline() {
+    std::vector<std::string> lines;
+    for (;;) {
+      auto line = co_await transport_.read_line();
+      if (!line) co_return std::nullopt;
+      if (*line == ".") co_return lines;
+      if (!line->empty() && line->front() == '.') line->erase(0, 1);
+      lines.push_back(std::move(*line));
+    }
+  }
+
+  awaitable<std::optional<std::vector<std::string>>> multiline_command(const std::string& line) {
+    const auto reply = co_await command(line);
+    if (!reply) co_return std::nullopt;
+    if (reply->kind != ReplyKind::ok) {
+      transport_.fail(FailureClass::protocol_error,
+                      fmt::format("{} failed: {}", line, pop3::describe(*reply)));
+      co_return std::nullopt;
+    }
+    co_return co_await read_multiline();
+  }
+
+  // DELE only the messages whose Subject marks them as poolwatch test messages (read
+  // with TOP n 0); QUIT then commits the deletions.
+  awaitable<bool> delete_probe_messages() {
+    const std::string list_command = "LIST";
+    const auto listing = co_await multiline_command(list_command);
+    if (!listing) co_return false;
+    std::vector<std::uint32_t> numbers;
+    for (const auto& entry : *listing) {
+      std::uint32_t number = 0;
+      const auto [end, error] = std::from_chars(entry.data(), entry.data() + entry.size(), number);
+      if (error != std::errc{} || number == 0)
+        co_return transport_.fail(FailureClass::protocol_error,
+                                  "malformed LIST line: " + printable_excerpt(entry));
+      numbers.push_back(number);
+    }
+    for (const auto number : numbers) {
+      const auto top = fmt::format("TOP {} 0", number);
+      const auto headers = co_await multiline_command(top);
+      if (!headers) co_return false;
+      if (!deep_check::is_probe_message(*headers)) continue;
+      const auto dele = fmt::format("DELE {}", number);
+      const auto reply = co_await command(dele);
+      if (!reply) co_return false;
+      if (reply->kind != ReplyKind::ok)
+        co_return transport_.fail(FailureClass::protocol_error,
+                                  fmt::format("{} failed: {}", dele, pop3::describe(*reply)));
+    }
     co_return true;
   }
 

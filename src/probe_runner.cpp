@@ -36,10 +36,6 @@ ProbeRunner::ProbeRunner(asio::any_io_executor executor, const ProbeConfig& conf
       local_name_(our_host_name()),
       slot_freed_(executor) {
   slot_freed_.expires_at(asio::steady_timer::time_point::max());
-  if (config_.imap_append_expunge || config_.pop3_dele || config_.lmtp_deliver)
-    spdlog::warn(
-        "probe: the destructive deep checks (imap_append_expunge, pop3_dele, lmtp_deliver) are "
-        "not implemented yet and are ignored");
 }
 
 awaitable<void> ProbeRunner::acquire_slot() {

@@ -2,6 +2,7 @@
 // Sans-io IMAP4rev1 response parsing and command encoding for the probe: one response
 // line in, a typed value out. Also the SASL PLAIN encoding that POP3 shares.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -65,5 +66,31 @@ FailureClass classify_login_failure(const ResponseLine& reply);
 // "NO [CODE] text" style summary of a status line for reasons and logs.
 std::string describe(const ResponseLine& line);
 
+// "* SEARCH 3 7" (untagged) -> {3, 7}; nullopt when the line is not a SEARCH response.
+std::optional<std::vector<std::uint32_t>> search_result(const ResponseLine& line);
+
+// "3,7,9": a sequence set of the given numbers, for UID STORE / UID EXPUNGE.
+std::string sequence_set(const std::vector<std::uint32_t>& numbers);
+
 }  // namespace imap
+
+// The destructive deep checks (IMAP APPEND+EXPUNGE, LMTP delivery, POP3 DELE) share one
+// marker: every test message has a Subject starting with probe_subject_prefix, so any
+// of the cleanups (IMAP SEARCH SUBJECT, POP3 TOP) also removes what another check or a
+// crashed probe left behind, and never touches other mail.
+namespace deep_check {
+
+inline constexpr std::string_view probe_subject_prefix = "poolwatch-probe";
+
+// "poolwatch-probe <unix-time>-<random hex>": unique per probe.
+std::string make_marker();
+
+// A small RFC 5322 message with Subject `marker`, To `recipient`; CRLF line ends, ending
+// in CRLF, no line starting with '.'.
+std::string make_message(std::string_view marker, std::string_view recipient);
+
+// Whether these header lines (unfolded or not) carry a Subject starting with the prefix.
+bool is_probe_message(const std::vector<std::string>& header_lines);
+
+}  // namespace deep_check
 }  // namespace poolwatch

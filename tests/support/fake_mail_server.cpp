@@ -5,6 +5,7 @@
 
 #include <openssl/ssl.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -203,6 +204,7 @@ awaitable<void> accept_loop(FakeMailServer::Impl& server) {
 
 FakeMailServer::FakeMailServer(FakeMailServerOptions options)
     : options_(std::move(options)), impl_(std::make_unique<Impl>(options_)) {
+  if (!options_.mailbox) options_.mailbox = std::make_shared<FakeMailbox>();
   if (options_.tls != TlsMode::plain) {
     const auto& certs = test_certificates();
     impl_->tls.use_certificate_chain_file(options_.wrong_certificate ? certs.wrong_cert_file
@@ -248,6 +250,87 @@ std::size_t FakeMailServer::tls_handshakes() const {
 std::size_t FakeMailServer::tls_resumed() const {
   std::lock_guard lock(impl_->mutex);
   return impl_->resumed;
+}
+
+std::string subject_of(std::string_view message) {
+  constexpr std::string_view subject = "subject:";
+  while (!message.empty()) {
+    const auto end = message.find("\r\n");
+    const auto line = message.substr(0, end);
+    if (line.empty()) break;  // end of the header
+    std::string lower(line.substr(0, std::min(line.size(), subject.size())));
+    for (auto& c : lower)
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (lower == subject) {
+      auto value = line.substr(subject.size());
+      while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+      return std::string(value);
+    }
+    if (end == std::string_view::npos) break;
+    message.remove_prefix(end + 2);
+  }
+  return {};
+}
+
+std::uint32_t FakeMailbox::add(std::string text) {
+  std::lock_guard lock(mutex_);
+  messages_.push_back({next_uid_, std::move(text), false});
+  return next_uid_++;
+}
+
+std::vector<FakeMailbox::Message> FakeMailbox::messages() const {
+  std::lock_guard lock(mutex_);
+  return messages_;
+}
+
+std::size_t FakeMailbox::size() const {
+  std::lock_guard lock(mutex_);
+  return messages_.size();
+}
+
+std::vector<std::uint32_t> FakeMailbox::search_subject(std::string_view needle) const {
+  const auto lower = [](std::string_view s) {
+    std::string out(s);
+    for (auto& c : out)
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return out;
+  };
+  const auto wanted = lower(needle);
+  std::lock_guard lock(mutex_);
+  std::vector<std::uint32_t> uids;
+  for (const auto& message : messages_)
+    if (lower(subject_of(message.text)).find(wanted) != std::string::npos)
+      uids.push_back(message.uid);
+  return uids;
+}
+
+void FakeMailbox::flag_deleted(const std::vector<std::uint32_t>& uids) {
+  std::lock_guard lock(mutex_);
+  for (auto& message : messages_)
+    if (std::find(uids.begin(), uids.end(), message.uid) != uids.end()) message.deleted = true;
+}
+
+void FakeMailbox::expunge(const std::optional<std::vector<std::uint32_t>>& uids) {
+  std::lock_guard lock(mutex_);
+  std::erase_if(messages_, [&uids](const Message& message) {
+    return message.deleted &&
+           (!uids || std::find(uids->begin(), uids->end(), message.uid) != uids->end());
+  });
+}
+
+void FakeMailbox::remove(const std::vector<std::uint32_t>& uids) {
+  std::lock_guard lock(mutex_);
+  std::erase_if(messages_, [&uids](const Message& message) {
+    return std::find(uids.begin(), uids.end(), message.uid) != uids.end();
+  });
+}
+
+std::size_t FakeMailbox::probe_messages() const {
+  std::lock_guard lock(mutex_);
+  return static_cast<std::size_t>(
+      std::count_if(messages_.begin(), messages_.end(), [](const Message& message) {
+        return subject_of(message.text).starts_with("poolwatch-probe");
+      }));
 }
 
 ProbeConfig probe_config_for(const FakeMailServer& server) {

@@ -36,7 +36,39 @@ enum class FakeBehaviour {
   login_disabled,            // IMAP LOGINDISABLED; POP3 "Plaintext authentication disallowed"
   auth_wait_notice,          // IMAP "* OK Waiting for authentication process..." first
   injection_after_starttls,  // extra plaintext bytes right after the STARTTLS reply
+  reject_append,             // IMAP APPEND answered NO [OVERQUOTA]
 };
+
+// The test account's INBOX, shared by every connection (and by several fakes when they
+// are given the same one): IMAP APPEND/SEARCH/STORE/EXPUNGE, POP3 LIST/TOP/RETR/DELE and
+// LMTP DATA act on it. Thread-safe.
+class FakeMailbox {
+ public:
+  struct Message {
+    std::uint32_t uid = 0;
+    std::string text;  // CRLF line ends
+    bool deleted = false;
+  };
+  std::uint32_t add(std::string text);
+  std::vector<Message> messages() const;
+  std::size_t size() const;
+  // Messages whose Subject contains `needle` (case-insensitive), as IMAP SEARCH SUBJECT.
+  std::vector<std::uint32_t> search_subject(std::string_view needle) const;
+  void flag_deleted(const std::vector<std::uint32_t>& uids);
+  // Removes the \Deleted messages; only those among `uids` when given (UID EXPUNGE).
+  void expunge(const std::optional<std::vector<std::uint32_t>>& uids);
+  void remove(const std::vector<std::uint32_t>& uids);  // POP3 QUIT after DELE
+  // Messages whose Subject starts with "poolwatch-probe".
+  std::size_t probe_messages() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<Message> messages_;
+  std::uint32_t next_uid_ = 1;
+};
+
+// The Subject header value of a message, or "".
+std::string subject_of(std::string_view message);
 
 struct FakeMailServerOptions {
   Protocol protocol = Protocol::imap;
@@ -55,7 +87,11 @@ struct FakeMailServerOptions {
   // Where to listen: a backend is known by its IP, so a pool of fakes shares one port
   // on several loopback addresses (127.0.0.0/8 is all local on Linux).
   std::string address = "127.0.0.1";
-  std::uint16_t port = 0;  // 0: any free port
+  std::uint16_t port = 0;    // 0: any free port
+  bool literal_plus = true;  // IMAP: advertise LITERAL+
+  bool uidplus = true;       // IMAP: advertise UIDPLUS after login
+  // The account's INBOX; the server creates an empty one when not given.
+  std::shared_ptr<FakeMailbox> mailbox;
 };
 
 // What a protocol responder wants done after its reply.
@@ -85,6 +121,19 @@ class FakeResponder {
   std::string pending_auth_tag_;  // IMAP AUTHENTICATE / POP3 AUTH awaiting its response line
   bool pending_pop3_auth_ = false;
   bool user_ok_ = false;
+  FakeReply imap_mailbox(std::string_view tag, std::string_view command, std::string_view args);
+  FakeReply imap_append_line(std::string_view line);
+  FakeReply pop3_mailbox(std::string_view command, std::string_view args);
+  FakeReply lmtp_data_line(std::string_view line);
+  // IMAP APPEND literal being received: its tag, the bytes still due, the text so far.
+  std::string append_tag_;
+  std::optional<std::size_t> append_remaining_;
+  std::string append_text_;
+  // POP3: the maildrop as of the first mailbox command, and the DELE'd numbers.
+  std::optional<std::vector<FakeMailbox::Message>> pop3_maildrop_;
+  std::vector<std::uint32_t> pop3_deleted_;
+  // LMTP: inside DATA, the message so far.
+  std::optional<std::string> lmtp_data_;
 };
 
 class FakeMailServer {
@@ -101,6 +150,7 @@ class FakeMailServer {
   std::size_t connections() const;
   std::size_t tls_handshakes() const;
   std::size_t tls_resumed() const;
+  FakeMailbox& mailbox() const { return *options_.mailbox; }
 
   struct Impl;
 
