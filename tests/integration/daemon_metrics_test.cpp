@@ -23,6 +23,7 @@
 #include "poolwatch/http_server.hpp"
 #include "poolwatch/pool_watcher.hpp"
 #include "support/child_process.hpp"
+#include "support/daemon_harness.hpp"
 #include "support/exposition_checker.hpp"
 #include "support/fake_director.hpp"
 #include "support/fake_mail_server.hpp"
@@ -104,30 +105,10 @@ class DaemonMetrics : public ::testing::Test {
   void TearDown() override { stop(); }
 
   FakeMailServerOptions options(const asio::ip::address& a, std::uint16_t port) const {
-    FakeMailServerOptions o;
-    o.address = a.to_string();
-    o.port = port;
-    return o;
+    return poolwatch::test::fake_backend_at(a, port);
   }
 
-  // Fast timings: 2 failures, then a rapid round of 2 that must both fail.
-  Config config() const {
-    Config c;
-    c.director = director_.client_config();
-    c.probe.ports = {PortSpec{Protocol::imap, port_, TlsMode::plain}};
-    c.probe.login = false;
-    c.health.interval = Seconds(0.2);
-    c.health.timeout = Seconds(1);
-    c.health.retry_count = 2;
-    c.health.rapid_rounds = 2;
-    c.health.rapid_fails_needed = 2;
-    c.health.rapid_interval = Seconds(0.05);
-    c.health.rapid_timeout = Seconds(1);
-    c.health.jitter_percent = 0;
-    c.http.enabled = false;
-    c.state_file = dir_.path() + "/state";
-    return c;
-  }
+  Config config() const { return poolwatch::test::fast_daemon_config(director_, port_, dir_.path()); }
 
   // The HTTP server is built and bound before the loop thread starts, so nothing of it
   // is touched from two threads at once.

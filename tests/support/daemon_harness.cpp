@@ -1,0 +1,32 @@
+#include "support/daemon_harness.hpp"
+
+namespace poolwatch::test {
+
+testing::FakeMailServerOptions fake_backend_at(const boost::asio::ip::address& address,
+                                               std::uint16_t port) {
+  testing::FakeMailServerOptions o;
+  o.address = address.to_string();
+  o.port = port;
+  return o;
+}
+
+Config fast_daemon_config(const testing::FakeDirector& director, std::uint16_t imap_port,
+                          const std::string& state_dir) {
+  Config c;
+  c.director = director.client_config();
+  c.probe.ports = {PortSpec{Protocol::imap, imap_port, TlsMode::plain}};
+  c.probe.login = false;
+  c.health.interval = Seconds(0.2);
+  c.health.timeout = Seconds(1);
+  c.health.retry_count = 2;
+  c.health.rapid_rounds = 2;
+  c.health.rapid_fails_needed = 2;
+  c.health.rapid_interval = Seconds(0.05);
+  c.health.rapid_timeout = Seconds(1);
+  c.health.jitter_percent = 0;
+  c.http.enabled = false;
+  c.state_file = state_dir + "/state";
+  return c;
+}
+
+}  // namespace poolwatch::test
