@@ -2,7 +2,6 @@
 // is read, in the order they were given, so the last word on a key wins.
 
 #include "poolwatch/cli.hpp"
-#include "poolwatch/dovemon_config.hpp"
 
 #include <sys/stat.h>
 
@@ -12,6 +11,7 @@
 #include <map>
 
 #include "poolwatch/config_loader.hpp"
+#include "poolwatch/dovemon_config.hpp"
 
 namespace poolwatch {
 
@@ -116,7 +116,9 @@ std::variant<CliOptions, int> parse_command_line(int argc, const char* const* ar
       ->type_name("FILE");
   app.add_flag("-f,--foreground", options.foreground, "Stay in the foreground, do not daemonize");
   app.add_flag("-d,--debug", options.debug, "Debug logging, also to stderr (implies --foreground)");
-  app.add_flag("--once", options.once, "One scan: print the pool and every probe result, send nothing, exit 0 healthy, 1 unhealthy, 2 error");
+  app.add_flag("--once", options.once,
+               "One scan: print the pool and every probe result, send nothing, exit 0 healthy, 1 "
+               "unhealthy, 2 error");
 
   // Options that change config keys: applied in order after the file is read.
   using Apply = std::function<void(Config&, const std::string&)>;

@@ -49,9 +49,8 @@ boost::asio::awaitable<HookResult> run_transition_hook(std::string command, std:
   // Polling waitpid keeps the hook independent of any SIGCHLD handling elsewhere; hooks
   // are rare and short, so a 50 ms tick costs nothing.
   boost::asio::steady_timer tick(co_await boost::asio::this_coro::executor);
-  const auto deadline =
-      std::chrono::steady_clock::now() +
-      std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
   for (;;) {
     int status = 0;
     const pid_t done = ::waitpid(pid, &status, WNOHANG);

@@ -21,7 +21,9 @@ LineBuffer::Status LineBuffer::feed(std::string_view bytes) {
   return Status::ok;
 }
 
-bool LineBuffer::has_line() const { return tail_ > start_; }
+bool LineBuffer::has_line() const {
+  return tail_ > start_;
+}
 
 std::optional<std::string> LineBuffer::next_line() {
   if (tail_ <= start_) return std::nullopt;

@@ -166,12 +166,14 @@ int main(int argc, char** argv) {
   const auto& options = std::get<CliOptions>(parsed);
   try {
     switch (options.command) {
-      case Command::probe: return run_probe_command(options, std::cout, std::cerr);
+      case Command::probe:
+        return run_probe_command(options, std::cout, std::cerr);
       case Command::status: {
         StatusCommandOptions status{options.status.url, options.status.json, options.config.http};
         return run_status_command(status, std::cout, std::cerr);
       }
-      case Command::run: return run_daemon(options, argc, argv);
+      case Command::run:
+        return run_daemon(options, argc, argv);
     }
   } catch (const ConfigError& e) {
     std::cerr << "poolwatch: " << e.what() << "\n";

@@ -37,19 +37,23 @@ std::vector<OwnedHost> load_owned(const std::string& path) {
 // Severity order of a backend's states, for the one word that sums it up.
 int severity(CheckState s) {
   switch (s) {
-    case CheckState::pending: return 0;
-    case CheckState::up: return 1;
-    case CheckState::suspect: return 2;
-    case CheckState::rapid: return 3;
-    case CheckState::down: return 4;
+    case CheckState::pending:
+      return 0;
+    case CheckState::up:
+      return 1;
+    case CheckState::suspect:
+      return 2;
+    case CheckState::rapid:
+      return 3;
+    case CheckState::down:
+      return 4;
   }
   return 0;
 }
 
 }  // namespace
 
-PoolWatcher::PoolWatcher(asio::any_io_executor executor, Config config,
-                         CredentialStore credentials)
+PoolWatcher::PoolWatcher(asio::any_io_executor executor, Config config, CredentialStore credentials)
     : executor_(executor),
       config_(std::move(config)),
       credentials_(std::move(credentials)),
@@ -93,10 +97,11 @@ asio::awaitable<void> PoolWatcher::run() {
     if (stopping_) break;
     // A backend that changed its verdict is acted on at once, not an interval later;
     // a short gap keeps a burst of transitions from hammering the director.
-    const auto next = rescan_requested_
-                          ? started + std::chrono::milliseconds(500)
-                          : started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                          config_.health.interval);
+    const auto next =
+        rescan_requested_
+            ? started + std::chrono::milliseconds(500)
+            : started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                            config_.health.interval);
     scan_wake_.expires_at(next);
     boost::system::error_code ec;
     co_await scan_wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -156,9 +161,11 @@ void PoolWatcher::log_pool_changes(const PoolSnapshot& fresh) {
     return;
   }
   for (const auto& h : fresh.hosts)
-    if (!pool_.find(h.address)) spdlog::info("director: host {} joined the pool", h.address.to_string());
+    if (!pool_.find(h.address))
+      spdlog::info("director: host {} joined the pool", h.address.to_string());
   for (const auto& h : pool_.hosts)
-    if (!fresh.find(h.address)) spdlog::info("director: host {} left the pool; forgetting it", h.address.to_string());
+    if (!fresh.find(h.address))
+      spdlog::info("director: host {} left the pool; forgetting it", h.address.to_string());
 }
 
 std::map<Address, BackendVerdict> PoolWatcher::verdicts_for_planner() const {
@@ -240,8 +247,7 @@ asio::awaitable<void> PoolWatcher::check_loop(CheckId id, std::shared_ptr<CheckH
     if (handle->cancelled || stopping_) break;
     metrics_.probe_result(target.host_name, id.port.protocol, outcome.failure, outcome.latency);
     metrics_.probes_in_flight(probes_.in_flight());
-    const auto result =
-        tracker_.record(id, outcome, std::chrono::steady_clock::now(), unix_now());
+    const auto result = tracker_.record(id, outcome, std::chrono::steady_clock::now(), unix_now());
     on_record(id, outcome, result);
   }
 }
@@ -281,8 +287,7 @@ void PoolWatcher::log_backend_transition(const BackendTransition& t) {
   if (t.from == Verdict::unknown && t.to == Verdict::up) {
     spdlog::info("backend {}: healthy", address);
   } else {
-    spdlog::info("backend {}: {} -> {}: {}", address, to_string(t.from), to_string(t.to),
-                 t.reason);
+    spdlog::info("backend {}: {} -> {}: {}", address, to_string(t.from), to_string(t.to), t.reason);
   }
   metrics_.transition(address, to_string(t.from), to_string(t.to));
   events_.transition(std::chrono::system_clock::now(), address, "", to_string(t.from),

@@ -27,30 +27,42 @@ std::int64_t unix_now() {
 
 director::HostCommand host_command(DirectorCommandKind kind) {
   switch (kind) {
-    case DirectorCommandKind::host_down: return director::HostCommand::down;
-    case DirectorCommandKind::host_up: return director::HostCommand::up;
-    case DirectorCommandKind::host_flush: return director::HostCommand::flush;
-    case DirectorCommandKind::host_reset_users: return director::HostCommand::reset_users;
+    case DirectorCommandKind::host_down:
+      return director::HostCommand::down;
+    case DirectorCommandKind::host_up:
+      return director::HostCommand::up;
+    case DirectorCommandKind::host_flush:
+      return director::HostCommand::flush;
+    case DirectorCommandKind::host_reset_users:
+      return director::HostCommand::reset_users;
   }
   return director::HostCommand::down;
 }
 
 std::string_view action_label(DirectorCommandKind kind) {
   switch (kind) {
-    case DirectorCommandKind::host_down: return "down";
-    case DirectorCommandKind::host_up: return "up";
-    case DirectorCommandKind::host_flush: return "flush";
-    case DirectorCommandKind::host_reset_users: return "reset_users";
+    case DirectorCommandKind::host_down:
+      return "down";
+    case DirectorCommandKind::host_up:
+      return "up";
+    case DirectorCommandKind::host_flush:
+      return "flush";
+    case DirectorCommandKind::host_reset_users:
+      return "reset_users";
   }
   return "?";
 }
 
 SuppressReason suppress_reason(SuppressedBecause b) {
   switch (b) {
-    case SuppressedBecause::pool_guard: return SuppressReason::pool_guard;
-    case SuppressedBecause::dry_run: return SuppressReason::dry_run;
-    case SuppressedBecause::manual_down: return SuppressReason::manual_down;
-    case SuppressedBecause::scan_cap: return SuppressReason::cap;
+    case SuppressedBecause::pool_guard:
+      return SuppressReason::pool_guard;
+    case SuppressedBecause::dry_run:
+      return SuppressReason::dry_run;
+    case SuppressedBecause::manual_down:
+      return SuppressReason::manual_down;
+    case SuppressedBecause::scan_cap:
+      return SuppressReason::cap;
   }
   return SuppressReason::cap;
 }
@@ -98,8 +110,7 @@ asio::awaitable<void> PoolWatcher::execute(ActionPlan plan) {
       spdlog::error("director: {} {} failed ({}{}{}); it is tried again next scan", name, address,
                     to_string(reply.status), reply.text.empty() ? "" : ": ", reply.text);
     }
-    metrics_.action_sent(action_label(command.kind), address,
-                         ok ? "ok" : to_string(reply.status));
+    metrics_.action_sent(action_label(command.kind), address, ok ? "ok" : to_string(reply.status));
     events_.action(std::chrono::system_clock::now(), name, address,
                    ok ? "ok" : std::string(to_string(reply.status)), command.reason);
     // A HOST-DOWN answered "Ring sync timed out" may have reached the ring. Counting it
@@ -108,8 +119,10 @@ asio::awaitable<void> PoolWatcher::execute(ActionPlan plan) {
     const bool owned_now = ok || (command.kind == DirectorCommandKind::host_down &&
                                   reply.status == DirectorReplyStatus::ring_sync_timeout);
     if (planner_.on_command_result(command, owned_now, unix_now())) save_state();
-    if (ok && command.kind == DirectorCommandKind::host_down) run_hook("down", command.address, command.reason);
-    if (ok && command.kind == DirectorCommandKind::host_up) run_hook("up", command.address, command.reason);
+    if (ok && command.kind == DirectorCommandKind::host_down)
+      run_hook("down", command.address, command.reason);
+    if (ok && command.kind == DirectorCommandKind::host_up)
+      run_hook("up", command.address, command.reason);
     // Without a connection the rest would fail the same way; the next scan retries.
     if (reply.status == DirectorReplyStatus::no_reply) co_return;
   }
@@ -206,7 +219,8 @@ std::vector<BackendStatusView> PoolWatcher::status() const {
   for (const auto& backend : tracker_.status()) {
     BackendStatusView v;
     v.address = backend.address.to_string();
-    v.state = backend.verdict.verdict == Verdict::down ? "down" : backend_state_name(backend.address);
+    v.state =
+        backend.verdict.verdict == Verdict::down ? "down" : backend_state_name(backend.address);
     v.since_unix = backend.verdict.since_unix;
     v.reason = backend.verdict.reason;
     if (planner_.owns(backend.address)) v.reason = "held down by poolwatch: " + v.reason;
@@ -235,8 +249,10 @@ std::string PoolWatcher::status_summary() const {
   std::size_t down = 0, suspect = 0;
   for (const auto& [a, checks] : backend_checks_) {
     const auto s = backend_state_name(a);
-    if (s == "down") ++down;
-    else if (s == "suspect" || s == "rapid") ++suspect;
+    if (s == "down")
+      ++down;
+    else if (s == "suspect" || s == "rapid")
+      ++suspect;
   }
   return fmt::format("{} backends, {} down, {} suspect, {} held down by poolwatch{}",
                      pool_.hosts.size(), down, suspect, planner_.owned().size(),
@@ -267,7 +283,8 @@ void PoolWatcher::reload(const Config& fresh) {
   config_.credentials = fresh.credentials;
   tracker_.set_config(fresh.health);
   planner_.set_config(fresh.actions, fresh.dry_run);
-  if (auto level = log_level_from_name(fresh.log.level); level && !debug_) spdlog::set_level(*level);
+  if (auto level = log_level_from_name(fresh.log.level); level && !debug_)
+    spdlog::set_level(*level);
   reload_credentials(credentials_, fresh.credentials);
   spdlog::info("config reloaded{}", config_.dry_run ? " (dry-run)" : "");
   wake_scan();

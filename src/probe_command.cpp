@@ -18,9 +18,12 @@ namespace {
 
 std::uint16_t default_port(Protocol protocol, TlsMode tls) {
   switch (protocol) {
-    case Protocol::imap: return tls == TlsMode::implicit ? 993 : 143;
-    case Protocol::pop3: return tls == TlsMode::implicit ? 995 : 110;
-    case Protocol::lmtp: return 24;
+    case Protocol::imap:
+      return tls == TlsMode::implicit ? 993 : 143;
+    case Protocol::pop3:
+      return tls == TlsMode::implicit ? 995 : 110;
+    case Protocol::lmtp:
+      return 24;
   }
   return 143;
 }

@@ -13,9 +13,9 @@ struct HostEntry {
   boost::asio::ip::address address;
   std::uint32_t vhost_count = 0;
   std::uint32_t user_count = 0;
-  std::string tag;                                // 2.2.16+; empty when untagged
-  std::optional<bool> down;                       // 2.2.19+ (U|D)
-  std::optional<std::int64_t> last_updown_change; // 2.2.19+; 0 = never on this director
+  std::string tag;                                 // 2.2.16+; empty when untagged
+  std::optional<bool> down;                        // 2.2.19+ (U|D)
+  std::optional<std::int64_t> last_updown_change;  // 2.2.19+; 0 = never on this director
   friend bool operator==(const HostEntry&, const HostEntry&) = default;
 };
 

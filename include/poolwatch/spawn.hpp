@@ -6,8 +6,8 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <exception>
 #include <memory>
 #include <string>
@@ -19,18 +19,17 @@ namespace poolwatch {
 // `detached` would. `what` names the coroutine in that log line.
 template <typename Executor, typename Awaitable>
 void spawn_logged(Executor executor, Awaitable&& task, std::string what) {
-  boost::asio::co_spawn(executor, std::forward<Awaitable>(task),
-                        [what = std::move(what)](std::exception_ptr e) {
-                          if (!e) return;
-                          try {
-                            std::rethrow_exception(e);
-                          } catch (const std::exception& ex) {
-                            spdlog::error("{}: stopped by an unexpected error: {}", what,
-                                          ex.what());
-                          } catch (...) {
-                            spdlog::error("{}: stopped by an unexpected error", what);
-                          }
-                        });
+  boost::asio::co_spawn(
+      executor, std::forward<Awaitable>(task), [what = std::move(what)](std::exception_ptr e) {
+        if (!e) return;
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          spdlog::error("{}: stopped by an unexpected error: {}", what, ex.what());
+        } catch (...) {
+          spdlog::error("{}: stopped by an unexpected error", what);
+        }
+      });
 }
 
 // Counts coroutines still running so a parent can wait for all of them: add() before

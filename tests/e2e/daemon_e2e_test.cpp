@@ -108,7 +108,8 @@ TEST_F(DaemonE2E, OnceWithoutDirectorExitsTwo) {
 
 TEST_F(DaemonE2E, StoppedBackendGoesDownAndComesBack) {
   auto daemon = start_daemon(write_config(""));
-  ASSERT_TRUE(eventually([&] { return daemon->output_contains("backend 127.0.1.2: healthy"); }, 20s))
+  ASSERT_TRUE(
+      eventually([&] { return daemon->output_contains("backend 127.0.1.2: healthy"); }, 20s))
       << daemon->output();
   lab_->fault(2, "stop");
   // interval*retry_count + rapid round + timeout, with room for a loaded machine.
@@ -135,24 +136,32 @@ TEST_F(DaemonE2E, DirectorRestartLosesTheDownAndPoolwatchReappliesIt) {
   auto [code, out] = DovecotLab::run("doveadm -c " + lab_->dir() + "/etc/director.conf stop");
   ASSERT_EQ(code, 0) << out;
   // The old master needs a moment to exit and free its addresses.
-  ASSERT_TRUE(eventually([&] {
-    std::tie(code, out) = DovecotLab::run("dovecot -c " + lab_->dir() + "/etc/director.conf");
-    return code == 0;
-  }, 15s)) << out;
-  ASSERT_TRUE(eventually([&] { return daemon->output_contains("HOST-DOWN 127.0.1.3 sent") &&
-                                          director_state(*lab_, "127.0.1.3") == "down"; },
-                         60s))
+  ASSERT_TRUE(eventually(
+      [&] {
+        std::tie(code, out) = DovecotLab::run("dovecot -c " + lab_->dir() + "/etc/director.conf");
+        return code == 0;
+      },
+      15s))
+      << out;
+  ASSERT_TRUE(eventually(
+      [&] {
+        return daemon->output_contains("HOST-DOWN 127.0.1.3 sent") &&
+               director_state(*lab_, "127.0.1.3") == "down";
+      },
+      60s))
       << daemon->output();
   stop(*daemon);
 }
 
 TEST_F(DaemonE2E, HostDownedByAnAdminStaysDown) {
-  auto [code, out] = DovecotLab::run("doveadm -c " + lab_->dir() + "/etc/director.conf director down -a " +
-                                     lab_->admin_socket() + " 127.0.1.3");
+  auto [code, out] =
+      DovecotLab::run("doveadm -c " + lab_->dir() + "/etc/director.conf director down -a " +
+                      lab_->admin_socket() + " 127.0.1.3");
   ASSERT_EQ(code, 0) << out;
   auto daemon = start_daemon(write_config(""));
   // The host is healthy, so poolwatch would bring it up if it were poolwatch's.
-  ASSERT_TRUE(eventually([&] { return daemon->output_contains("127.0.1.3: HOST-UP not sent"); }, 20s))
+  ASSERT_TRUE(
+      eventually([&] { return daemon->output_contains("127.0.1.3: HOST-UP not sent"); }, 20s))
       << daemon->output();
   EXPECT_EQ(director_state(*lab_, "127.0.1.3"), "down");
   stop(*daemon);
@@ -162,7 +171,8 @@ TEST_F(DaemonE2E, HostDownedByAnAdminStaysDown) {
 TEST_F(DaemonE2E, DryRunChangesNothingInTheDirector) {
   auto daemon = start_daemon(write_config("dry_run: true\n"));
   lab_->fault(1, "stop");
-  ASSERT_TRUE(eventually([&] { return daemon->output_contains("dry-run: would send HOST-DOWN 127.0.1.1"); }, 30s))
+  ASSERT_TRUE(eventually(
+      [&] { return daemon->output_contains("dry-run: would send HOST-DOWN 127.0.1.1"); }, 30s))
       << daemon->output();
   EXPECT_EQ(hosts_down(*lab_), 0);
   stop(*daemon);
@@ -172,7 +182,9 @@ TEST_F(DaemonE2E, EveryBackendDeadTakesDownAtMostTheGuardShare) {
   auto daemon = start_daemon(write_config("actions:\n  max_down_percent: 50\n"));
   for (int i = 1; i <= 3; ++i) lab_->fault(i, "stop");
   // floor(3 * 50%) = 1 host may go down; the others are refused loudly.
-  ASSERT_TRUE(eventually([&] { return hosts_down(*lab_) == 1 && daemon->output_contains("pool guard: NOT sending"); }, 40s))
+  ASSERT_TRUE(eventually(
+      [&] { return hosts_down(*lab_) == 1 && daemon->output_contains("pool guard: NOT sending"); },
+      40s))
       << daemon->output();
   stop(*daemon);
   EXPECT_EQ(hosts_down(*lab_), 1);
@@ -180,7 +192,8 @@ TEST_F(DaemonE2E, EveryBackendDeadTakesDownAtMostTheGuardShare) {
 
 TEST_F(DaemonE2E, SigtermStopsWithinASecond) {
   auto daemon = start_daemon(write_config(""));
-  ASSERT_TRUE(eventually([&] { return daemon->output_contains("healthy"); }, 20s)) << daemon->output();
+  ASSERT_TRUE(eventually([&] { return daemon->output_contains("healthy"); }, 20s))
+      << daemon->output();
   daemon->signal(SIGTERM);
   const auto status = daemon->wait(2s);  // one second, plus process start/exit slack
   ASSERT_TRUE(status.has_value()) << daemon->output();

@@ -33,7 +33,9 @@ T run_sync(asio::io_context& io, asio::awaitable<T> task) {
 
 class RealDovecot : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { lab_ = DovecotLab::start({.backends = 3, .fast_auth_failures = true}); }
+  static void SetUpTestSuite() {
+    lab_ = DovecotLab::start({.backends = 3, .fast_auth_failures = true});
+  }
   static void TearDownTestSuite() { lab_.reset(); }
 
   ProbeOutcome probe(Protocol protocol, std::uint16_t port, TlsMode tls,
@@ -112,8 +114,8 @@ TEST_F(RealDovecot, EveryProtocolPlainTlsAndStarttlsLogsIn) {
 }
 
 TEST_F(RealDovecot, MasterUserLogsInOnBehalfOfTheProbeUser) {
-  const auto outcome = probe(Protocol::imap, 143, TlsMode::plain,
-                             Account{"probe", Secret("masterpass"), "master"});
+  const auto outcome =
+      probe(Protocol::imap, 143, TlsMode::plain, Account{"probe", Secret("masterpass"), "master"});
   EXPECT_TRUE(outcome.ok()) << outcome.reason;
 }
 
@@ -127,9 +129,11 @@ TEST_F(RealDovecot, WrongPasswordIsAuthRejected) {
 }
 
 TEST_F(RealDovecot, PerBackendUserOnlyWorksOnItsBackend) {
-  EXPECT_TRUE(probe(Protocol::imap, 143, TlsMode::plain, probe_user("127.0.1.2"), "127.0.1.2").ok());
-  EXPECT_EQ(probe(Protocol::imap, 143, TlsMode::plain, probe_user("127.0.1.2"), "127.0.1.1").failure,
-            FailureClass::auth_rejected);
+  EXPECT_TRUE(
+      probe(Protocol::imap, 143, TlsMode::plain, probe_user("127.0.1.2"), "127.0.1.2").ok());
+  EXPECT_EQ(
+      probe(Protocol::imap, 143, TlsMode::plain, probe_user("127.0.1.2"), "127.0.1.1").failure,
+      FailureClass::auth_rejected);
 }
 
 TEST_F(RealDovecot, LmtpRcptOfAnUnknownUserFails) {

@@ -16,11 +16,11 @@
 
 using namespace std::chrono_literals;
 using namespace poolwatch;
+using poolwatch::test::eventually;
+using poolwatch::test::TempDir;
 using poolwatch::testing::FakeDirector;
 using poolwatch::testing::FakeMailServer;
 using poolwatch::testing::FakeMailServerOptions;
-using poolwatch::test::eventually;
-using poolwatch::test::TempDir;
 namespace asio = boost::asio;
 
 namespace {
@@ -28,7 +28,9 @@ namespace {
 const auto kHealthy = asio::ip::make_address("127.0.3.1");
 const auto kDying = asio::ip::make_address("127.0.3.2");
 
-HostEntry host(const asio::ip::address& a) { return HostEntry{a, 100, 0, "", false, 0}; }
+HostEntry host(const asio::ip::address& a) {
+  return HostEntry{a, 100, 0, "", false, 0};
+}
 
 class DaemonActions : public ::testing::Test {
  protected:
@@ -44,7 +46,9 @@ class DaemonActions : public ::testing::Test {
     return poolwatch::test::fake_backend_at(a, port);
   }
 
-  Config config() const { return poolwatch::test::fast_daemon_config(director_, port_, dir_.path()); }
+  Config config() const {
+    return poolwatch::test::fast_daemon_config(director_, port_, dir_.path());
+  }
 
   void start(Config c) {
     watcher_ = std::make_unique<PoolWatcher>(io_.get_executor(), std::move(c), CredentialStore{});
@@ -90,7 +94,8 @@ TEST_F(DaemonActions, DownThenResetUsersThenUpOnRecovery) {
   start(config());
   dying_.reset();  // connection refused from now on
   ASSERT_TRUE(wait_actions(2)) << ::testing::PrintToString(director_.commands());
-  EXPECT_EQ(actions(), (std::vector<std::string>{"HOST-DOWN\t127.0.3.2", "HOST-RESET-USERS\t127.0.3.2"}));
+  EXPECT_EQ(actions(),
+            (std::vector<std::string>{"HOST-DOWN\t127.0.3.2", "HOST-RESET-USERS\t127.0.3.2"}));
   EXPECT_TRUE(director_.host(kDying)->down.value_or(false));
   EXPECT_NE(state_file().find("127.0.3.2"), std::string::npos) << state_file();
 
@@ -140,7 +145,8 @@ TEST_F(DaemonActions, DryRunSendsNothing) {
   start(c);
   dying_.reset();
   // Long enough for detection (2 x 0.2 s + rapid round) several times over.
-  EXPECT_FALSE(eventually([&] { return !actions().empty(); }, 3s)) << ::testing::PrintToString(actions());
+  EXPECT_FALSE(eventually([&] { return !actions().empty(); }, 3s))
+      << ::testing::PrintToString(actions());
 }
 
 }  // namespace

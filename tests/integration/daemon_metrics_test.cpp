@@ -108,7 +108,9 @@ class DaemonMetrics : public ::testing::Test {
     return poolwatch::test::fake_backend_at(a, port);
   }
 
-  Config config() const { return poolwatch::test::fast_daemon_config(director_, port_, dir_.path()); }
+  Config config() const {
+    return poolwatch::test::fast_daemon_config(director_, port_, dir_.path());
+  }
 
   // The HTTP server is built and bound before the loop thread starts, so nothing of it
   // is touched from two threads at once.

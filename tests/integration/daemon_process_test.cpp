@@ -46,7 +46,8 @@ class DaemonProcess : public ::testing::Test {
 TEST_F(DaemonProcess, SecondInstanceRefusesAndSigtermRemovesThePidfile) {
   config();
   auto first = start("first");
-  ASSERT_TRUE(eventually([&] { return first->output_contains("director: pool of 0 host(s)"); }, 10s))
+  ASSERT_TRUE(
+      eventually([&] { return first->output_contains("director: pool of 0 host(s)"); }, 10s))
       << first->output();
   EXPECT_TRUE(exists(pidfile()));
 
@@ -69,7 +70,9 @@ TEST_F(DaemonProcess, HupWithABrokenConfigKeepsRunning) {
   ASSERT_TRUE(eventually([&] { return daemon->output_contains("director: pool of"); }, 10s));
   dir_.write("poolwatch.yml", "health:\n  retry_count: banana\n");
   daemon->signal(SIGHUP);
-  ASSERT_TRUE(eventually([&] { return daemon->output_contains("config reload failed, keeping the running config"); }, 10s))
+  ASSERT_TRUE(eventually(
+      [&] { return daemon->output_contains("config reload failed, keeping the running config"); },
+      10s))
       << daemon->output();
   EXPECT_TRUE(daemon->output_contains("health.retry_count")) << daemon->output();
   config("dry_run: true\n");
@@ -90,7 +93,8 @@ TEST_F(DaemonProcess, BadConfigIsExitCodeTwoWithTheKey) {
 TEST_F(DaemonProcess, WorldReadableCredentialFileIsRefused) {
   const auto secret = dir_.write("cred", "probe\nsupersecret\n", 0644);
   config("credentials:\n  credfile: " + secret + "\n");
-  auto [code, out] = run_command({POOLWATCH_BINARY, "run", "--once", "-c", dir_.path() + "/poolwatch.yml"}, 10s);
+  auto [code, out] =
+      run_command({POOLWATCH_BINARY, "run", "--once", "-c", dir_.path() + "/poolwatch.yml"}, 10s);
   EXPECT_EQ(code, 2);
   EXPECT_NE(out.find("chmod 600"), std::string::npos) << out;
   EXPECT_EQ(out.find("supersecret"), std::string::npos) << out;
@@ -98,7 +102,8 @@ TEST_F(DaemonProcess, WorldReadableCredentialFileIsRefused) {
 
 bool received_login_of(const FakeMailServer& server, const std::string& user) {
   for (const auto& line : server.received())
-    if (line.find("LOGIN") != std::string::npos && line.find(user) != std::string::npos) return true;
+    if (line.find("LOGIN") != std::string::npos && line.find(user) != std::string::npos)
+      return true;
   return false;
 }
 
@@ -106,17 +111,20 @@ TEST_F(DaemonProcess, HupWithAChangedCredentialFileChangesTheAccountUsed) {
   FakeMailServerOptions options;
   options.address = "127.0.5.1";
   FakeMailServer backend(options);
-  director_.set_hosts({poolwatch::HostEntry{boost::asio::ip::make_address("127.0.5.1"), 100, 0, "", false, 0}});
+  director_.set_hosts(
+      {poolwatch::HostEntry{boost::asio::ip::make_address("127.0.5.1"), 100, 0, "", false, 0}});
   const auto credfile = dir_.write("credfile", "alice\nsecret-a\n", 0600);
   config("probe:\n  ports: [\"IMAP:" + std::to_string(backend.port()) +
          "\"]\nhealth:\n  interval: 200ms\n  jitter_percent: 0\ncredentials:\n  credfile: " +
          credfile + "\n");
   auto daemon = start("daemon");
-  ASSERT_TRUE(eventually([&] { return received_login_of(backend, "alice"); }, 10s)) << daemon->output();
+  ASSERT_TRUE(eventually([&] { return received_login_of(backend, "alice"); }, 10s))
+      << daemon->output();
 
   dir_.write("credfile", "bob\nsecret-b\n", 0600);
   daemon->signal(SIGHUP);
-  ASSERT_TRUE(eventually([&] { return received_login_of(backend, "bob"); }, 10s)) << daemon->output();
+  ASSERT_TRUE(eventually([&] { return received_login_of(backend, "bob"); }, 10s))
+      << daemon->output();
   EXPECT_TRUE(daemon->output_contains("credentials reloaded")) << daemon->output();
 
   // A credential file that became readable by others is refused; bob stays in use.

@@ -51,7 +51,8 @@ class TempDir {
   TempDir& operator=(const TempDir&) = delete;
   const std::string& path() const { return path_; }
   // Writes a file with the given mode and returns its path.
-  std::string write(const std::string& name, const std::string& content, unsigned mode = 0600) const;
+  std::string write(const std::string& name, const std::string& content,
+                    unsigned mode = 0600) const;
 
  private:
   std::string path_;

@@ -34,7 +34,8 @@ TEST(CliDovemon, MapsTheFileAndReportsWhatItCannotHonour) {
   EXPECT_EQ(options.config.health.retry_count, 4);
   EXPECT_EQ(options.config.actions.flush_mode, FlushMode::flush);
   bool delayed_down_reported = false;
-  for (const auto& w : options.warnings) delayed_down_reported |= w.find("use_delayed_down") != std::string::npos;
+  for (const auto& w : options.warnings)
+    delayed_down_reported |= w.find("use_delayed_down") != std::string::npos;
   EXPECT_TRUE(delayed_down_reported) << ::testing::PrintToString(options.warnings);
 }
 

@@ -1,7 +1,8 @@
 #include "poolwatch/probe_outcome.hpp"
-#include "poolwatch/secret.hpp"
 
 #include <gtest/gtest.h>
+
+#include "poolwatch/secret.hpp"
 
 using namespace poolwatch;
 
