@@ -178,6 +178,17 @@ std::variant<CliOptions, int> parse_command_line(int argc, const char* const* ar
   setting("--credfile", "FILE",
           "poolmon credential file: user, then password (credentials.credfile)",
           "credentials.credfile");
+  setting("--lmtp-from", "ADDR",
+          "LMTP envelope sender; default the null sender <> (probe.lmtp_from)", "probe.lmtp_from");
+  // poolmon checked an LMTP recipient only when --lmtp-to was given.
+  CLI::Option* lmtp_to =
+      app.add_option("--lmtp-to", "LMTP recipient to check on every backend (probe.lmtp_to)")
+          ->type_name("ADDR")
+          ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  overrides[lmtp_to] = [](Config& c, const std::string& value) {
+    apply_setting(c, "probe.lmtp_to", value);
+    apply_setting(c, "probe.lmtp_rcpt", "true");
+  };
   CLI::Option* logfile =
       app.add_option("-l,--logfile", "Log to FILE, or to syslog with the word syslog (log.target)")
           ->type_name("FILE|syslog")
@@ -192,9 +203,16 @@ std::variant<CliOptions, int> parse_command_line(int argc, const char* const* ar
   };
   // --lockfile: the maintained poolmon fork and dovemon call the same file a lock file.
   setting("-k,--pidfile,--lockfile", "FILE", "Pidfile, locked with flock (pidfile)", "pidfile");
-  flag_setting("--ssl-verify",
-               "Verify backend certificates; --ssl-verify=0 turns it off (probe.tls.verify_peer)",
-               "probe.tls.verify_peer");
+  // The poolmon fork spells it -v 1, --ssl-verify 0 or --ssl-verify=1; alone it means on.
+  CLI::Option* ssl_verify =
+      app.add_option("-v,--ssl-verify",
+                     "Verify backend certificates; 0 turns it off (probe.tls.verify_peer)")
+          ->type_name("[0|1]")
+          ->expected(0, 1)
+          ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  overrides[ssl_verify] = [](Config& c, const std::string& value) {
+    apply_setting(c, "probe.tls.verify_peer", value.empty() ? "true" : flag_value(value));
+  };
   setting("--state-file", "FILE", "Where health state survives restarts (state_file)",
           "state_file");
 

@@ -65,7 +65,9 @@ class YamlLoader {
     if (root.IsNull()) return config;  // empty file or only comments: all defaults
     if (!root.IsMap())
       // The text is not echoed: a poolmon credfile passed by mistake holds a password.
-      fail(root, "", "the top level must be a mapping of keys (is this a poolwatch config file?)");
+      fail(root, "",
+           "the top level must be a mapping of keys (is this a poolwatch config file? "
+           "poolmon's -c credential file is --credfile in poolwatch)");
     walk(root, "", config);
     validate_with_lines(config);
     return config;

@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "poolwatch/config_loader.hpp"
+#include "poolwatch/credentials.hpp"
 #include "poolwatch/logging.hpp"
 
 namespace poolwatch::config_detail {
@@ -155,6 +156,24 @@ std::optional<std::string> check_tls_version(const std::string& version) {
   return fmt::format("must be 1.2 or 1.3 (got {})", quote_value(version));
 }
 
+// An LMTP envelope address goes between < and > on one command line.
+std::optional<std::string> check_envelope_address(const std::string& address) {
+  if (address.find_first_of(std::string_view("\r\n\0<> ", 6)) != std::string::npos)
+    return fmt::format("must not contain CR, LF, NUL, <, > or a space (got {})",
+                       quote_value(address));
+  return std::nullopt;
+}
+
+std::optional<std::string> check_recipient_template(const std::string& recipient) {
+  if (auto problem = check_envelope_address(recipient)) return problem;
+  try {
+    NameTemplate::parse(recipient);
+  } catch (const ConfigError& e) {
+    return std::string(e.what());
+  }
+  return std::nullopt;
+}
+
 std::vector<KeyDef> make_table() {
   constexpr double hour = 3600;
   constexpr double day = 86400;
@@ -196,6 +215,9 @@ std::vector<KeyDef> make_table() {
   t.push_back(bool_key("probe.imap_select", FIELD(probe.imap_select)));
   t.push_back(bool_key("probe.pop3_stat", FIELD(probe.pop3_stat)));
   t.push_back(bool_key("probe.lmtp_rcpt", FIELD(probe.lmtp_rcpt)));
+  t.push_back(
+      checked_string_key("probe.lmtp_from", FIELD(probe.lmtp_from), check_envelope_address));
+  t.push_back(checked_string_key("probe.lmtp_to", FIELD(probe.lmtp_to), check_recipient_template));
   t.push_back(bool_key("probe.imap_append_expunge", FIELD(probe.imap_append_expunge)));
   t.push_back(bool_key("probe.pop3_dele", FIELD(probe.pop3_dele)));
   t.push_back(bool_key("probe.lmtp_deliver", FIELD(probe.lmtp_deliver)));

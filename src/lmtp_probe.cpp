@@ -1,6 +1,6 @@
 // The LMTP probe dialogue: greeting, LHLO, STARTTLS (then LHLO again), optional
-// MAIL FROM:<> + RCPT TO:<user> + RSET, or the lmtp_deliver deep check (the same
-// envelope, then DATA with a poolwatch test message), QUIT.
+// MAIL FROM:<lmtp_from> + RCPT TO:<lmtp_to or the probe user> + RSET, or the lmtp_deliver
+// deep check (the same envelope, then DATA with a poolwatch test message), QUIT.
 //
 // lmtp_deliver adds a message to the account's INBOX on every probe: pair it with
 // pop3_dele or imap_append_expunge on the same account, whose cleanup removes every
@@ -44,10 +44,10 @@ class LmtpSession {
         ok = secured_hello.has_value();
       }
     }
-    const auto& account = params_.account;
     const bool deliver = params_.config.lmtp_deliver;
-    if (ok && account && !account->user.empty() && (params_.config.lmtp_rcpt || deliver))
-      ok = co_await check_recipient(account->user, deliver);
+    const std::string recipient = this->recipient();
+    if (ok && !recipient.empty() && (params_.config.lmtp_rcpt || deliver))
+      ok = co_await check_recipient(recipient, deliver);
     if (!ok) co_return;
     const auto bye = co_await command("QUIT");
     if (bye && bye->code != 221)
@@ -55,6 +55,14 @@ class LmtpSession {
   }
 
  private:
+  // poolmon's --lmtp-to names one recipient for every backend; without it the backend's
+  // probe user is the natural one, since it exists there.
+  std::string recipient() const {
+    if (!params_.lmtp_recipient.empty()) return std::string(params_.lmtp_recipient);
+    if (params_.account) return params_.account->user;
+    return {};
+  }
+
   awaitable<std::optional<Reply>> read_reply() {
     lmtp::ReplyParser parser;
     for (;;) {
@@ -113,7 +121,8 @@ class LmtpSession {
       co_return transport_.fail(
           FailureClass::config_error,
           "user cannot be an LMTP recipient (contains CR, LF, NUL, <, > or space)");
-    const auto mail = co_await expect_positive("MAIL FROM:<>");
+    const auto sender = fmt::format("MAIL FROM:<{}>", params_.config.lmtp_from);
+    const auto mail = co_await expect_positive(sender);
     if (!mail) co_return false;
     const auto rcpt = fmt::format("RCPT TO:<{}>", user);
     const auto reply = co_await command(rcpt);

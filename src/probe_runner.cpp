@@ -34,6 +34,7 @@ ProbeRunner::ProbeRunner(asio::any_io_executor executor, const ProbeConfig& conf
       config_(config),
       tls_(std::make_unique<TlsContextCache>(config.tls)),
       local_name_(our_host_name()),
+      lmtp_to_(NameTemplate::parse(config.lmtp_to)),
       slot_freed_(executor) {
   slot_freed_.expires_at(asio::steady_timer::time_point::max());
 }
@@ -60,7 +61,10 @@ awaitable<void> ProbeRunner::dialogue(Transport& transport, const ProbeTarget& t
     bool ok = co_await transport.connect();
     if (ok && target.port.tls == TlsMode::implicit) ok = co_await transport.start_tls();
     if (!ok) co_return;
-    const detail::DialogueParams params{config_, account, target.port.tls, local_name_};
+    const std::string lmtp_recipient =
+        lmtp_to_.empty() ? std::string() : lmtp_to_.expand(target.address, target.host_name);
+    const detail::DialogueParams params{config_, account, target.port.tls, local_name_,
+                                        lmtp_recipient};
     switch (target.port.protocol) {
       case Protocol::imap:
         co_await detail::imap_dialogue(transport, params);

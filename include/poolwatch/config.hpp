@@ -66,7 +66,10 @@ struct ProbeConfig {
   bool imap_list = false;    // LIST "" "%" after login
   bool imap_select = false;  // SELECT INBOX after login
   bool pop3_stat = false;
-  bool lmtp_rcpt = true;  // MAIL FROM:<> + RCPT TO:<user> when a user is known
+  bool lmtp_rcpt = true;  // MAIL FROM + RCPT TO + RSET when a recipient is known
+  std::string lmtp_from;  // envelope sender; empty: the null sender <> (poolmon --lmtp-from)
+  // Recipient (may use %{backend_host}); empty: the backend's probe user (poolmon --lmtp-to)
+  std::string lmtp_to;
   // Destructive deep checks, paired so the test mailbox never grows.
   bool imap_append_expunge = false;
   bool pop3_dele = false;

@@ -14,6 +14,7 @@
 
 #include "poolwatch/account.hpp"
 #include "poolwatch/config.hpp"
+#include "poolwatch/credentials.hpp"
 #include "poolwatch/probe_outcome.hpp"
 #include "poolwatch/tls_context.hpp"
 #include "poolwatch/transport.hpp"
@@ -52,6 +53,7 @@ class ProbeRunner {
   ProbeConfig config_;
   std::unique_ptr<TlsContextCache> tls_;
   std::string local_name_;  // our name in LHLO
+  NameTemplate lmtp_to_;    // probe.lmtp_to, parsed once
   std::size_t in_flight_ = 0;
   boost::asio::steady_timer slot_freed_;
 };
@@ -65,6 +67,7 @@ struct DialogueParams {
   const std::optional<Account>& account;
   TlsMode tls;
   std::string_view local_name;
+  std::string_view lmtp_recipient;  // probe.lmtp_to expanded; empty: the account's user
 };
 
 boost::asio::awaitable<void> imap_dialogue(Transport& transport, const DialogueParams& params);

@@ -40,10 +40,20 @@ class RealDovecot : public ::testing::Test {
 
   ProbeOutcome probe(Protocol protocol, std::uint16_t port, TlsMode tls,
                      std::optional<Account> account, const std::string& backend = "127.0.1.1") {
+    return probe_with(config(), protocol, port, tls, std::move(account), backend);
+  }
+
+  static ProbeConfig config() {
     ProbeConfig config;
     config.tls.verify_peer = true;
     config.tls.ca_file = lab_->ca_file();
     config.tls.verify_name = VerifyName::ip;
+    return config;
+  }
+
+  ProbeOutcome probe_with(const ProbeConfig& config, Protocol protocol, std::uint16_t port,
+                          TlsMode tls, std::optional<Account> account,
+                          const std::string& backend = "127.0.1.1") {
     ProbeRunner runner(io_.get_executor(), config);
     ProbeTarget target{asio::ip::make_address(backend), backend, PortSpec{protocol, port, tls}};
     return run_sync(io_, runner.run(target, std::move(account), Seconds(10)));
@@ -140,6 +150,21 @@ TEST_F(RealDovecot, LmtpRcptOfAnUnknownUserFails) {
   const auto outcome = probe(Protocol::lmtp, 24, TlsMode::plain, Account{"nosuch", Secret(), ""});
   EXPECT_FALSE(outcome.ok());
   EXPECT_NE(outcome.reason.find("nosuch"), std::string::npos) << outcome.reason;
+}
+
+TEST_F(RealDovecot, LmtpFromAndToAsPoolmonGaveThem) {
+  auto with_envelope = config();
+  with_envelope.lmtp_from = "monitor@example.test";
+  with_envelope.lmtp_to = "probe-%{backend_host}";
+  for (const std::string backend : {"127.0.1.1", "127.0.1.2"}) {
+    const auto outcome =
+        probe_with(with_envelope, Protocol::lmtp, 24, TlsMode::plain, std::nullopt, backend);
+    EXPECT_TRUE(outcome.ok()) << backend << ": " << outcome.reason;
+  }
+  with_envelope.lmtp_to = "probe-127.0.1.2";  // exists on backend 2 only
+  const auto outcome =
+      probe_with(with_envelope, Protocol::lmtp, 24, TlsMode::plain, std::nullopt, "127.0.1.1");
+  EXPECT_EQ(outcome.failure, FailureClass::auth_rejected) << outcome.reason;
 }
 
 TEST_F(RealDovecot, StoppedBackendIsConnectRefused) {

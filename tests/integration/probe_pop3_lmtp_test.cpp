@@ -128,6 +128,46 @@ TEST(ProbeLmtp, NoRcptWithoutUserOrWhenDisabled) {
   EXPECT_EQ(server.received().size(), 4u);
 }
 
+TEST(ProbeLmtp, LmtpFromAndToSetTheEnvelopeWithoutAnAccount) {
+  // poolmon's --lmtp-from/--lmtp-to: one recipient for every backend, no login needed.
+  FakeMailServer server(fake(Protocol::lmtp));
+  auto config = probe_config_for(server);
+  config.lmtp_from = "monitor@example.test";
+  config.lmtp_to = "probe@example.test";
+  const auto outcome = probe_once(server, config, std::nullopt);
+  EXPECT_TRUE(outcome.ok()) << outcome.reason;
+  const auto received = server.received();
+  ASSERT_EQ(received.size(), 5u);
+  EXPECT_EQ(
+      Lines(received.begin() + 1, received.end()),
+      (Lines{"MAIL FROM:<monitor@example.test>", "RCPT TO:<probe@example.test>", "RSET", "QUIT"}));
+}
+
+TEST(ProbeLmtp, LmtpToWinsOverTheAccountAndExpandsPerBackend) {
+  auto options = fake(Protocol::lmtp);
+  options.user = "probe-backend1";
+  FakeMailServer server(options);
+  auto config = probe_config_for(server);
+  config.lmtp_to = "probe-%{backend_host}@example.test";
+  const auto outcome = probe_once(server, config, fake_account());
+  EXPECT_TRUE(outcome.ok()) << outcome.reason;
+  EXPECT_THAT(server.received(), ::testing::Contains("RCPT TO:<probe-backend1@example.test>"));
+
+  config.lmtp_to = "probe-%{backend_ip}@example.test";  // 127.0.0.1 does not exist there
+  const auto rejected = probe_once(server, config, fake_account());
+  EXPECT_EQ(rejected.failure, FailureClass::auth_rejected);
+  EXPECT_THAT(rejected.reason, HasSubstr("probe-127.0.0.1@example.test"));
+}
+
+TEST(ProbeLmtp, LmtpToIsNotCheckedWhenRcptIsOff) {
+  FakeMailServer server(fake(Protocol::lmtp));
+  auto config = probe_config_for(server);
+  config.lmtp_to = "probe@example.test";
+  config.lmtp_rcpt = false;
+  EXPECT_TRUE(probe_once(server, config, std::nullopt).ok());
+  EXPECT_EQ(server.received().size(), 2u);  // LHLO, QUIT
+}
+
 TEST(ProbeLmtp, FailureClasses) {
   struct Case {
     FakeBehaviour behaviour;

@@ -67,13 +67,3 @@ TEST(CliDovemon, MissingFileIsAConfigError) {
 }
 
 }  // namespace
-
-namespace {
-
-TEST(CliPoolmon, LockfileIsThePidfile) {
-  auto result = parse({"--lockfile", "/tmp/poolwatch-test.lock"});
-  ASSERT_TRUE(std::holds_alternative<CliOptions>(result));
-  EXPECT_EQ(std::get<CliOptions>(result).config.pidfile, "/tmp/poolwatch-test.lock");
-}
-
-}  // namespace

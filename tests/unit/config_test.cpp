@@ -233,7 +233,7 @@ TEST(ConfigErrors, WrongTypes) {
             "'HOST-FLUSH')");
   EXPECT_EQ(load_error("- a\n- b\n"),
             "t.yml:1: the top level must be a mapping of keys (is this a poolwatch config "
-            "file?)");
+            "file? poolmon's -c credential file is --credfile in poolwatch)");
   EXPECT_EQ(load_error("probe:\n  max_bytes: lots\n"),
             "t.yml:2: probe.max_bytes: expected a byte count (8192, 64k, 1M), got 'lots'");
 }
