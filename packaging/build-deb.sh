@@ -19,6 +19,8 @@ mkdir "$tree"
     --exclude=./packaging/debian .) | (cd "$tree" && tar -xf -)
 cp -R "$source_dir/packaging/debian" "$tree/debian"
 
+# debhelper builds with one job unless told otherwise.
+export DEB_BUILD_OPTIONS="${DEB_BUILD_OPTIONS:-parallel=$(nproc)}"
 (cd "$tree" && dpkg-buildpackage -us -uc -b)
 cp "$work"/*.deb "$out_dir"/
 for changes in "$work"/*.changes; do

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages poolwatch needs to build, test and demo, only those
 # that are missing. Idempotent; needs root (or sudo) only when something is missing.
+#   scripts/deps.sh          what the build, the tests and the demo need
+#   scripts/deps.sh test     also the tools of the package, man page and format checks
 set -euo pipefail
 
 PACKAGES=(
@@ -10,6 +12,9 @@ PACKAGES=(
   dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd
   openssl socat netcat-openbsd iproute2 procps psmisc
 )
+if [ "${1:-}" = test ]; then
+  PACKAGES+=(dpkg-dev debhelper lintian go-md2man clang-format)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

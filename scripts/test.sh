@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test suite (unit, integration,
-# e2e against a real Dovecot director and backends on loopback) through ctest.
+# e2e against a real Dovecot director and backends on loopback, and the checks of the
+# .deb package, the man pages and the code format) through ctest.
 # Extra arguments go to ctest, e.g. ./scripts/test.sh -L unit
 set -euo pipefail
 cd "$(dirname "$0")/.."
+./scripts/deps.sh test
 ./scripts/build.sh
 BUILD_DIR=${BUILD_DIR:-build}
 cd "$BUILD_DIR"

@@ -2,13 +2,15 @@
 # Regenerates the roff man pages in docs/ from their Markdown sources. poolwatch.yml(5)
 # takes its key reference from docs/configuration.md, so the two cannot drift apart.
 # Needs go-md2man (Debian: apt install go-md2man). The output is committed.
+#   docs/man/build.sh [OUTDIR]    (default: docs/; tests/check-man-pages.sh uses a temp dir)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 docs=$(dirname "$here")
+out=${1:-$docs}
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
 
-go-md2man -in "$here/poolwatch.8.md" -out "$docs/poolwatch.8"
+go-md2man -in "$here/poolwatch.8.md" -out "$out/poolwatch.8"
 
 # The head, then configuration.md from "Value syntax" up to (not including) "Command
 # line", which poolwatch(8) covers. Sections move up one level for the man layout and
@@ -45,4 +47,4 @@ go-md2man -in "$here/poolwatch.8.md" -out "$docs/poolwatch.8"
 dovemon keys.
 TAIL
 } >"$tmp"
-go-md2man -in "$tmp" -out "$docs/poolwatch.yml.5"
+go-md2man -in "$tmp" -out "$out/poolwatch.yml.5"
