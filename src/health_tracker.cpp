@@ -134,8 +134,14 @@ CheckMachine::CheckMachine(std::string label, const HealthConfig& config, UnitRa
   plan_.timeout = timeout_for_state();
 }
 
-void CheckMachine::set_config(const HealthConfig& config) {
+void CheckMachine::set_config(const HealthConfig& config, SteadyTime now) {
+  const bool cadence_changed = config.interval != config_.interval ||
+                               config.suspect_interval != config_.suspect_interval ||
+                               config.down_interval != config_.down_interval ||
+                               config.rapid_interval != config_.rapid_interval;
   config_ = config;
+  if (cadence_changed)
+    plan_.due = std::min(plan_.due, now + std::max<SteadyDuration>(interval_for_state(), kMinStep));
 }
 
 CheckStatus CheckMachine::status() const {
@@ -307,10 +313,10 @@ void CheckMachine::plan_next(SteadyTime now) {
 HealthTracker::HealthTracker(HealthConfig config, UnitRandom random)
     : config_(std::move(config)), random_(std::move(random)) {}
 
-void HealthTracker::set_config(const HealthConfig& config) {
+void HealthTracker::set_config(const HealthConfig& config, SteadyTime now) {
   config_ = config;
   for (auto& [address, backend] : backends_)
-    for (auto& [port, machine] : backend.checks) machine.set_config(config_);
+    for (auto& [port, machine] : backend.checks) machine.set_config(config_, now);
 }
 
 SyncResult HealthTracker::sync(const std::vector<boost::asio::ip::address>& backends,

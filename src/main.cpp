@@ -1,6 +1,7 @@
 // poolwatch: keeps a Dovecot director's backend pool healthy.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
@@ -35,11 +36,22 @@ struct Daemon {
   HttpServer* http;
   const SdNotifier& notifier;
   std::vector<std::string> argv;  // to re-read the config with the same overrides on HUP
+  // Once a second, or at half of systemd's WatchdogSec when that is shorter.
+  std::chrono::microseconds housekeeping_period = std::chrono::seconds(1);
+  asio::steady_timer* housekeeping_tick = nullptr;  // cancelled on stop: exit at once
+  bool watchdog = false;  // WATCHDOG_USEC set, and WATCHDOG_PID unset or ours
 };
 
-// Readiness for /readyz and systemd, the STATUS= line and the watchdog, once a second.
+std::chrono::microseconds housekeeping_period(std::optional<std::chrono::microseconds> watchdog) {
+  const std::chrono::microseconds second = std::chrono::seconds(1);
+  if (!watchdog) return second;
+  return std::clamp(*watchdog / 2, std::chrono::microseconds(1000), second);
+}
+
+// Readiness for /readyz and systemd, the STATUS= line and the watchdog.
 asio::awaitable<void> housekeeping(Daemon& d) {
   asio::steady_timer tick(co_await asio::this_coro::executor);
+  d.housekeeping_tick = &tick;
   bool told_ready = false;
   std::string last_status;
   while (!d.watcher.stopping()) {
@@ -52,11 +64,12 @@ asio::awaitable<void> housekeeping(Daemon& d) {
       d.notifier.status(s);
       last_status = std::move(s);
     }
-    d.notifier.watchdog();
-    tick.expires_after(std::chrono::seconds(1));
+    if (d.watchdog) d.notifier.watchdog();
+    tick.expires_after(d.housekeeping_period);
     boost::system::error_code ec;
     co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
+  d.housekeeping_tick = nullptr;
 }
 
 void reload(Daemon& d) {
@@ -97,6 +110,7 @@ asio::awaitable<void> signal_loop(Daemon& d) {
 asio::awaitable<void> daemon_main(Daemon& d) {
   co_await d.watcher.run();
   if (d.http) d.http->stop();
+  if (d.housekeeping_tick) d.housekeeping_tick->cancel();
 }
 
 int run_daemon(const CliOptions& options, int argc, char** argv) {
@@ -147,6 +161,10 @@ int run_daemon(const CliOptions& options, int argc, char** argv) {
 
   const auto notifier = SdNotifier::from_environment();
   Daemon d{watcher, http.get(), notifier, std::vector<std::string>(argv, argv + argc)};
+  // After daemonize: WATCHDOG_PID, when set, names the process systemd watches.
+  const auto watchdog = watchdog_interval();
+  d.watchdog = watchdog.has_value();
+  d.housekeeping_period = housekeeping_period(watchdog);
   spawn_logged(io.get_executor(), signal_loop(d), "signal handler");
   spawn_logged(io.get_executor(), housekeeping(d), "housekeeping");
   spawn_logged(io.get_executor(), daemon_main(d), "scan loop");

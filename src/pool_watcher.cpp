@@ -231,6 +231,10 @@ void PoolWatcher::stop_check(const CheckId& id) {
   checks_.erase(it);
 }
 
+void PoolWatcher::wake_checks() {
+  for (auto& [id, handle] : checks_) handle->wake.cancel();
+}
+
 asio::awaitable<void> PoolWatcher::check_loop(CheckId id, std::shared_ptr<CheckHandle> handle) {
   const ProbeTarget target{id.address, id.address.to_string(), id.port};
   while (!handle->cancelled && !stopping_ && tracker_.contains(id)) {
@@ -239,6 +243,7 @@ asio::awaitable<void> PoolWatcher::check_loop(CheckId id, std::shared_ptr<CheckH
     boost::system::error_code ec;
     co_await handle->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (handle->cancelled || stopping_ || !tracker_.contains(id)) break;
+    if (ec == asio::error::operation_aborted) continue;  // woken by a reload: plan again
     // g++ 12 destroys a temporary argument of a co_await expression twice: bind
     // arguments to locals first.
     auto account = account_for(id.address);

@@ -263,25 +263,29 @@ void PoolWatcher::reload(const Config& fresh) {
   const auto needs_restart = [](std::string_view key) {
     spdlog::warn("config: {} changed; it takes effect after a restart", key);
   };
-  if (fresh.director.socket != config_.director.socket) needs_restart("director.socket");
+  // The director client, the probe runner (TLS contexts, in-flight slots), the HTTP
+  // server, the log sink and the files keep what they were built with: a change there
+  // is reported, never passed over in silence.
+  if (fresh.director != config_.director) needs_restart("director.*");
+  ProbeConfig fresh_probe = fresh.probe;
+  fresh_probe.ports = config_.probe.ports;  // the port list is read per scan
+  if (fresh_probe != config_.probe) needs_restart("probe.* (other than probe.ports)");
+  if (fresh.http != config_.http) needs_restart("http.*");
+  LogConfig fresh_log = fresh.log;
+  fresh_log.level = config_.log.level;  // applied below
+  if (fresh_log != config_.log) needs_restart("log.* (other than log.level)");
   if (fresh.state_file != config_.state_file) needs_restart("state_file");
   if (fresh.pidfile != config_.pidfile) needs_restart("pidfile");
-  if (fresh.http.listen != config_.http.listen || fresh.http.enabled != config_.http.enabled)
-    needs_restart("http");
-  if (fresh.probe.tls.ca_file != config_.probe.tls.ca_file ||
-      fresh.probe.tls.verify_peer != config_.probe.tls.verify_peer ||
-      fresh.probe.auth != config_.probe.auth || fresh.probe.login != config_.probe.login ||
-      fresh.probe.max_in_flight != config_.probe.max_in_flight)
-    needs_restart("probe (other than ports)");
-  if (fresh.log.target != config_.log.target || fresh.log.file != config_.log.file)
-    needs_restart("log target");
+  if (fresh.event_log != config_.event_log) needs_restart("event_log");
 
   config_.health = fresh.health;
   config_.actions = fresh.actions;
   config_.dry_run = fresh.dry_run;
   config_.probe.ports = fresh.probe.ports;  // new checks start on the next scan
   config_.credentials = fresh.credentials;
-  tracker_.set_config(fresh.health);
+  config_.log.level = fresh.log.level;
+  tracker_.set_config(fresh.health, std::chrono::steady_clock::now());
+  wake_checks();  // a check waiting out the old interval re-reads its plan
   planner_.set_config(fresh.actions, fresh.dry_run);
   if (auto level = log_level_from_name(fresh.log.level); level && !debug_)
     spdlog::set_level(*level);

@@ -92,8 +92,10 @@ class CheckMachine {
   std::optional<CheckTransition> record(const ProbeOutcome& outcome, SteadyTime now,
                                         std::int64_t unix_now);
 
-  // A reloaded config applies from the next planned probe on.
-  void set_config(const HealthConfig& config);
+  // A reloaded config applies from the next planned probe on; when it shortens the
+  // cadence of the current state, a probe planned further out than one new interval
+  // from now is brought forward, so a HUP from 5 min to 10 s is not ignored for 5 min.
+  void set_config(const HealthConfig& config, SteadyTime now);
 
  private:
   std::optional<CheckTransition> on_success(std::int64_t unix_now);
@@ -168,7 +170,7 @@ class HealthTracker {
                   const std::set<boost::asio::ip::address>& start_down, SteadyTime now,
                   std::int64_t unix_now);
 
-  void set_config(const HealthConfig& config);
+  void set_config(const HealthConfig& config, SteadyTime now);
 
   bool contains(const CheckId& id) const;
   // Throws std::out_of_range for a check that is not tracked (a caller bug).

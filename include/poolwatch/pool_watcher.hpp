@@ -79,6 +79,7 @@ class PoolWatcher {
   boost::asio::awaitable<void> once_probe(std::size_t index);
   void start_check(const CheckId& id);
   void stop_check(const CheckId& id);
+  void wake_checks();
   void log_pool_changes(const PoolSnapshot& fresh);
   void forget_vanished(const std::vector<boost::asio::ip::address>& backends);
   std::map<boost::asio::ip::address, BackendVerdict> verdicts_for_planner() const;

@@ -524,10 +524,50 @@ TEST(HealthCheck, ReloadedConfigAppliesToTheNextPlan) {
   check.ok();
   HealthConfig faster;
   faster.interval = 2s;
-  check.machine().set_config(faster);
+  check.machine().set_config(faster, check.now());
   const auto start = check.due();
   check.ok();
   EXPECT_EQ(check.due(), start + 2s);
+}
+
+TEST(HealthCheck, ReloadedShorterIntervalBringsTheWaitingProbeForward) {
+  HealthConfig config;
+  config.interval = 300s;
+  config.jitter_percent = 0;
+  Check check(config);
+  check.ok();
+  EXPECT_EQ(check.due(), check.now() + 300s);
+  const SteadyTime reload_at = check.now() + 60s;
+
+  HealthConfig same = config;
+  same.timeout = 5s;  // not the cadence: the plan stays
+  check.machine().set_config(same, reload_at);
+  EXPECT_EQ(check.due(), check.now() + 300s);
+
+  HealthConfig longer = config;
+  longer.interval = 600s;  // never postpones a planned probe
+  check.machine().set_config(longer, reload_at);
+  EXPECT_EQ(check.due(), check.now() + 300s);
+
+  HealthConfig shorter = config;
+  shorter.interval = 10s;
+  check.machine().set_config(shorter, reload_at);
+  EXPECT_EQ(check.due(), reload_at + 10s);
+  check.ok();
+  EXPECT_EQ(check.due(), reload_at + 20s);
+}
+
+TEST(HealthCheck, ReloadedShorterDownIntervalAppliesToADownCheck) {
+  HealthConfig config;
+  config.jitter_percent = 0;
+  config.down_interval = Seconds(120);
+  Check check(config);
+  drive_down(check, config);
+  const SteadyTime reload_at = check.now() + 1s;
+  HealthConfig shorter = config;
+  shorter.down_interval = Seconds(5);
+  check.machine().set_config(shorter, reload_at);
+  EXPECT_EQ(check.due(), reload_at + 5s);
 }
 
 TEST(HealthCheck, ZeroIntervalDoesNotPlanTheSameInstantTwice) {

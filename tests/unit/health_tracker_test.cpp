@@ -158,7 +158,7 @@ TEST_F(HealthAggregate, PortListedTwiceIsOneCheck) {
 
 TEST_F(HealthAggregate, BackendHeldDownBeforeARestartStartsDown) {
   config_.healthy_threshold = 2;
-  tracker_.set_config(config_);
+  tracker_.set_config(config_, now_);
   tracker_.sync({kA, kB}, {kImap}, {kA}, now_, kUnix);
   EXPECT_EQ(verdict(kA), Verdict::down);
   EXPECT_EQ(tracker_.verdicts().at(kA).reason, "held down by poolwatch before a restart");
