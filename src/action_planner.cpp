@@ -78,15 +78,43 @@ void ActionPlanner::suppress(ActionPlan& plan, DirectorCommandKind kind,
 void ActionPlanner::add_down(ActionPlan& plan, const boost::asio::ip::address& address,
                              const std::string& reason) const {
   plan.commands.push_back({DirectorCommandKind::host_down, address, reason, false});
+  add_flush(plan, address, reason, true);
+}
+
+void ActionPlanner::add_flush(ActionPlan& plan, const boost::asio::ip::address& address,
+                              std::string reason, bool follows_down) const {
   switch (config_.flush_mode) {
     case FlushMode::reset_users:
-      plan.commands.push_back({DirectorCommandKind::host_reset_users, address, reason, true});
+      plan.commands.push_back(
+          {DirectorCommandKind::host_reset_users, address, std::move(reason), follows_down});
       break;
     case FlushMode::flush:
-      plan.commands.push_back({DirectorCommandKind::host_flush, address, reason, true});
+      plan.commands.push_back(
+          {DirectorCommandKind::host_flush, address, std::move(reason), follows_down});
       break;
     case FlushMode::none:
       break;
+  }
+}
+
+void ActionPlanner::retry_pending_flushes(
+    ActionPlan& plan, const PoolSnapshot& pool,
+    const std::map<boost::asio::ip::address, BackendVerdict>& verdicts) {
+  for (auto it = flush_pending_.begin(); it != flush_pending_.end();) {
+    const HostEntry* host = pool.find(*it);
+    const auto verdict = verdicts.find(*it);
+    const bool still_down = owns(*it) && host != nullptr && host->down.value_or(false) &&
+                            (verdict == verdicts.end() || verdict->second.verdict != Verdict::up);
+    if (!still_down || config_.flush_mode == FlushMode::none) {
+      it = flush_pending_.erase(it);  // up again, given back, or no flush wanted any more
+      continue;
+    }
+    const bool down_planned = std::any_of(plan.commands.begin(), plan.commands.end(), [&](auto& c) {
+      return c.address == *it && c.kind == DirectorCommandKind::host_down;
+    });
+    if (!down_planned)
+      add_flush(plan, *it, "the flush after its HOST-DOWN failed; sending it again", false);
+    ++it;
   }
 }
 
@@ -179,6 +207,8 @@ ActionPlan ActionPlanner::plan(const PoolSnapshot& pool,
     }
   }
 
+  if (!dry_run_) retry_pending_flushes(result, pool, verdicts);
+
   suppressed_last_scan_ = std::move(suppressed_this_scan_);
   suppressed_this_scan_.clear();
   result.ownership_changed = !result.released.empty();
@@ -190,14 +220,17 @@ bool ActionPlanner::on_command_result(const PlannedCommand& command, bool ok,
   if (!ok || dry_run_) return false;
   switch (command.kind) {
     case DirectorCommandKind::host_down:
+      if (config_.flush_mode != FlushMode::none) flush_pending_.insert(command.address);
       // A re-sent HOST-DOWN keeps the original time: the outage did not start anew.
       return owned_
           .try_emplace(command.address, OwnedHost{command.address, unix_now, command.reason})
           .second;
     case DirectorCommandKind::host_up:
+      flush_pending_.erase(command.address);
       return owned_.erase(command.address) > 0;
     case DirectorCommandKind::host_reset_users:
     case DirectorCommandKind::host_flush:
+      flush_pending_.erase(command.address);
       break;
   }
   return false;

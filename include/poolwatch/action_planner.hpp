@@ -90,10 +90,17 @@ class ActionPlanner {
                 SuppressedBecause because, std::string reason);
   void add_down(ActionPlan& plan, const boost::asio::ip::address& address,
                 const std::string& reason) const;
+  void add_flush(ActionPlan& plan, const boost::asio::ip::address& address, std::string reason,
+                 bool follows_down) const;
+  void retry_pending_flushes(ActionPlan& plan, const PoolSnapshot& pool,
+                             const std::map<boost::asio::ip::address, BackendVerdict>& verdicts);
 
   ActionConfig config_;
   bool dry_run_;
   std::map<boost::asio::ip::address, OwnedHost> owned_;
+  // Owned hosts whose flush has not been answered OK yet: sent again every scan while
+  // the host stays down, or its users would stay pinned to the dead backend.
+  std::set<boost::asio::ip::address> flush_pending_;
   std::set<SuppressionKey> suppressed_last_scan_;
   std::set<SuppressionKey> suppressed_this_scan_;
 };

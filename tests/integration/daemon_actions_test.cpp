@@ -50,17 +50,8 @@ class DaemonActions : public ::testing::Test {
     return poolwatch::test::fast_daemon_config(director_, port_, dir_.path());
   }
 
-  void start(Config c) {
-    watcher_ = std::make_unique<PoolWatcher>(io_.get_executor(), std::move(c), CredentialStore{});
-    spawn_logged(io_.get_executor(), watcher_->run(), "test watcher");
-    thread_ = std::thread([this] { io_.run(); });
-  }
-
-  void stop() {
-    if (!thread_.joinable()) return;
-    asio::post(io_, [this] { watcher_->request_stop(); });
-    thread_.join();
-  }
+  void start(Config c) { watcher_.start(std::move(c)); }
+  void stop() { watcher_.stop(); }
 
   // The commands other than HOST-LIST, in the order the director got them.
   std::vector<std::string> actions() const {
@@ -85,9 +76,7 @@ class DaemonActions : public ::testing::Test {
   FakeDirector director_{{host(kHealthy), host(kDying)}};
   std::unique_ptr<FakeMailServer> healthy_, dying_;
   std::uint16_t port_ = 0;
-  asio::io_context io_;
-  std::unique_ptr<PoolWatcher> watcher_;
-  std::thread thread_;
+  poolwatch::test::WatcherThread watcher_;  // last: stopped before the fakes go
 };
 
 TEST_F(DaemonActions, DownThenResetUsersThenUpOnRecovery) {

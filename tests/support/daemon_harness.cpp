@@ -1,5 +1,10 @@
 #include "support/daemon_harness.hpp"
 
+#include <boost/asio/post.hpp>
+
+#include "poolwatch/credentials.hpp"
+#include "poolwatch/spawn.hpp"
+
 namespace poolwatch::test {
 
 testing::FakeMailServerOptions fake_backend_at(const boost::asio::ip::address& address,
@@ -27,6 +32,19 @@ Config fast_daemon_config(const testing::FakeDirector& director, std::uint16_t i
   c.http.enabled = false;
   c.state_file = state_dir + "/state";
   return c;
+}
+
+void WatcherThread::start(Config config) {
+  watcher_ =
+      std::make_unique<PoolWatcher>(io_.get_executor(), std::move(config), CredentialStore{});
+  spawn_logged(io_.get_executor(), watcher_->run(), "test watcher");
+  thread_ = std::thread([this] { io_.run(); });
+}
+
+void WatcherThread::stop() {
+  if (!thread_.joinable()) return;
+  boost::asio::post(io_, [this] { watcher_->request_stop(); });
+  thread_.join();
 }
 
 }  // namespace poolwatch::test

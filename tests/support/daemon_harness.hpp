@@ -2,11 +2,15 @@
 // What the in-process daemon tests share: fake backends on their own loopback address
 // and a config whose timings find a dead backend in well under a second.
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <thread>
 
 #include "poolwatch/config.hpp"
+#include "poolwatch/pool_watcher.hpp"
 #include "support/fake_director.hpp"
 #include "support/fake_mail_server.hpp"
 
@@ -21,5 +25,24 @@ testing::FakeMailServerOptions fake_backend_at(const boost::asio::ip::address& a
 // that must both fail; no HTTP; the state file in state_dir.
 Config fast_daemon_config(const testing::FakeDirector& director, std::uint16_t imap_port,
                           const std::string& state_dir);
+
+// The real PoolWatcher, run as the daemon runs it: on its own io_context, here on a
+// thread of its own so the test can watch the fakes meanwhile.
+class WatcherThread {
+ public:
+  WatcherThread() = default;
+  WatcherThread(const WatcherThread&) = delete;
+  WatcherThread& operator=(const WatcherThread&) = delete;
+  ~WatcherThread() { stop(); }
+
+  void start(Config config);
+  // Asks the watcher to stop (as SIGTERM does) and joins the thread; idempotent.
+  void stop();
+
+ private:
+  boost::asio::io_context io_;
+  std::unique_ptr<PoolWatcher> watcher_;
+  std::thread thread_;
+};
 
 }  // namespace poolwatch::test

@@ -59,13 +59,6 @@ auto locked(State& state, Access access) {
 
 }  // namespace
 
-enum class FaultKind { reply_with, ignore, close, endless_line };
-
-struct Fault {
-  FaultKind kind;
-  std::string line;
-};
-
 // Everything the test thread and the fake's thread share, behind one mutex.
 struct FakeDirector::State {
   mutable std::mutex mutex;
@@ -78,7 +71,7 @@ struct FakeDirector::State {
   std::size_t open = 0;
   std::size_t pipelined = 0;
   std::size_t ring_sync_reuses = 0;
-  std::deque<Fault> faults;
+  DirectorFaultQueue faults;
   std::optional<std::string> greeting{
       std::string(director::kHandshakeLine.substr(0, director::kHandshakeLine.size() - 1))};
   std::chrono::milliseconds reply_delay{0};
@@ -226,14 +219,11 @@ struct FakeDirector::Server {
         co_return;
       }
 
-      std::optional<Fault> fault;
+      std::optional<DirectorFault> fault;
       std::chrono::milliseconds delay{0};
       {
         std::lock_guard lock(state->mutex);
-        if (!state->faults.empty()) {
-          fault = std::move(state->faults.front());
-          state->faults.pop_front();
-        }
+        fault = state->faults.take(*line);
         delay = state->reply_delay;
       }
       std::vector<std::string> reply;
@@ -243,11 +233,11 @@ struct FakeDirector::Server {
         });
         if (!executed) co_return;  // malformed: the director closes without a word
         reply = std::move(*executed);
-      } else if (fault->kind == FaultKind::ignore) {
+      } else if (fault->kind == DirectorFault::Kind::ignore) {
         continue;
-      } else if (fault->kind == FaultKind::close) {
+      } else if (fault->kind == DirectorFault::Kind::close_connection) {
         co_return;
-      } else if (fault->kind == FaultKind::endless_line) {
+      } else if (fault->kind == DirectorFault::Kind::endless_line) {
         co_await send_endless_line(connection);
         co_return;
       } else {
@@ -371,20 +361,29 @@ bool FakeDirector::wait_for_commands(std::size_t count, std::chrono::millisecond
   return state_->changed.wait_for(lock, timeout, [&] { return state_->commands >= count; });
 }
 
+void FakeDirector::fail_next(std::string_view verb, Fault fault) {
+  locked(*state_, [&](State& s) { s.faults.push_for(verb, std::move(fault)); });
+}
+
 void FakeDirector::reply_next_with(std::string line) {
-  locked(*state_, [&](State& s) { s.faults.push_back({FaultKind::reply_with, std::move(line)}); });
+  locked(*state_,
+         [&](State& s) { s.faults.push_for_any(DirectorFault::reply_with(std::move(line))); });
 }
 
 void FakeDirector::ignore_next_command() {
-  locked(*state_, [](State& s) { s.faults.push_back({FaultKind::ignore, {}}); });
+  locked(*state_, [](State& s) { s.faults.push_for_any(DirectorFault::ignore()); });
 }
 
 void FakeDirector::close_on_next_command() {
-  locked(*state_, [](State& s) { s.faults.push_back({FaultKind::close, {}}); });
+  locked(*state_, [](State& s) { s.faults.push_for_any(DirectorFault::close_connection()); });
 }
 
 void FakeDirector::endless_line_on_next_command() {
-  locked(*state_, [](State& s) { s.faults.push_back({FaultKind::endless_line, {}}); });
+  locked(*state_, [](State& s) { s.faults.push_for_any(DirectorFault::endless_line()); });
+}
+
+std::size_t FakeDirector::pending_faults() const {
+  return locked(*state_, [](State& s) { return s.faults.size(); });
 }
 
 void FakeDirector::clear_faults() {

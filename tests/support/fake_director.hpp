@@ -24,10 +24,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "poolwatch/config.hpp"
 #include "poolwatch/pool.hpp"
+#include "support/fake_director_faults.hpp"
 
 namespace poolwatch::testing {
 
@@ -74,16 +76,23 @@ class FakeDirector {
   // Blocks the calling thread until commands().size() >= count or the timeout passes.
   bool wait_for_commands(std::size_t count, std::chrono::milliseconds timeout) const;
 
-  // --- Faults. The per-command ones queue up; each command consumes the oldest. ---
-  // Answers the next command with this line instead of executing it (e.g.
-  // "Ring sync timed out", "TRYAGAIN", "host is already being updated - try again later").
+  // --- Faults ---
+  using Fault = DirectorFault;
+
+  // Faults queue up in the order they are set. Each command consumes the oldest queued
+  // fault that applies to it: an untargeted fault (the *_next_* methods) applies to any
+  // command, HOST-LIST included; a targeted one only to a command whose verb (the text
+  // before the first TAB) equals `verb`. Other commands pass it untouched, so
+  // fail_next("HOST-DOWN", ...) survives any number of HOST-LIST scans.
+  void fail_next(std::string_view verb, Fault fault);
+  // Shorthands for the untargeted faults.
   void reply_next_with(std::string line);
-  // Records the next command and never answers it (the connection stays open).
   void ignore_next_command();
-  // Closes the connection when the next command arrives, without replying.
   void close_on_next_command();
-  // Answers the next command with an endless line (no LF) until the client disconnects.
   void endless_line_on_next_command();
+  // Faults set but not consumed yet.
+  std::size_t pending_faults() const;
+  // Drops every pending fault and the reply delay.
   void clear_faults();
   // The greeting sent on accept, without LF; nullopt sends none.
   void set_greeting(std::optional<std::string> version_line);

@@ -104,6 +104,58 @@ TEST(ActionPlanner, OwnershipOnlyAfterTheDirectorSaidOk) {
             (std::vector<OwnedHost>{{addr(2), kNow + 10, "imap:143: 8/10 rapid polls failed"}}));
 }
 
+TEST(ActionPlanner, RefusedFlushIsSentAgainWhileTheHostStaysDown) {
+  ActionPlanner planner(ActionConfig{}, false);
+  const auto first = planner.plan(pool(4), verdicts(4, {2}));
+  ASSERT_EQ(first.commands.size(), 2u);
+  planner.on_command_result(first.commands[0], true, kNow);   // HOST-DOWN OK
+  planner.on_command_result(first.commands[1], false, kNow);  // HOST-RESET-USERS FAIL
+
+  const auto retry = planner.plan(pool(4, {2}), verdicts(4, {2}));
+  EXPECT_EQ(lines(retry), std::vector<std::string>{"HOST-RESET-USERS\t10.0.0.2"});
+  ASSERT_EQ(retry.commands.size(), 1u);
+  EXPECT_FALSE(retry.commands[0].follows_down);  // its HOST-DOWN is long answered
+  planner.on_command_result(retry.commands[0], true, kNow);
+  EXPECT_TRUE(planner.plan(pool(4, {2}), verdicts(4, {2})).commands.empty());
+}
+
+TEST(ActionPlanner, FlushUnsentAfterALostConnectionIsSentNextScan) {
+  ActionConfig config;
+  config.flush_mode = FlushMode::flush;
+  ActionPlanner planner(config, false);
+  const auto first = planner.plan(pool(4), verdicts(4, {2}));
+  planner.on_command_result(first.commands[0], true, kNow);  // then the connection dropped
+  EXPECT_EQ(lines(planner.plan(pool(4, {2}), verdicts(4, {2}))),
+            std::vector<std::string>{"HOST-FLUSH\t10.0.0.2"});
+}
+
+TEST(ActionPlanner, PendingFlushIsDroppedWhenItNoLongerHelps) {
+  ActionPlanner planner(ActionConfig{}, false);
+  const auto first = planner.plan(pool(4), verdicts(4, {2}));
+  planner.on_command_result(first.commands[0], true, kNow);
+  // Healthy again: HOST-UP, no flush.
+  const auto up = planner.plan(pool(4, {2}), verdicts(4));
+  EXPECT_EQ(lines(up), std::vector<std::string>{"HOST-UP\t10.0.0.2"});
+  all_ok(planner, up);
+  EXPECT_TRUE(planner.plan(pool(4), verdicts(4)).commands.empty());
+
+  // The director lost the down: HOST-DOWN with its own flush, not a second one.
+  ActionPlanner lost(ActionConfig{}, false);
+  const auto down = lost.plan(pool(4), verdicts(4, {2}));
+  lost.on_command_result(down.commands[0], true, kNow);
+  EXPECT_EQ(lines(lost.plan(pool(4), verdicts(4, {2}))),
+            (std::vector<std::string>{"HOST-DOWN\t10.0.0.2", "HOST-RESET-USERS\t10.0.0.2"}));
+
+  // flush_mode none after a reload: nothing left to send.
+  ActionPlanner reloaded(ActionConfig{}, false);
+  const auto before = reloaded.plan(pool(4), verdicts(4, {2}));
+  reloaded.on_command_result(before.commands[0], true, kNow);
+  ActionConfig none;
+  none.flush_mode = FlushMode::none;
+  reloaded.set_config(none, false);
+  EXPECT_TRUE(reloaded.plan(pool(4, {2}), verdicts(4, {2})).commands.empty());
+}
+
 TEST(ActionPlanner, OwnedHostThatTheDirectorListsDownNeedsNothing) {
   ActionPlanner planner(ActionConfig{}, false, {{addr(2), kNow, "x"}});
   const auto plan = planner.plan(pool(4, {2}), verdicts(4, {2}));
