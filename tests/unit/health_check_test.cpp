@@ -1,91 +1,22 @@
-// The per-check state machine, driven by a fake clock and a fixed random source so
-// every due time and timeout is exact.
+// The per-check state machine's decisions (suspect, rapid round, down, recovery),
+// driven by a fake clock and a fixed random source so every due time is exact.
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
+#include "health_check_fixture.hpp"
 #include "poolwatch/health_tracker.hpp"
 
 using namespace poolwatch;
+using namespace poolwatch::health_test;
 using namespace std::chrono_literals;
-
-namespace {
-
-constexpr std::int64_t kUnixStart = 1'700'000'000;
-
-SteadyDuration d(Seconds s) {
-  return std::chrono::round<SteadyDuration>(s);
-}
-
-ProbeOutcome success() {
-  ProbeOutcome o;
-  o.latency = 1500us;
-  return o;
-}
-
-ProbeOutcome failure(FailureClass f = FailureClass::connect_refused,
-                     std::string reason = "connection refused") {
-  ProbeOutcome o;
-  o.failure = f;
-  o.reason = std::move(reason);
-  o.latency = 2ms;
-  return o;
-}
-
-// One check whose probes start exactly at their due time.
-class Check {
- public:
-  explicit Check(HealthConfig config = {}, double unit = 0.5, bool start_down = false)
-      : machine_(
-            "imap:143", config, [unit] { return unit; }, SteadyTime{}, start_down) {}
-
-  // Runs the next probe: it starts at plan().due and takes `took`.
-  std::optional<CheckTransition> probe(const ProbeOutcome& outcome, Seconds took = 0s) {
-    now_ = machine_.plan().due + d(took);
-    return machine_.record(outcome, now_, unix_now());
-  }
-  std::optional<CheckTransition> ok(Seconds took = 0s) { return probe(success(), took); }
-  std::optional<CheckTransition> fail(Seconds took = 0s) { return probe(failure(), took); }
-
-  std::int64_t unix_now() const {
-    return kUnixStart +
-           std::chrono::duration_cast<std::chrono::seconds>(now_.time_since_epoch()).count();
-  }
-  CheckMachine& machine() { return machine_; }
-  CheckState state() const { return machine_.state(); }
-  SteadyTime now() const { return now_; }
-  SteadyTime due() const { return machine_.plan().due; }
-  SteadyDuration timeout() const { return machine_.plan().timeout; }
-
- private:
-  CheckMachine machine_;
-  SteadyTime now_{};
-};
-
-// Brings a check with the given config to down via the normal path.
-void drive_down(Check& check, const HealthConfig& config) {
-  check.ok();
-  for (int i = 0; i < config.retry_count; ++i) check.fail();
-  for (int i = 0; i < config.rapid_fails_needed && config.rapid_rounds > 0; ++i) check.fail();
-  ASSERT_EQ(check.state(), CheckState::down);
-}
-
-}  // namespace
 
 TEST(HealthCheck, LabelNamesProtocolPortAndTls) {
   EXPECT_EQ(check_label({Protocol::imap, 143, TlsMode::plain}), "imap:143");
   EXPECT_EQ(check_label({Protocol::imap, 993, TlsMode::implicit}), "imap:993/tls");
   EXPECT_EQ(check_label({Protocol::lmtp, 24, TlsMode::starttls}), "lmtp:24/starttls");
-}
-
-TEST(HealthCheck, FirstProbeIsSpreadOverOneInterval) {
-  EXPECT_EQ(Check({}, 0.0).due(), SteadyTime{});
-  EXPECT_EQ(Check({}, 0.25).due(), SteadyTime{} + 2500ms);
-  EXPECT_EQ(Check({}, 1.0).due(), SteadyTime{} + 10s);
-  EXPECT_EQ(Check({}, 0.25).timeout(), 10s);
-  EXPECT_EQ(Check().state(), CheckState::pending);
 }
 
 TEST(HealthCheck, FirstSuccessIsUpAndNormalCadenceFollows) {
@@ -100,14 +31,6 @@ TEST(HealthCheck, FirstSuccessIsUpAndNormalCadenceFollows) {
   EXPECT_EQ(check.due(), first_due + 10s);
   EXPECT_EQ(check.timeout(), 10s);
   EXPECT_FALSE(check.ok());  // up stays up silently
-}
-
-TEST(HealthCheck, ProbeOverrunningItsIntervalIsFollowedAtOnce) {
-  HealthConfig config;
-  config.interval = 5s;
-  Check check(config);
-  check.ok(7s);
-  EXPECT_EQ(check.due(), check.now());
 }
 
 TEST(HealthCheck, FirstFailureMakesItSuspect) {
@@ -383,112 +306,6 @@ TEST(HealthCheck, FailuresWhileDownAreCountedWithoutTransitions) {
   EXPECT_EQ(check.state(), CheckState::down);
 }
 
-TEST(HealthCheck, DownIntervalDefaultsToIntervalAndCanBeSet) {
-  HealthConfig config;
-  Check by_default(config);
-  drive_down(by_default, config);
-  const auto start = by_default.due();
-  by_default.fail(1s);
-  EXPECT_EQ(by_default.due(), start + 10s);
-
-  config.down_interval = 30s;
-  Check custom(config);
-  drive_down(custom, config);
-  const auto custom_start = custom.due();
-  custom.fail();
-  EXPECT_EQ(custom.due(), custom_start + 30s);
-  EXPECT_EQ(custom.timeout(), 10s);
-}
-
-TEST(HealthCheck, SuspectIntervalSpeedsUpPollsAfterAFailure) {
-  HealthConfig config;
-  config.suspect_interval = 2s;
-  Check check(config);
-  check.ok();
-  const auto start = check.due();
-  check.fail();
-  EXPECT_EQ(check.due(), start + 2s);
-  check.ok();  // up again: back to the normal interval
-  EXPECT_EQ(check.due(), start + 2s + 10s);
-}
-
-TEST(HealthCheck, TimeoutGrowsWithConsecutiveFailuresCappedAtThreeTimes) {
-  HealthConfig config;
-  config.timeout_growth = true;
-  config.timeout = 3s;
-  config.rapid_rounds = 0;
-  Check check(config);
-  check.ok();
-  EXPECT_EQ(check.timeout(), 3s);
-  check.fail();
-  EXPECT_EQ(check.timeout(), 6s);
-  check.fail();
-  EXPECT_EQ(check.timeout(), 9s);
-  check.fail();  // down
-  EXPECT_EQ(check.timeout(), 9s);
-  check.fail();
-  EXPECT_EQ(check.timeout(), 9s);
-  check.ok();
-  EXPECT_EQ(check.timeout(), 3s);
-}
-
-TEST(HealthCheck, TimeoutStaysFixedWithoutGrowthAndRapidUsesRapidTimeout) {
-  Check check;
-  check.ok();
-  check.fail();
-  EXPECT_EQ(check.timeout(), 10s);
-  check.fail();
-  EXPECT_EQ(check.timeout(), 10s);
-  check.fail();
-  EXPECT_EQ(check.timeout(), 5s);
-}
-
-TEST(HealthCheck, JitterStaysWithinPercentBounds) {
-  HealthConfig config;  // 10 s, 5 %
-  Check low(config, 0.0);
-  low.ok();
-  EXPECT_EQ(low.due(), low.now() + 9500ms);
-  Check high(config, 1.0);
-  const auto start = high.due();
-  high.ok();
-  EXPECT_EQ(high.due(), start + 10500ms);
-
-  CheckMachine seeded("imap:143", config, seeded_unit_random(7), SteadyTime{});
-  SteadyDuration shortest = 1h;
-  SteadyDuration longest{};
-  for (int i = 0; i < 2000; ++i) {
-    const auto start_i = seeded.plan().due;
-    seeded.record(success(), start_i, kUnixStart);
-    const auto step = seeded.plan().due - start_i;
-    shortest = std::min(shortest, step);
-    longest = std::max(longest, step);
-  }
-  EXPECT_GE(shortest, 9500ms);
-  EXPECT_LE(longest, 10500ms);
-  EXPECT_LT(shortest, 9600ms);  // the spread is really used
-  EXPECT_GT(longest, 10400ms);
-}
-
-TEST(HealthCheck, SameSeedGivesTheSameSchedule) {
-  HealthConfig config;
-  CheckMachine a("imap:143", config, seeded_unit_random(42), SteadyTime{});
-  CheckMachine b("imap:143", config, seeded_unit_random(42), SteadyTime{});
-  for (int i = 0; i < 50; ++i) {
-    ASSERT_EQ(a.plan().due, b.plan().due);
-    a.record(i % 3 ? success() : failure(), a.plan().due, kUnixStart);
-    b.record(i % 3 ? success() : failure(), b.plan().due, kUnixStart);
-  }
-}
-
-TEST(HealthCheck, RapidPollsAreNotJittered) {
-  Check check(HealthConfig{}, 0.0);
-  check.ok();
-  for (int i = 0; i < 3; ++i) check.fail();
-  const auto start = check.due();
-  check.fail(0.5s);
-  EXPECT_EQ(check.due(), start + 1s);
-}
-
 TEST(HealthCheck, StatusReportsLastOutcomeAndTransition) {
   Check check;
   EXPECT_FALSE(check.machine().status().last_outcome);
@@ -517,65 +334,4 @@ TEST(HealthCheck, StartDownNeedsHealthyThresholdToComeUp) {
   EXPECT_FALSE(check.ok());
   ASSERT_TRUE(check.ok());
   EXPECT_EQ(check.state(), CheckState::up);
-}
-
-TEST(HealthCheck, ReloadedConfigAppliesToTheNextPlan) {
-  Check check;
-  check.ok();
-  HealthConfig faster;
-  faster.interval = 2s;
-  check.machine().set_config(faster, check.now());
-  const auto start = check.due();
-  check.ok();
-  EXPECT_EQ(check.due(), start + 2s);
-}
-
-TEST(HealthCheck, ReloadedShorterIntervalBringsTheWaitingProbeForward) {
-  HealthConfig config;
-  config.interval = 300s;
-  config.jitter_percent = 0;
-  Check check(config);
-  check.ok();
-  EXPECT_EQ(check.due(), check.now() + 300s);
-  const SteadyTime reload_at = check.now() + 60s;
-
-  HealthConfig same = config;
-  same.timeout = 5s;  // not the cadence: the plan stays
-  check.machine().set_config(same, reload_at);
-  EXPECT_EQ(check.due(), check.now() + 300s);
-
-  HealthConfig longer = config;
-  longer.interval = 600s;  // never postpones a planned probe
-  check.machine().set_config(longer, reload_at);
-  EXPECT_EQ(check.due(), check.now() + 300s);
-
-  HealthConfig shorter = config;
-  shorter.interval = 10s;
-  check.machine().set_config(shorter, reload_at);
-  EXPECT_EQ(check.due(), reload_at + 10s);
-  check.ok();
-  EXPECT_EQ(check.due(), reload_at + 20s);
-}
-
-TEST(HealthCheck, ReloadedShorterDownIntervalAppliesToADownCheck) {
-  HealthConfig config;
-  config.jitter_percent = 0;
-  config.down_interval = Seconds(120);
-  Check check(config);
-  drive_down(check, config);
-  const SteadyTime reload_at = check.now() + 1s;
-  HealthConfig shorter = config;
-  shorter.down_interval = Seconds(5);
-  check.machine().set_config(shorter, reload_at);
-  EXPECT_EQ(check.due(), reload_at + 5s);
-}
-
-TEST(HealthCheck, ZeroIntervalDoesNotPlanTheSameInstantTwice) {
-  HealthConfig config;
-  config.interval = 0s;
-  config.jitter_percent = 0;
-  Check check(config);
-  const auto start = check.due();
-  check.ok();
-  EXPECT_EQ(check.due(), start + 1ms);
 }
