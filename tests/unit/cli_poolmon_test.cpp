@@ -78,6 +78,8 @@ TEST_F(CliPoolmon, TimeoutIsTheProbeDeadline) {
 TEST_F(CliPoolmon, IntervalIsTheScanPeriod) {
   EXPECT_EQ(ok({"-i", "30"}).config.health.interval, 30s);
   EXPECT_EQ(ok({"--interval=45"}).config.health.interval, 45s);
+  EXPECT_EQ(exit_code({"-i", "0"}), 2);  // as the fork: a zero interval would spin
+  EXPECT_THAT(err_, HasSubstr("--interval 0"));
 }
 
 TEST_F(CliPoolmon, SocketIsTheDirectorAdminSocket) {
