@@ -51,7 +51,11 @@ std::string PlannedCommand::line() const {
 
 ActionPlanner::ActionPlanner(ActionConfig config, bool dry_run, std::vector<OwnedHost> owned)
     : config_(std::move(config)), dry_run_(dry_run) {
-  for (auto& host : owned) owned_.insert_or_assign(host.address, std::move(host));
+  for (auto& host : owned) {
+    if (host.flush_pending) flush_pending_.insert(host.address);
+    host.flush_pending = false;  // flush_pending_ is the one place that knows
+    owned_.insert_or_assign(host.address, std::move(host));
+  }
 }
 
 void ActionPlanner::set_config(const ActionConfig& config, bool dry_run) {
@@ -61,7 +65,10 @@ void ActionPlanner::set_config(const ActionConfig& config, bool dry_run) {
 
 std::vector<OwnedHost> ActionPlanner::owned() const {
   std::vector<OwnedHost> result;
-  for (const auto& [address, host] : owned_) result.push_back(host);
+  for (const auto& [address, host] : owned_) {
+    result.push_back(host);
+    result.back().flush_pending = flush_pending_.contains(address);
+  }
   return result;
 }
 
@@ -97,9 +104,10 @@ void ActionPlanner::add_flush(ActionPlan& plan, const boost::asio::ip::address& 
   }
 }
 
-void ActionPlanner::retry_pending_flushes(
+bool ActionPlanner::retry_pending_flushes(
     ActionPlan& plan, const PoolSnapshot& pool,
     const std::map<boost::asio::ip::address, BackendVerdict>& verdicts) {
+  bool dropped = false;
   for (auto it = flush_pending_.begin(); it != flush_pending_.end();) {
     const HostEntry* host = pool.find(*it);
     const auto verdict = verdicts.find(*it);
@@ -107,15 +115,18 @@ void ActionPlanner::retry_pending_flushes(
                             (verdict == verdicts.end() || verdict->second.verdict != Verdict::up);
     if (!still_down || config_.flush_mode == FlushMode::none) {
       it = flush_pending_.erase(it);  // up again, given back, or no flush wanted any more
+      dropped = true;
       continue;
     }
     const bool down_planned = std::any_of(plan.commands.begin(), plan.commands.end(), [&](auto& c) {
       return c.address == *it && c.kind == DirectorCommandKind::host_down;
     });
     if (!down_planned)
-      add_flush(plan, *it, "the flush after its HOST-DOWN failed; sending it again", false);
+      add_flush(plan, *it, "the flush after its HOST-DOWN was not answered OK; sending it again",
+                false);
     ++it;
   }
+  return dropped;
 }
 
 ActionPlan ActionPlanner::plan(const PoolSnapshot& pool,
@@ -207,11 +218,11 @@ ActionPlan ActionPlanner::plan(const PoolSnapshot& pool,
     }
   }
 
-  if (!dry_run_) retry_pending_flushes(result, pool, verdicts);
+  const bool flush_dropped = !dry_run_ && retry_pending_flushes(result, pool, verdicts);
 
   suppressed_last_scan_ = std::move(suppressed_this_scan_);
   suppressed_this_scan_.clear();
-  result.ownership_changed = !result.released.empty();
+  result.ownership_changed = !result.released.empty() || flush_dropped;
   return result;
 }
 
@@ -219,19 +230,23 @@ bool ActionPlanner::on_command_result(const PlannedCommand& command, bool ok,
                                       std::int64_t unix_now) {
   if (!ok || dry_run_) return false;
   switch (command.kind) {
-    case DirectorCommandKind::host_down:
-      if (config_.flush_mode != FlushMode::none) flush_pending_.insert(command.address);
+    case DirectorCommandKind::host_down: {
+      const bool flush_added =
+          config_.flush_mode != FlushMode::none && flush_pending_.insert(command.address).second;
       // A re-sent HOST-DOWN keeps the original time: the outage did not start anew.
-      return owned_
-          .try_emplace(command.address, OwnedHost{command.address, unix_now, command.reason})
-          .second;
-    case DirectorCommandKind::host_up:
-      flush_pending_.erase(command.address);
-      return owned_.erase(command.address) > 0;
+      const bool owned_added =
+          owned_.try_emplace(command.address, OwnedHost{command.address, unix_now, command.reason})
+              .second;
+      return flush_added || owned_added;
+    }
+    case DirectorCommandKind::host_up: {
+      const bool flush_dropped = flush_pending_.erase(command.address) > 0;
+      return owned_.erase(command.address) > 0 || flush_dropped;
+    }
     case DirectorCommandKind::host_reset_users:
     case DirectorCommandKind::host_flush:
-      flush_pending_.erase(command.address);
-      break;
+      // Only an owned host's flush is in the state file.
+      return flush_pending_.erase(command.address) > 0 && owns(command.address);
   }
   return false;
 }

@@ -16,8 +16,12 @@
 namespace poolwatch {
 namespace {
 
-constexpr std::string_view kHeader = "poolwatch-state 1";
+constexpr std::string_view kHeader = "poolwatch-state 2";
+// Written by poolwatch before the flush field; still read so that an upgrade keeps its hosts.
+constexpr std::string_view kHeaderVersion1 = "poolwatch-state 1";
 constexpr std::string_view kHeaderPrefix = "poolwatch-state ";
+constexpr std::string_view kFlushPending = "pending";
+constexpr std::string_view kFlushDone = "done";
 // Far above any real pool; a bigger file is not ours.
 constexpr std::size_t kMaxFileBytes = 16 << 20;
 constexpr std::size_t kMaxLineBytes = 64 << 10;
@@ -151,7 +155,8 @@ std::string format_state(const std::vector<OwnedHost>& hosts) {
   std::string out(kHeader);
   out += '\n';
   for (const auto& host : hosts)
-    out += fmt::format("{}\t{}\t{}\n", host.address.to_string(), host.since,
+    out += fmt::format("{}\t{}\t{}\t{}\n", host.address.to_string(), host.since,
+                       host.flush_pending ? kFlushPending : kFlushDone,
                        escape_state_field(host.reason));
   return out;
 }
@@ -168,30 +173,40 @@ ParsedState parse_state(std::string_view text) {
   if (text.back() != '\n') return fail("the last line has no newline (cut short?)");
   text.remove_suffix(1);
   const auto lines = split(text, '\n');
-  if (lines[0] != kHeader) {
+  const bool version1 = lines[0] == kHeaderVersion1;
+  if (lines[0] != kHeader && !version1) {
     if (lines[0].starts_with(kHeaderPrefix))
       return fail(fmt::format("unsupported version \"{}\"",
                               excerpt(lines[0].substr(kHeaderPrefix.size()))));
     return fail(fmt::format("not a poolwatch state file (first line \"{}\")", excerpt(lines[0])));
   }
+  const std::size_t field_count = version1 ? 3 : 4;
   std::set<boost::asio::ip::address> seen;
   for (std::size_t i = 1; i < lines.size(); ++i) {
     const std::size_t number = i + 1;
     if (lines[i].size() > kMaxLineBytes)
       return fail(fmt::format("line {}: longer than {} bytes", number, kMaxLineBytes));
     const auto fields = split(lines[i], '\t');
-    if (fields.size() != 3)
-      return fail(fmt::format("line {}: {} fields instead of 3", number, fields.size()));
+    if (fields.size() != field_count)
+      return fail(
+          fmt::format("line {}: {} fields instead of {}", number, fields.size(), field_count));
     boost::system::error_code ec;
     const auto address = boost::asio::ip::make_address(std::string(fields[0]), ec);
     if (ec) return fail(fmt::format("line {}: bad address \"{}\"", number, excerpt(fields[0])));
     const auto since = parse_since(fields[1]);
     if (!since) return fail(fmt::format("line {}: bad time \"{}\"", number, excerpt(fields[1])));
-    auto reason = unescape_state_field(fields[2]);
+    bool flush_pending = false;
+    if (!version1) {
+      if (fields[2] != kFlushPending && fields[2] != kFlushDone)
+        return fail(fmt::format("line {}: bad flush state \"{}\" (pending or done)", number,
+                                excerpt(fields[2])));
+      flush_pending = fields[2] == kFlushPending;
+    }
+    auto reason = unescape_state_field(fields.back());
     if (!reason) return fail(fmt::format("line {}: bad escape in the reason", number));
     if (!seen.insert(address).second)
       return fail(fmt::format("line {}: {} listed twice", number, address.to_string()));
-    result.hosts.push_back({address, *since, std::move(*reason)});
+    result.hosts.push_back({address, *since, std::move(*reason), flush_pending});
   }
   return result;
 }

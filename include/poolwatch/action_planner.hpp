@@ -50,6 +50,8 @@ struct OwnedHost {
   boost::asio::ip::address address;
   std::int64_t since = 0;  // unix time of the HOST-DOWN
   std::string reason;
+  // The flush after the HOST-DOWN has not been answered OK yet.
+  bool flush_pending = false;
   friend bool operator==(const OwnedHost&, const OwnedHost&) = default;
 };
 
@@ -62,7 +64,7 @@ struct ActionPlan {
   std::vector<PlannedCommand> commands;  // send one at a time, in this order
   std::vector<SuppressedAction> suppressed;
   std::vector<ReleasedHost> released;  // ownership dropped without a command
-  bool ownership_changed = false;      // save the state file
+  bool ownership_changed = false;      // save the state file (owned hosts or pending flushes)
 };
 
 class ActionPlanner {
@@ -75,8 +77,8 @@ class ActionPlanner {
   ActionPlan plan(const PoolSnapshot& pool,
                   const std::map<boost::asio::ip::address, BackendVerdict>& verdicts);
 
-  // The director's answer to one planned command. Returns true when ownership changed
-  // (save the state file).
+  // The director's answer to one planned command. Returns true when ownership or a
+  // pending flush changed (save the state file).
   bool on_command_result(const PlannedCommand& command, bool ok, std::int64_t unix_now);
 
   bool owns(const boost::asio::ip::address& address) const { return owned_.contains(address); }
@@ -92,14 +94,16 @@ class ActionPlanner {
                 const std::string& reason) const;
   void add_flush(ActionPlan& plan, const boost::asio::ip::address& address, std::string reason,
                  bool follows_down) const;
-  void retry_pending_flushes(ActionPlan& plan, const PoolSnapshot& pool,
+  // Returns true when a pending flush was dropped (save the state file).
+  bool retry_pending_flushes(ActionPlan& plan, const PoolSnapshot& pool,
                              const std::map<boost::asio::ip::address, BackendVerdict>& verdicts);
 
   ActionConfig config_;
   bool dry_run_;
   std::map<boost::asio::ip::address, OwnedHost> owned_;
   // Owned hosts whose flush has not been answered OK yet: sent again every scan while
-  // the host stays down, or its users would stay pinned to the dead backend.
+  // the host stays down, or its users would stay pinned to the dead backend. Saved in
+  // the state file with the host, so a restart does not forget it.
   std::set<boost::asio::ip::address> flush_pending_;
   std::set<SuppressionKey> suppressed_last_scan_;
   std::set<SuppressionKey> suppressed_this_scan_;

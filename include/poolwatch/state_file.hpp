@@ -1,10 +1,13 @@
 #pragma once
 // The hosts poolwatch took down, kept on disk so that a restart does not orphan them.
-// Format, version 1 (text, one host per line, fields separated by TAB):
+// Format, version 2 (text, one host per line, fields separated by TAB):
 //
-//   poolwatch-state 1
-//   10.0.0.5<TAB>1767225600<TAB>imap:143: 8/10 rapid polls failed, last: timeout
+//   poolwatch-state 2
+//   10.0.0.5<TAB>1767225600<TAB>pending<TAB>imap:143: 8/10 rapid polls failed, last: timeout
 //
+// The third field is "pending" while the flush after the host's HOST-DOWN has not been
+// answered OK (it is sent again after a restart too), else "done". Version 1 files, which
+// lack that field, are still read, their flushes counted as done.
 // Backslash, TAB, LF and CR in the reason are written as \\, \t, \n and \r. Every line
 // ends with LF; a file without the final LF was cut short and counts as corrupt.
 

@@ -318,4 +318,31 @@ TEST_F(DaemonRefusedActions, RefusedFlushIsSentAgainNextScan) {
                                 "HOST-LIST", answered(kResetUsers, "OK"), "HOST-LIST"}));
 }
 
+// The flush a restart interrupted is not lost: the state file marks it pending, and the
+// restarted daemon sends it although the host is already down and owned.
+TEST_F(DaemonRefusedActions, FlushStillRefusedAtARestartIsSentAfterIt) {
+  for (int i = 0; i < 5; ++i) director_.fail_next("HOST-RESET-USERS", Fault::reply_with("FAIL"));
+  start(config());
+  dying_.reset();
+  ASSERT_TRUE(eventually([&] { return director_.pending_faults() <= 3; }, 20s))
+      << ::testing::PrintToString(exchanges());
+  stop();
+  director_.clear_faults();
+  EXPECT_NE(state_file().find(kDying.to_string() + "\t"), std::string::npos) << state_file();
+  EXPECT_NE(state_file().find("\tpending\t"), std::string::npos) << state_file();
+  const auto before_restart = exchanges().size();
+
+  start(config());
+  ASSERT_TRUE(wait_scans_after(kResetUsers, 1)) << ::testing::PrintToString(exchanges());
+  stop();
+  const auto seen = exchanges();
+  const Lines after(seen.begin() + static_cast<std::ptrdiff_t>(before_restart), seen.end());
+  // The restart's first HOST-LIST may merge with the last one before it.
+  EXPECT_EQ(after.front() == "HOST-LIST" ? Lines(after.begin() + 1, after.end()) : after,
+            (Lines{answered(kResetUsers, "OK"), "HOST-LIST"}));
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), answered(kDown, "OK")), 1);
+  EXPECT_TRUE(director_.host(kDying)->down.value_or(false));
+  EXPECT_NE(state_file().find("\tdone\t"), std::string::npos) << state_file();
+}
+
 }  // namespace

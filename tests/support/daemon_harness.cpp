@@ -35,6 +35,7 @@ Config fast_daemon_config(const testing::FakeDirector& director, std::uint16_t i
 }
 
 void WatcherThread::start(Config config) {
+  io_.restart();  // a second start after stop() models a daemon restart
   watcher_ =
       std::make_unique<PoolWatcher>(io_.get_executor(), std::move(config), CredentialStore{});
   spawn_logged(io_.get_executor(), watcher_->run(), "test watcher");

@@ -35,6 +35,7 @@ class WatcherThread {
   WatcherThread& operator=(const WatcherThread&) = delete;
   ~WatcherThread() { stop(); }
 
+  // May follow stop(): a new PoolWatcher, as a restarted daemon would have.
   void start(Config config);
   // Asks the watcher to stop (as SIGTERM does) and joins the thread; idempotent.
   void stop();

@@ -99,9 +99,64 @@ TEST(ActionPlanner, OwnershipOnlyAfterTheDirectorSaidOk) {
   const auto retry = planner.plan(pool(4), verdicts(4, {2}));
   ASSERT_EQ(retry.commands.size(), 2u);
   EXPECT_TRUE(planner.on_command_result(retry.commands[0], true, kNow + 10));
-  EXPECT_FALSE(planner.on_command_result(retry.commands[1], true, kNow + 10));  // flush: no change
+  EXPECT_EQ(
+      planner.owned(),
+      (std::vector<OwnedHost>{{addr(2), kNow + 10, "imap:143: 8/10 rapid polls failed", true}}));
+  // The flush's OK is saved too: a restart must not send it again.
+  EXPECT_TRUE(planner.on_command_result(retry.commands[1], true, kNow + 10));
   EXPECT_EQ(planner.owned(),
             (std::vector<OwnedHost>{{addr(2), kNow + 10, "imap:143: 8/10 rapid polls failed"}}));
+  EXPECT_FALSE(planner.on_command_result(retry.commands[1], true, kNow + 10));  // nothing new
+}
+
+TEST(ActionPlanner, FlushModeNoneLeavesNoFlushPending) {
+  ActionConfig none;
+  none.flush_mode = FlushMode::none;
+  ActionPlanner planner(none, false);
+  const auto plan = planner.plan(pool(2), verdicts(2, {1}));
+  EXPECT_TRUE(planner.on_command_result(plan.commands[0], true, kNow));
+  EXPECT_FALSE(planner.owned().at(0).flush_pending);
+}
+
+TEST(ActionPlanner, PendingFlushFromTheStateFileIsSentOnTheFirstScan) {
+  ActionPlanner planner(ActionConfig{}, false,
+                        {{addr(2), kNow - 500, "x", true}, {addr(3), kNow - 500, "y", false}});
+  const auto plan = planner.plan(pool(4, {2, 3}), verdicts(4, {2, 3}));
+  EXPECT_EQ(lines(plan), std::vector<std::string>{"HOST-RESET-USERS\t10.0.0.2"});
+  EXPECT_FALSE(plan.commands[0].follows_down);
+  // Refused: still pending, nothing to save; then OK: saved as done.
+  EXPECT_FALSE(planner.on_command_result(plan.commands[0], false, kNow));
+  EXPECT_TRUE(planner.owned().at(0).flush_pending);
+  EXPECT_TRUE(planner.on_command_result(plan.commands[0], true, kNow));
+  EXPECT_EQ(planner.owned(),
+            (std::vector<OwnedHost>{{addr(2), kNow - 500, "x"}, {addr(3), kNow - 500, "y"}}));
+  EXPECT_TRUE(planner.plan(pool(4, {2, 3}), verdicts(4, {2, 3})).commands.empty());
+}
+
+TEST(ActionPlanner, DroppingAPendingFlushIsSaved) {
+  // Healthy again and the director lists it up: released, and its flush with it.
+  ActionPlanner planner(ActionConfig{}, false, {{addr(2), kNow, "x", true}});
+  const auto released = planner.plan(pool(4), verdicts(4));
+  EXPECT_TRUE(released.commands.empty());
+  EXPECT_TRUE(released.ownership_changed);
+  EXPECT_TRUE(planner.owned().empty());
+
+  // flush_mode none after a reload: still owned, no flush pending any more.
+  ActionPlanner reloaded(ActionConfig{}, false, {{addr(2), kNow, "x", true}});
+  ActionConfig none;
+  none.flush_mode = FlushMode::none;
+  reloaded.set_config(none, false);
+  const auto plan = reloaded.plan(pool(4, {2}), verdicts(4, {2}));
+  EXPECT_TRUE(plan.commands.empty());
+  EXPECT_TRUE(plan.ownership_changed);
+  EXPECT_EQ(reloaded.owned(), (std::vector<OwnedHost>{{addr(2), kNow, "x"}}));
+  EXPECT_FALSE(reloaded.plan(pool(4, {2}), verdicts(4, {2})).ownership_changed);
+}
+
+TEST(ActionPlanner, PendingFlushIsNotSentInDryRun) {
+  ActionPlanner planner(ActionConfig{}, true, {{addr(2), kNow, "x", true}});
+  EXPECT_TRUE(planner.plan(pool(4, {2}), verdicts(4, {2})).commands.empty());
+  EXPECT_TRUE(planner.owned().at(0).flush_pending);  // kept for a run that sends
 }
 
 TEST(ActionPlanner, RefusedFlushIsSentAgainWhileTheHostStaysDown) {
@@ -173,8 +228,10 @@ TEST(ActionPlanner, ResendsALostHostDownAfterADirectorRestart) {
             (std::vector<std::string>{"HOST-DOWN\t10.0.0.2", "HOST-RESET-USERS\t10.0.0.2"}));
   EXPECT_NE(plan.commands[0].reason.find("lists it up again although poolwatch took it down"),
             std::string::npos);
-  EXPECT_FALSE(planner.on_command_result(plan.commands[0], true, kNow));
+  // Owned already, but its flush is pending again: saved.
+  EXPECT_TRUE(planner.on_command_result(plan.commands[0], true, kNow));
   EXPECT_EQ(planner.owned().at(0).since, kNow - 500);  // the outage did not start anew
+  EXPECT_TRUE(planner.owned().at(0).flush_pending);
 }
 
 TEST(ActionPlanner, OwnedHostHealthyAgainIsBroughtUp) {

@@ -54,16 +54,25 @@ class StateFile : public ::testing::Test {
 const std::vector<OwnedHost> kHosts{
     {ip::make_address("10.0.0.5"), kNow - 60, "imap:143: 8/10 rapid polls failed, last: timeout"},
     {ip::make_address("2001:db8::7"), kNow,
-     "tab\there, newline\nthere, CR\r, backslash \\t literal"},
+     "tab\there, newline\nthere, CR\r, backslash \\t literal", true},
     {ip::make_address("10.0.0.9"), 0, ""},
 };
 
 }  // namespace
 
 TEST(StateFormat, ExactText) {
-  EXPECT_EQ(format_state({}), "poolwatch-state 1\n");
-  EXPECT_EQ(format_state({{ip::make_address("10.0.0.5"), 42, "a\tb\\c\nd"}}),
-            "poolwatch-state 1\n10.0.0.5\t42\ta\\tb\\\\c\\nd\n");
+  EXPECT_EQ(format_state({}), "poolwatch-state 2\n");
+  EXPECT_EQ(format_state({{ip::make_address("10.0.0.5"), 42, "a\tb\\c\nd"},
+                          {ip::make_address("10.0.0.6"), 43, "x", true}}),
+            "poolwatch-state 2\n10.0.0.5\t42\tdone\ta\\tb\\\\c\\nd\n"
+            "10.0.0.6\t43\tpending\tx\n");
+}
+
+TEST(StateFormat, Version1IsStillReadWithItsFlushesDone) {
+  const auto parsed = parse_state("poolwatch-state 1\n10.0.0.5\t42\ta\\tb\n10.0.0.6\t43\t\n");
+  EXPECT_EQ(parsed.error, "");
+  EXPECT_EQ(parsed.hosts, (std::vector<OwnedHost>{{ip::make_address("10.0.0.5"), 42, "a\tb"},
+                                                  {ip::make_address("10.0.0.6"), 43, ""}}));
 }
 
 TEST(StateFormat, EscapeRoundTripAndRejectsBadEscapes) {
@@ -80,10 +89,15 @@ TEST(StateFormat, ParseRejectsEveryKindOfDamage) {
       {"poolwatch-state 1", "the last line has no newline (cut short?)"},
       {"poolwatch-state 1\n10.0.0.1\t5\tcut", "the last line has no newline (cut short?)"},
       {"{\"json\": true}\n", "not a poolwatch state file (first line \"{\"json\": true}\")"},
-      {"poolwatch-state 2\n", "unsupported version \"2\""},
+      {"poolwatch-state 3\n", "unsupported version \"3\""},
       {"poolwatch-state 1\n10.0.0.1\t5\n", "line 2: 2 fields instead of 3"},
       {"poolwatch-state 1\n10.0.0.1\t5\tx\ty\n", "line 2: 4 fields instead of 3"},
       {"poolwatch-state 1\n\n", "line 2: 1 fields instead of 3"},
+      {"poolwatch-state 2\n10.0.0.1\t5\tx\n", "line 2: 3 fields instead of 4"},
+      {"poolwatch-state 2\n10.0.0.1\t5\tdone\tx\ty\n", "line 2: 5 fields instead of 4"},
+      {"poolwatch-state 2\n10.0.0.1\t5\tmaybe\tx\n",
+       "line 2: bad flush state \"maybe\" (pending or done)"},
+      {"poolwatch-state 2\n10.0.0.1\t5\t\tx\n", "line 2: bad flush state \"\" (pending or done)"},
       {"poolwatch-state 1\nnot-an-ip\t5\tx\n", "line 2: bad address \"not-an-ip\""},
       {"poolwatch-state 1\n10.0.0.1\t-5\tx\n", "line 2: bad time \"-5\""},
       {"poolwatch-state 1\n10.0.0.1\t5s\tx\n", "line 2: bad time \"5s\""},
@@ -113,7 +127,7 @@ TEST_F(StateFile, RoundTrip) {
 TEST_F(StateFile, SaveReplacesThePreviousContent) {
   ASSERT_EQ(save_state_file(path_, kHosts), std::nullopt);
   ASSERT_EQ(save_state_file(path_, {}), std::nullopt);
-  EXPECT_EQ(read_raw(path_), "poolwatch-state 1\n");
+  EXPECT_EQ(read_raw(path_), "poolwatch-state 2\n");
   EXPECT_TRUE(load_state_file(path_, kNow).hosts.empty());
 }
 
