@@ -51,11 +51,7 @@ std::string PlannedCommand::line() const {
 
 ActionPlanner::ActionPlanner(ActionConfig config, bool dry_run, std::vector<OwnedHost> owned)
     : config_(std::move(config)), dry_run_(dry_run) {
-  for (auto& host : owned) {
-    if (host.flush_pending) flush_pending_.insert(host.address);
-    host.flush_pending = false;  // flush_pending_ is the one place that knows
-    owned_.insert_or_assign(host.address, std::move(host));
-  }
+  for (auto& host : owned) owned_.insert_or_assign(host.address, std::move(host));
 }
 
 void ActionPlanner::set_config(const ActionConfig& config, bool dry_run) {
@@ -65,10 +61,7 @@ void ActionPlanner::set_config(const ActionConfig& config, bool dry_run) {
 
 std::vector<OwnedHost> ActionPlanner::owned() const {
   std::vector<OwnedHost> result;
-  for (const auto& [address, host] : owned_) {
-    result.push_back(host);
-    result.back().flush_pending = flush_pending_.contains(address);
-  }
+  for (const auto& [address, host] : owned_) result.push_back(host);
   return result;
 }
 
@@ -108,23 +101,23 @@ bool ActionPlanner::retry_pending_flushes(
     ActionPlan& plan, const PoolSnapshot& pool,
     const std::map<boost::asio::ip::address, BackendVerdict>& verdicts) {
   bool dropped = false;
-  for (auto it = flush_pending_.begin(); it != flush_pending_.end();) {
-    const HostEntry* host = pool.find(*it);
-    const auto verdict = verdicts.find(*it);
-    const bool still_down = owns(*it) && host != nullptr && host->down.value_or(false) &&
+  for (auto& [address, owned] : owned_) {
+    if (!owned.flush_pending) continue;
+    const HostEntry* host = pool.find(address);
+    const auto verdict = verdicts.find(address);
+    const bool still_down = host != nullptr && host->down.value_or(false) &&
                             (verdict == verdicts.end() || verdict->second.verdict != Verdict::up);
     if (!still_down || config_.flush_mode == FlushMode::none) {
-      it = flush_pending_.erase(it);  // up again, given back, or no flush wanted any more
+      owned.flush_pending = false;  // up again, or no flush wanted any more
       dropped = true;
       continue;
     }
     const bool down_planned = std::any_of(plan.commands.begin(), plan.commands.end(), [&](auto& c) {
-      return c.address == *it && c.kind == DirectorCommandKind::host_down;
+      return c.address == address && c.kind == DirectorCommandKind::host_down;
     });
     if (!down_planned)
-      add_flush(plan, *it, "the flush after its HOST-DOWN was not answered OK; sending it again",
-                false);
-    ++it;
+      add_flush(plan, address,
+                "the flush after its HOST-DOWN was not answered OK; sending it again", false);
   }
   return dropped;
 }
@@ -231,22 +224,23 @@ bool ActionPlanner::on_command_result(const PlannedCommand& command, bool ok,
   if (!ok || dry_run_) return false;
   switch (command.kind) {
     case DirectorCommandKind::host_down: {
-      const bool flush_added =
-          config_.flush_mode != FlushMode::none && flush_pending_.insert(command.address).second;
       // A re-sent HOST-DOWN keeps the original time: the outage did not start anew.
-      const bool owned_added =
-          owned_.try_emplace(command.address, OwnedHost{command.address, unix_now, command.reason})
-              .second;
-      return flush_added || owned_added;
+      auto [it, added] =
+          owned_.try_emplace(command.address, OwnedHost{command.address, unix_now, command.reason});
+      const bool flush_wanted = config_.flush_mode != FlushMode::none;
+      const bool flush_added = flush_wanted && !it->second.flush_pending;
+      it->second.flush_pending = flush_wanted || it->second.flush_pending;
+      return added || flush_added;
     }
-    case DirectorCommandKind::host_up: {
-      const bool flush_dropped = flush_pending_.erase(command.address) > 0;
-      return owned_.erase(command.address) > 0 || flush_dropped;
-    }
+    case DirectorCommandKind::host_up:
+      return owned_.erase(command.address) > 0;
     case DirectorCommandKind::host_reset_users:
-    case DirectorCommandKind::host_flush:
-      // Only an owned host's flush is in the state file.
-      return flush_pending_.erase(command.address) > 0 && owns(command.address);
+    case DirectorCommandKind::host_flush: {
+      const auto it = owned_.find(command.address);
+      if (it == owned_.end() || !it->second.flush_pending) return false;
+      it->second.flush_pending = false;
+      return true;
+    }
   }
   return false;
 }

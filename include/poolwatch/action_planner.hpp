@@ -50,7 +50,8 @@ struct OwnedHost {
   boost::asio::ip::address address;
   std::int64_t since = 0;  // unix time of the HOST-DOWN
   std::string reason;
-  // The flush after the HOST-DOWN has not been answered OK yet.
+  // The flush after the HOST-DOWN has not been answered OK yet: sent again while the
+  // host stays down.
   bool flush_pending = false;
   friend bool operator==(const OwnedHost&, const OwnedHost&) = default;
 };
@@ -100,11 +101,10 @@ class ActionPlanner {
 
   ActionConfig config_;
   bool dry_run_;
-  std::map<boost::asio::ip::address, OwnedHost> owned_;
-  // Owned hosts whose flush has not been answered OK yet: sent again every scan while
-  // the host stays down, or its users would stay pinned to the dead backend. Saved in
+  // An owned host whose flush_pending is set gets its flush sent again every scan while it
+  // stays down, or its users would stay pinned to the dead backend. The flag is saved in
   // the state file with the host, so a restart does not forget it.
-  std::set<boost::asio::ip::address> flush_pending_;
+  std::map<boost::asio::ip::address, OwnedHost> owned_;
   std::set<SuppressionKey> suppressed_last_scan_;
   std::set<SuppressionKey> suppressed_this_scan_;
 };
