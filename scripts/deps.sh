@@ -30,14 +30,20 @@ SUDO=""
 
 # Installing dovecot-core would start the system Dovecot on *:143 and friends and
 # take the addresses the lab needs; a policy-rc.d that exits 101 forbids that.
-policy=/usr/sbin/policy-rc.d
+# POLICY_RC_D exists for tests/checks/deps_script.sh, which runs this script with
+# stand-ins for dpkg-query and apt-get on PATH.
+policy=${POLICY_RC_D:-/usr/sbin/policy-rc.d}
 added_policy=0
 if [ ! -e "$policy" ]; then
   printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
   $SUDO chmod 755 "$policy"
   added_policy=1
 fi
-cleanup() { [ "$added_policy" = 1 ] && $SUDO rm -f "$policy"; }
+# An if, not `[ ] && rm`: a trap's last status becomes the script's exit status, and
+# `[ 0 = 1 ] && ...` is 1 when there was a policy before us (every Debian image has one).
+cleanup() {
+  if [ "$added_policy" = 1 ]; then $SUDO rm -f "$policy"; fi
+}
 trap cleanup EXIT
 
 export DEBIAN_FRONTEND=noninteractive
