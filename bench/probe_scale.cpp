@@ -12,8 +12,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "poolwatch/probe.hpp"
-#include "poolwatch/spawn.hpp"
+#include "poolwatch/probe/probe_runner.hpp"
+#include "poolwatch/service/spawn.hpp"
 #include "support/fake_mail_server.hpp"
 
 using namespace poolwatch;
@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
   ProbeRunner runner(io.get_executor(), config);
   Tally tally;
   WaitGroup group(io.get_executor());
-  const ProbeTarget target{asio::ip::make_address("127.0.0.1"), "127.0.0.1",
+  const ProbeTarget target{make_ip_address("127.0.0.1"), "127.0.0.1",
                            PortSpec{Protocol::imap, server.port(), options.tls}};
   group.add(probes);
   for (std::size_t i = 0; i < probes; ++i)

@@ -16,6 +16,7 @@ spdlog libspdlog-dev spdlog-devel
 CLI11 libcli11-dev cli11-devel
 nlohmann_json nlohmann-json3-dev json-devel
 Threads - -
+fmt libfmt-dev fmt-devel
 '
 
 # The Build-Depends field, one package name per line.

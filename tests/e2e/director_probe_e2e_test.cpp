@@ -6,8 +6,8 @@
 #include <boost/asio/io_context.hpp>
 #include <sstream>
 
-#include "poolwatch/director_client.hpp"
-#include "poolwatch/probe.hpp"
+#include "poolwatch/director/director_client.hpp"
+#include "poolwatch/probe/probe_runner.hpp"
 #include "support/dovecot_lab.hpp"
 
 using namespace std::chrono_literals;
@@ -55,7 +55,7 @@ class RealDovecot : public ::testing::Test {
                           TlsMode tls, std::optional<Account> account,
                           const std::string& backend = "127.0.1.1") {
     ProbeRunner runner(io_.get_executor(), config);
-    ProbeTarget target{asio::ip::make_address(backend), backend, PortSpec{protocol, port, tls}};
+    ProbeTarget target{make_ip_address(backend), backend, PortSpec{protocol, port, tls}};
     return run_sync(io_, runner.run(target, std::move(account), Seconds(10)));
   }
 
@@ -92,14 +92,14 @@ TEST_F(RealDovecot, HostDownIsVisibleInDoveadmAndHostUpUndoesIt) {
   DirectorConfig config;
   config.socket = lab_->admin_socket();
   DirectorClient client(io_.get_executor(), config);
-  const auto address = asio::ip::make_address("127.0.1.2");
+  const auto address = make_ip_address("127.0.1.2");
   auto reply = run_sync(io_, client.host_down(address));
   ASSERT_TRUE(reply.ok()) << reply.text;
   EXPECT_NE(lab_->director_status().find("down"), std::string::npos) << lab_->director_status();
   reply = run_sync(io_, client.host_up(address));
   ASSERT_TRUE(reply.ok()) << reply.text;
   EXPECT_EQ(lab_->director_status().find("down"), std::string::npos) << lab_->director_status();
-  reply = run_sync(io_, client.host_down(asio::ip::make_address("127.0.9.9")));
+  reply = run_sync(io_, client.host_down(make_ip_address("127.0.9.9")));
   EXPECT_EQ(reply.status, DirectorReplyStatus::not_found);
 }
 

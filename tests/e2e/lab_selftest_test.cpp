@@ -17,7 +17,7 @@
 #include <string>
 #include <string_view>
 
-#include "poolwatch/line_buffer.hpp"
+#include "poolwatch/common/line_buffer.hpp"
 #include "support/dovecot_lab.hpp"
 
 namespace poolwatch::test {

@@ -11,7 +11,7 @@
 #include <cstdio>
 #include <fstream>
 
-#include "poolwatch/probe.hpp"
+#include "poolwatch/probe/probe_runner.hpp"
 #include "support/dovecot_lab.hpp"
 
 using namespace poolwatch;
@@ -76,8 +76,7 @@ class RealDovecotDeepChecks : public ::testing::Test {
     config.pop3_dele = true;
     config.lmtp_deliver = true;
     ProbeRunner runner(io_.get_executor(), config);
-    ProbeTarget target{asio::ip::make_address(backend), backend,
-                       PortSpec{protocol, port, TlsMode::plain}};
+    ProbeTarget target{make_ip_address(backend), backend, PortSpec{protocol, port, TlsMode::plain}};
     std::optional<ProbeOutcome> result;
     asio::co_spawn(io_, runner.run(target, Account{user, Secret("probepass"), ""}, Seconds(10)),
                    [&result](std::exception_ptr error, ProbeOutcome outcome) {

@@ -2,13 +2,12 @@
 
 #include <boost/asio/post.hpp>
 
-#include "poolwatch/credentials.hpp"
-#include "poolwatch/spawn.hpp"
+#include "poolwatch/config/credentials.hpp"
+#include "poolwatch/service/spawn.hpp"
 
 namespace poolwatch::test {
 
-testing::FakeMailServerOptions fake_backend_at(const boost::asio::ip::address& address,
-                                               std::uint16_t port) {
+testing::FakeMailServerOptions fake_backend_at(const IpAddress& address, std::uint16_t port) {
   testing::FakeMailServerOptions o;
   o.address = address.to_string();
   o.port = port;

@@ -3,14 +3,14 @@
 // and a config whose timings find a dead backend in well under a second.
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/address.hpp>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <thread>
 
-#include "poolwatch/config.hpp"
-#include "poolwatch/pool_watcher.hpp"
+#include "poolwatch/common/ip_address.hpp"
+#include "poolwatch/config/config.hpp"
+#include "poolwatch/service/pool_watcher.hpp"
 #include "support/fake_director.hpp"
 #include "support/fake_mail_server.hpp"
 
@@ -18,8 +18,7 @@ namespace poolwatch::test {
 
 // A fake IMAP backend on `address`. Backends are known by IP, so a pool of fakes shares
 // one port (0: any free port).
-testing::FakeMailServerOptions fake_backend_at(const boost::asio::ip::address& address,
-                                               std::uint16_t port);
+testing::FakeMailServerOptions fake_backend_at(const IpAddress& address, std::uint16_t port);
 
 // IMAP on imap_port without login, 0.2 s interval, 2 failures then a rapid round of 2
 // that must both fail; no HTTP; the state file in state_dir.

@@ -24,8 +24,8 @@
 #include <stdexcept>
 #include <thread>
 
-#include "poolwatch/director_protocol.hpp"
-#include "poolwatch/line_buffer.hpp"
+#include "poolwatch/common/line_buffer.hpp"
+#include "poolwatch/director/director_protocol.hpp"
 #include "support/fake_director_table.hpp"
 
 namespace poolwatch::testing {
@@ -311,7 +311,7 @@ std::vector<HostEntry> FakeDirector::hosts() const {
   return locked(*state_, [](State& s) { return s.hosts; });
 }
 
-std::optional<HostEntry> FakeDirector::host(const asio::ip::address& address) const {
+std::optional<HostEntry> FakeDirector::host(const IpAddress& address) const {
   for (const auto& h : hosts())
     if (h.address == address) return h;
   return std::nullopt;

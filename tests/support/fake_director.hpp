@@ -18,7 +18,6 @@
 // when a reply delay is set), and a command on a connection that already got
 // "Ring sync timed out" (Dovecot asserts and crashes; the fake closes the connection).
 
-#include <boost/asio/ip/address.hpp>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -27,8 +26,9 @@
 #include <string_view>
 #include <vector>
 
-#include "poolwatch/config.hpp"
-#include "poolwatch/pool.hpp"
+#include "poolwatch/common/ip_address.hpp"
+#include "poolwatch/config/config.hpp"
+#include "poolwatch/director/pool.hpp"
 #include "support/fake_director_faults.hpp"
 
 namespace poolwatch::testing {
@@ -56,7 +56,7 @@ class FakeDirector {
   // --- Host table (the director's in-memory state) ---
   void set_hosts(std::vector<HostEntry> hosts);
   std::vector<HostEntry> hosts() const;
-  std::optional<HostEntry> host(const boost::asio::ip::address& address) const;
+  std::optional<HostEntry> host(const IpAddress& address) const;
   // HOST-LIST line format: 6 fields (2.2.19+, default), 4 (2.2.16-2.2.18) or 3 (older).
   void set_host_list_fields(int fields);
 

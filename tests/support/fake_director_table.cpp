@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <ctime>
 
-#include "poolwatch/director_protocol.hpp"
+#include "poolwatch/director/director_protocol.hpp"
 
 namespace poolwatch::testing {
 
@@ -14,14 +14,11 @@ namespace {
 
 using Reply = std::optional<std::vector<std::string>>;
 
-std::optional<boost::asio::ip::address> parse_ip(std::string_view text) {
-  boost::system::error_code ec;
-  auto address = boost::asio::ip::make_address(std::string(text), ec);
-  if (ec) return std::nullopt;
-  return address;
+std::optional<IpAddress> parse_ip(std::string_view text) {
+  return IpAddress::parse(text);
 }
 
-HostEntry* find(std::vector<HostEntry>& hosts, const boost::asio::ip::address& address) {
+HostEntry* find(std::vector<HostEntry>& hosts, const IpAddress& address) {
   auto it = std::find_if(hosts.begin(), hosts.end(),
                          [&address](const HostEntry& h) { return h.address == address; });
   return it == hosts.end() ? nullptr : &*it;

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "poolwatch/pool.hpp"
+#include "poolwatch/director/pool.hpp"
 
 namespace poolwatch::testing {
 

@@ -18,8 +18,8 @@
 #include <optional>
 #include <tuple>
 
-#include "poolwatch/line_buffer.hpp"
-#include "poolwatch/probe.hpp"
+#include "poolwatch/common/line_buffer.hpp"
+#include "poolwatch/probe/probe_runner.hpp"
 #include "support/test_certs.hpp"
 
 namespace poolwatch::testing {
@@ -350,7 +350,7 @@ ProbeOutcome probe_once(const FakeMailServer& server, const ProbeConfig& config,
                         const std::optional<Account>& account, Seconds timeout) {
   asio::io_context io;
   ProbeRunner runner(io.get_executor(), config);
-  const ProbeTarget target{asio::ip::make_address("127.0.0.1"),
+  const ProbeTarget target{make_ip_address("127.0.0.1"),
                            "backend1",
                            {server.options().protocol, server.port(), server.options().tls}};
   std::optional<ProbeOutcome> result;

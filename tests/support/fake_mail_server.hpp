@@ -15,9 +15,9 @@
 #include <thread>
 #include <vector>
 
-#include "poolwatch/account.hpp"
-#include "poolwatch/config.hpp"
-#include "poolwatch/probe_outcome.hpp"
+#include "poolwatch/config/account.hpp"
+#include "poolwatch/config/config.hpp"
+#include "poolwatch/probe/probe_outcome.hpp"
 
 namespace poolwatch::testing {
 

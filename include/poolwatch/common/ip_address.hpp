@@ -1,0 +1,60 @@
+#pragma once
+// An IPv4 or IPv6 address as a plain value, for the sans-io logic (pool, health, planner,
+// state file, credentials). It parses and prints with libc's inet_pton/inet_ntop and
+// knows nothing of sockets, so the logic library builds without Asio; the network edges
+// convert with to_asio()/from_asio() (common/asio_address.hpp).
+
+#include <array>
+#include <compare>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace poolwatch {
+
+class IpAddress {
+ public:
+  using V4Bytes = std::array<std::uint8_t, 4>;
+  using V6Bytes = std::array<std::uint8_t, 16>;
+
+  IpAddress() = default;  // 0.0.0.0, as Asio's default address
+  static IpAddress v4(const V4Bytes& bytes);
+  static IpAddress v6(const V6Bytes& bytes, std::uint32_t scope_id = 0);
+  // Dotted quad or RFC 4291 text, an IPv6 one optionally with "%scope" (a number or an
+  // interface name); nullopt for anything else, host names included.
+  static std::optional<IpAddress> parse(std::string_view text);
+
+  bool is_v4() const { return !v6_; }
+  bool is_v6() const { return v6_; }
+  V4Bytes v4_bytes() const;  // the first four bytes of storage: only for is_v4()
+  const V6Bytes& v6_bytes() const { return bytes_; }
+  std::uint32_t scope_id() const { return scope_id_; }
+  IpAddress without_scope() const;
+  bool is_unspecified() const;
+  bool is_loopback() const;
+
+  // inet_ntop's text; a scope id is printed as "%<number>".
+  std::string to_string() const;
+
+  // IPv4 before IPv6, then by bytes and scope: the order Asio gives its addresses.
+  friend auto operator<=>(const IpAddress&, const IpAddress&) = default;
+  friend bool operator==(const IpAddress&, const IpAddress&) = default;
+
+ private:
+  bool v6_ = false;
+  V6Bytes bytes_{};  // IPv4 uses the first four
+  std::uint32_t scope_id_ = 0;
+};
+
+class InvalidIpAddress : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+// IpAddress::parse for text that must be an address (tests, literals in code): throws
+// InvalidIpAddress naming the text.
+IpAddress make_ip_address(std::string_view text);
+
+}  // namespace poolwatch

@@ -1,0 +1,32 @@
+#pragma once
+// Text helpers shared by every subsystem: the one way peer text is made safe for logs,
+// error messages and terminals, ASCII case folding for protocol keywords, and the clock
+// value the state file and event log store.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace poolwatch {
+
+// Peer bytes made printable for a log line, an error message or a terminal: every control
+// byte and DEL becomes '?' (a tab too when keep_tabs is false), and text longer than
+// max_length is cut and ends in "...". A backend, the director or an HTTP client can
+// then neither forge log lines nor drive the operator's terminal.
+std::string printable_excerpt(std::string_view text, std::size_t max_length = 200,
+                              bool keep_tabs = true);
+
+// Whether a protocol line carries a control byte other than a tab (or DEL): a peer
+// that sends one is not speaking IMAP, POP3 or LMTP.
+bool has_control_bytes(std::string_view line);
+
+char ascii_upper(char c);
+std::string ascii_upper(std::string_view text);
+bool iequals(std::string_view a, std::string_view b);  // ASCII case-insensitive
+
+// Seconds since the epoch by the system clock: the wall-clock time the state file, the
+// event log and /status show. Decisions use an injected clock, never this.
+std::int64_t unix_now();
+
+}  // namespace poolwatch

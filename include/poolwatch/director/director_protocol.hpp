@@ -1,0 +1,101 @@
+#pragma once
+// Sans-io director-admin protocol (the doveadm <-> director UNIX socket): the
+// handshake, HOST-LIST parsing, reply classification and command encoding. No I/O here;
+// DirectorClient feeds it lines and sends what it encodes.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "poolwatch/common/ip_address.hpp"
+#include "poolwatch/director/pool.hpp"
+
+namespace poolwatch {
+
+enum class DirectorReplyStatus { ok, not_found, try_again, ring_sync_timeout, error, no_reply };
+
+std::string_view to_string(DirectorReplyStatus s);
+
+struct DirectorReply {
+  DirectorReplyStatus status = DirectorReplyStatus::no_reply;
+  // The reply line as received, or for no_reply why there was none.
+  std::string text;
+  bool ok() const { return status == DirectorReplyStatus::ok; }
+};
+
+namespace director {
+
+// What both sides send first. The server sends its line unprompted on accept.
+inline constexpr std::string_view kHandshakeLine = "VERSION\tdirector-doveadm\t1\t0\n";
+
+// Replies are built by the director without a length limit; we refuse anything longer.
+inline constexpr std::size_t kMaxReplyLine = 64 * 1024;
+// The director rejects request lines longer than this, including the LF.
+inline constexpr std::size_t kMaxRequestLine = 1024;
+// More hosts than any real pool; bounds the memory a runaway HOST-LIST can take.
+inline constexpr std::size_t kMaxHosts = 100000;
+inline constexpr std::uint32_t kMaxVhostCount = 1000;
+
+// Checks the server's VERSION line (without LF) the way Dovecot's
+// version_string_verify() does for "director-doveadm" major 1: any unsigned minor,
+// nothing after it. nullopt when it is acceptable, otherwise why not.
+std::optional<std::string> version_line_error(std::string_view line);
+
+// Splits on TAB; an empty line gives one empty field.
+std::vector<std::string_view> split_tabs(std::string_view line);
+
+// Dovecot's tab-escaping (str_append_tabescaped / t_strsplit_tabescaped): byte \001 is
+// the escape; \001 followed by 0, 1, t, r, n stands for NUL, \001, TAB, CR, LF.
+std::string tab_escape(std::string_view raw);
+std::string tab_unescape(std::string_view escaped);
+
+struct HostLineParse {
+  std::optional<HostEntry> host;
+  std::string error;  // set when host is empty
+};
+
+// One HOST-LIST line: 6 fields (2.2.19+: ip, vhosts, users, tag, U|D, timestamp),
+// 4 fields (2.2.16+: with tag) or 3 fields (ip, vhosts, users).
+HostLineParse parse_host_line(std::string_view line);
+
+// Collects the lines of one HOST-LIST reply up to the empty line that ends it.
+class HostListParser {
+ public:
+  enum class State { need_more, done, failed };
+
+  // Feeds one line (without LF). After done or failed further lines are refused.
+  State feed_line(std::string_view line);
+
+  State state() const { return state_; }
+  const std::string& error() const { return error_; }
+  // The snapshot once state() is done.
+  PoolSnapshot take() { return std::move(snapshot_); }
+
+ private:
+  State state_ = State::need_more;
+  std::string error_;
+  PoolSnapshot snapshot_;
+  std::size_t lines_ = 0;
+};
+
+// Classifies a single-line reply (HOST-UP, HOST-DOWN, HOST-FLUSH, ...). Any text that
+// is not one of the fixed words is an error message from the director.
+DirectorReplyStatus classify_reply(std::string_view line);
+
+// The commands poolwatch sends. Each takes a host address, so the address-less forms
+// (HOST-FLUSH without an argument flushes every host) cannot be produced.
+enum class HostCommand { down, up, flush, reset_users };
+
+std::string_view command_name(HostCommand c);  // "HOST-DOWN", ...
+
+// "HOST-DOWN\t127.0.0.1\n". The address is printed the way the director parses it:
+// IPv6 without brackets.
+std::string format_host_command(HostCommand c, const IpAddress& host);
+
+inline constexpr std::string_view kHostListCommand = "HOST-LIST\n";
+
+}  // namespace director
+}  // namespace poolwatch

@@ -1,0 +1,109 @@
+#pragma once
+// Decides which director commands to send. It reconciles every scan: the director's
+// HOST-LIST (including its U/D flag), the health verdicts and the hosts poolwatch itself
+// took down ("owned") are compared afresh, so a HOST-DOWN that a director restart lost
+// is sent again and an admin's manual down is never undone. Ownership changes only when
+// the caller reports that the director answered OK.
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+#include "poolwatch/common/ip_address.hpp"
+#include "poolwatch/config/config.hpp"
+#include "poolwatch/director/pool.hpp"
+#include "poolwatch/health/health_tracker.hpp"
+
+namespace poolwatch {
+
+enum class DirectorCommandKind { host_down, host_reset_users, host_flush, host_up };
+std::string_view to_string(DirectorCommandKind kind);  // "HOST-DOWN", ...
+
+struct PlannedCommand {
+  DirectorCommandKind kind = DirectorCommandKind::host_down;
+  IpAddress address;
+  std::string reason;
+  // The flush that belongs to the HOST-DOWN before it: skip it if that HOST-DOWN failed.
+  bool follows_down = false;
+  std::string line() const;  // "HOST-DOWN\t10.0.0.1", without the LF
+};
+
+enum class SuppressedBecause { pool_guard, dry_run, manual_down, scan_cap };
+std::string_view to_string(SuppressedBecause because);
+
+struct SuppressedAction {
+  DirectorCommandKind kind = DirectorCommandKind::host_down;  // host_down or host_up
+  IpAddress address;
+  SuppressedBecause because = SuppressedBecause::pool_guard;
+  std::string reason;
+  // False when the same action was suppressed for the same cause in the previous scan;
+  // dry-run actions are only listed when this is true.
+  bool first_report = true;
+};
+
+// A host poolwatch took down; persisted in the state file.
+struct OwnedHost {
+  IpAddress address;
+  std::int64_t since = 0;  // unix time of the HOST-DOWN
+  std::string reason;
+  // The flush after the HOST-DOWN has not been answered OK yet: sent again while the
+  // host stays down.
+  bool flush_pending = false;
+  friend bool operator==(const OwnedHost&, const OwnedHost&) = default;
+};
+
+struct ReleasedHost {
+  OwnedHost host;
+  std::string reason;
+};
+
+struct ActionPlan {
+  std::vector<PlannedCommand> commands;  // send one at a time, in this order
+  std::vector<SuppressedAction> suppressed;
+  std::vector<ReleasedHost> released;  // ownership dropped without a command
+  bool ownership_changed = false;      // save the state file (owned hosts or pending flushes)
+};
+
+class ActionPlanner {
+ public:
+  ActionPlanner(ActionConfig config, bool dry_run, std::vector<OwnedHost> owned = {});
+
+  void set_config(const ActionConfig& config, bool dry_run);
+
+  // Hosts that have no entry in verdicts count as unknown: nothing is done about them.
+  ActionPlan plan(const PoolSnapshot& pool, const std::map<IpAddress, BackendVerdict>& verdicts);
+
+  // The director's answer to one planned command. Returns true when ownership or a
+  // pending flush changed (save the state file).
+  bool on_command_result(const PlannedCommand& command, bool ok, std::int64_t unix_now);
+
+  bool owns(const IpAddress& address) const { return owned_.contains(address); }
+  std::vector<OwnedHost> owned() const;  // ordered by address
+  bool dry_run() const { return dry_run_; }
+
+ private:
+  using SuppressionKey = std::tuple<IpAddress, DirectorCommandKind, SuppressedBecause>;
+  void suppress(ActionPlan& plan, DirectorCommandKind kind, const IpAddress& address,
+                SuppressedBecause because, std::string reason);
+  void add_down(ActionPlan& plan, const IpAddress& address, const std::string& reason) const;
+  void add_flush(ActionPlan& plan, const IpAddress& address, std::string reason,
+                 bool follows_down) const;
+  // Returns true when a pending flush was dropped (save the state file).
+  bool retry_pending_flushes(ActionPlan& plan, const PoolSnapshot& pool,
+                             const std::map<IpAddress, BackendVerdict>& verdicts);
+
+  ActionConfig config_;
+  bool dry_run_;
+  // An owned host whose flush_pending is set gets its flush sent again every scan while it
+  // stays down, or its users would stay pinned to the dead backend. The flag is saved in
+  // the state file with the host, so a restart does not forget it.
+  std::map<IpAddress, OwnedHost> owned_;
+  std::set<SuppressionKey> suppressed_last_scan_;
+  std::set<SuppressionKey> suppressed_this_scan_;
+};
+
+}  // namespace poolwatch

@@ -1,0 +1,196 @@
+#pragma once
+// The health decision: a dovemon-style state machine per check (one backend address and
+// one PortSpec) and the aggregate verdict per backend. Pure logic: the scan loop asks
+// when to probe and with which timeout, runs the probe, and reports the outcome here
+// together with the current time. Nothing in here sleeps, reads a clock or logs.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "poolwatch/common/ip_address.hpp"
+#include "poolwatch/config/config.hpp"
+#include "poolwatch/probe/probe_outcome.hpp"
+
+namespace poolwatch {
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+using SteadyDuration = std::chrono::steady_clock::duration;
+
+// A uniform random number in [0, 1]. Injected so that jittered due times are exact in
+// tests; production uses seeded_unit_random().
+using UnitRandom = std::function<double()>;
+UnitRandom seeded_unit_random(std::uint64_t seed);
+
+// pending: no result yet. suspect: failures below retry_count. rapid: in a rapid round.
+enum class CheckState { pending, up, suspect, rapid, down };
+std::string_view to_string(CheckState s);
+
+// "imap:143", "imap:993/tls", "pop3:110/starttls": the prefix of every reason.
+std::string check_label(const PortSpec& port);
+
+struct CheckId {
+  IpAddress address;
+  PortSpec port;
+  friend bool operator==(const CheckId&, const CheckId&) = default;
+  friend bool operator<(const CheckId& a, const CheckId& b);
+};
+
+// When the next probe of a check should start and how long it may take.
+struct ProbePlan {
+  SteadyTime due;
+  SteadyDuration timeout{};
+};
+
+struct CheckTransition {
+  CheckState from = CheckState::pending;
+  CheckState to = CheckState::pending;
+  std::string reason;
+};
+
+struct CheckStatus {
+  std::string label;
+  CheckState state = CheckState::pending;
+  int consecutive_failures = 0;
+  int consecutive_successes = 0;  // while down: the recovering count
+  int rapid_polls = 0;            // in the current rapid round
+  int rapid_failures = 0;
+  std::optional<FailureClass> last_outcome;  // none = success; empty before the first probe
+  std::string last_reason;
+  std::chrono::microseconds last_latency{0};
+  std::int64_t last_transition_unix = 0;  // 0: no transition yet
+  std::string last_transition_reason;
+};
+
+// Detection time for an always-failing backend whose every probe runs into its full
+// timeout, measured from the failure right after a good probe until the check is down,
+// with the largest jitter.
+Seconds worst_case_detection_time(const HealthConfig& config);
+
+class CheckMachine {
+ public:
+  // The first probe is spread over one interval so that a fresh start does not probe
+  // every backend at the same instant. start_down: poolwatch held this backend down
+  // before a restart, so it has to earn its way back through healthy_threshold.
+  CheckMachine(std::string label, const HealthConfig& config, UnitRandom random, SteadyTime now,
+               bool start_down = false);
+
+  const ProbePlan& plan() const { return plan_; }
+  CheckState state() const { return state_; }
+  const std::string& label() const { return label_; }
+  CheckStatus status() const;
+
+  // Records the outcome of the probe that started at plan().due and finished at now;
+  // returns the state change it caused, if any, and plans the next probe.
+  std::optional<CheckTransition> record(const ProbeOutcome& outcome, SteadyTime now,
+                                        std::int64_t unix_now);
+
+  // A reloaded config applies from the next planned probe on; when it shortens the
+  // cadence of the current state, a probe planned further out than one new interval
+  // from now is brought forward, so a HUP from 5 min to 10 s is not ignored for 5 min.
+  void set_config(const HealthConfig& config, SteadyTime now);
+
+ private:
+  std::optional<CheckTransition> on_success(std::int64_t unix_now);
+  std::optional<CheckTransition> on_failure(const std::string& what, std::int64_t unix_now);
+  std::optional<CheckTransition> on_rapid_result(bool ok, const std::string& what,
+                                                 std::int64_t unix_now);
+  CheckTransition move_to(CheckState to, std::string reason, std::int64_t unix_now);
+  SteadyDuration interval_for_state();
+  SteadyDuration timeout_for_state() const;
+  void plan_next(SteadyTime now);
+
+  std::string label_;
+  HealthConfig config_;
+  UnitRandom random_;
+  CheckState state_ = CheckState::pending;
+  ProbePlan plan_;
+  int consecutive_failures_ = 0;
+  int consecutive_successes_ = 0;
+  int rapid_polls_ = 0;
+  int rapid_failures_ = 0;
+  std::optional<FailureClass> last_outcome_;
+  std::string last_reason_;
+  std::chrono::microseconds last_latency_{0};
+  std::int64_t last_transition_unix_ = 0;
+  std::string last_transition_reason_;
+};
+
+// unknown: some check has no verdict yet and none is down; no action is taken on it.
+enum class Verdict { unknown, up, down };
+std::string_view to_string(Verdict v);
+
+struct BackendVerdict {
+  Verdict verdict = Verdict::unknown;
+  std::int64_t since_unix = 0;  // when the verdict last changed
+  std::string reason;
+};
+
+struct BackendTransition {
+  IpAddress address;
+  Verdict from = Verdict::unknown;
+  Verdict to = Verdict::unknown;
+  std::string reason;
+};
+
+struct BackendStatus {
+  IpAddress address;
+  BackendVerdict verdict;
+  std::vector<CheckStatus> checks;  // in PortSpec order of the config
+};
+
+struct RecordResult {
+  std::optional<CheckTransition> check;
+  std::optional<BackendTransition> backend;
+};
+
+struct SyncResult {
+  std::vector<CheckId> added;    // start a probe coroutine for each
+  std::vector<CheckId> removed;  // stop these; record() for them is ignored from now on
+  std::vector<BackendTransition> transitions;  // when removing a check changed a verdict
+};
+
+// All backends of the pool and their checks. A backend is down as soon as any of its
+// checks is down, and up again only when every check is up.
+class HealthTracker {
+ public:
+  HealthTracker(HealthConfig config, UnitRandom random);
+
+  // Makes the tracked set equal to backends x ports: new backends and checks start
+  // pending (or down, for backends in start_down), vanished ones are forgotten.
+  SyncResult sync(const std::vector<IpAddress>& backends, const std::vector<PortSpec>& ports,
+                  const std::set<IpAddress>& start_down, SteadyTime now, std::int64_t unix_now);
+
+  void set_config(const HealthConfig& config, SteadyTime now);
+
+  bool contains(const CheckId& id) const;
+  // Throws std::out_of_range for a check that is not tracked (a caller bug).
+  const ProbePlan& plan(const CheckId& id) const;
+  // An outcome for a check that sync() removed meanwhile is ignored.
+  RecordResult record(const CheckId& id, const ProbeOutcome& outcome, SteadyTime now,
+                      std::int64_t unix_now);
+
+  std::map<IpAddress, BackendVerdict> verdicts() const;
+  std::vector<BackendStatus> status() const;
+
+ private:
+  struct Backend {
+    std::vector<std::pair<PortSpec, CheckMachine>> checks;  // in config order
+    BackendVerdict verdict;
+  };
+  std::optional<BackendTransition> reevaluate(const IpAddress& address, Backend& backend,
+                                              const std::string& cause, std::int64_t unix_now);
+
+  HealthConfig config_;
+  UnitRandom random_;
+  std::map<IpAddress, Backend> backends_;
+};
+
+}  // namespace poolwatch

@@ -1,0 +1,78 @@
+#pragma once
+// The named metrics of the daemon. The rest of poolwatch calls these methods and never
+// touches metric names or labels itself, so the names live in one place (and the alert
+// rules and the dashboard are checked against them by a test).
+
+#include <chrono>
+#include <cstddef>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "poolwatch/director/pool.hpp"
+#include "poolwatch/http/metrics.hpp"
+#include "poolwatch/probe/probe_outcome.hpp"
+
+namespace poolwatch {
+
+// Why an action the health logic wanted was not sent to the director.
+enum class SuppressReason { pool_guard, dry_run, manual_down, cap };
+std::string_view to_string(SuppressReason r);
+
+// The outcome label of a probe: "ok" or the failure class in snake_case
+// ("connect_refused", "auth_temporary", ...).
+std::string_view outcome_label(FailureClass f);
+
+class PoolwatchMetrics {
+ public:
+  // The states backend_state() reports one-hot. Another state name is exported too,
+  // as an extra series, rather than dropped.
+  static constexpr std::string_view kStates[] = {"up", "suspect", "rapid", "down"};
+
+  PoolwatchMetrics();
+
+  // One finished probe of one port of a backend.
+  void probe_result(std::string_view backend, Protocol protocol, FailureClass outcome,
+                    std::chrono::duration<double> latency);
+  void backend_state(std::string_view backend, std::string_view state);
+  void transition(std::string_view backend, std::string_view from, std::string_view to);
+  // action: "down", "up", "reset_users", "flush"...; result: "ok" or "error"...
+  void action_sent(std::string_view action, std::string_view backend, std::string_view result);
+  void action_suppressed(std::string_view action, std::string_view backend, SuppressReason reason);
+  void pool_guard_engaged(bool engaged);
+  void director_connected(bool connected);
+  void director_reconnect();
+  // Exports the director's view of the pool; backends that were in the previous
+  // snapshot and are missing from this one are forgotten.
+  void pool(const PoolSnapshot& snapshot);
+  void scan_duration(std::chrono::duration<double> duration);
+  void probes_in_flight(std::size_t n);
+  // Removes every series labelled with this backend.
+  void forget_backend(std::string_view backend);
+
+  std::string render() const { return registry_.render(); }
+  const metrics::Registry& registry() const { return registry_; }
+
+ private:
+  metrics::Registry registry_;
+  metrics::CounterFamily& probe_results_;
+  metrics::HistogramFamily& probe_duration_;
+  metrics::GaugeFamily& backend_state_;
+  metrics::CounterFamily& transitions_;
+  metrics::CounterFamily& actions_;
+  metrics::CounterFamily& suppressed_;
+  metrics::GaugeFamily& pool_guard_;
+  metrics::GaugeFamily& director_connected_;
+  metrics::CounterFamily& director_reconnects_;
+  metrics::GaugeFamily& pool_hosts_;
+  metrics::GaugeFamily& pool_down_hosts_;
+  metrics::GaugeFamily& vhost_count_;
+  metrics::GaugeFamily& user_count_;
+  metrics::GaugeFamily& director_up_;
+  metrics::HistogramFamily& scan_duration_;
+  metrics::GaugeFamily& probes_in_flight_;
+  metrics::GaugeFamily& build_info_;
+  std::set<std::string, std::less<>> pool_backends_;
+};
+
+}  // namespace poolwatch

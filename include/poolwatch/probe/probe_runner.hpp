@@ -1,0 +1,82 @@
+#pragma once
+// Probing one backend port: connect, optional TLS, the protocol dialogue (greeting,
+// STARTTLS, login, optional checks, LOGOUT/QUIT), all under one deadline, with the
+// result classified as a ProbeOutcome.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+
+#include "poolwatch/common/ip_address.hpp"
+#include "poolwatch/config/account.hpp"
+#include "poolwatch/config/config.hpp"
+#include "poolwatch/config/credentials.hpp"
+#include "poolwatch/probe/probe_outcome.hpp"
+#include "poolwatch/probe/tls_context.hpp"
+#include "poolwatch/probe/transport.hpp"
+
+namespace poolwatch {
+
+struct ProbeTarget {
+  IpAddress address;
+  std::string host_name;  // for TLS name templates and LMTP; may be empty
+  PortSpec port;
+};
+
+class ProbeRunner {
+ public:
+  // Throws ConfigError when the TLS settings are unusable (min_version, CA file).
+  ProbeRunner(boost::asio::any_io_executor executor, const ProbeConfig& config);
+  ProbeRunner(const ProbeRunner&) = delete;
+  ProbeRunner& operator=(const ProbeRunner&) = delete;
+
+  // One whole dialogue under ONE deadline; never throws; the failure is classified with
+  // a human reason, the latency measured, and the transcript has passwords masked.
+  // Waits for a slot while max_in_flight probes are running; the deadline starts once
+  // the slot is taken. Arguments are taken by value so a spawned probe owns them.
+  boost::asio::awaitable<ProbeOutcome> run(ProbeTarget target, std::optional<Account> account,
+                                           Seconds timeout);
+  std::size_t in_flight() const { return in_flight_; }
+  const TlsContextCache& tls() const { return *tls_; }
+
+ private:
+  boost::asio::awaitable<void> dialogue(Transport& transport, const ProbeTarget& target,
+                                        const std::optional<Account>& account);
+  boost::asio::awaitable<void> acquire_slot();
+  void release_slot();
+
+  boost::asio::any_io_executor executor_;
+  ProbeConfig config_;
+  std::unique_ptr<TlsContextCache> tls_;
+  std::string local_name_;  // our name in LHLO
+  NameTemplate lmtp_to_;    // probe.lmtp_to, parsed once
+  std::size_t in_flight_ = 0;
+  boost::asio::steady_timer slot_freed_;
+  std::mt19937 marker_random_;  // the random part of deep-check markers
+};
+
+namespace detail {
+
+// The per-protocol dialogues the runner drives after connect (and implicit TLS). Each
+// records its failure in the transport and ends after LOGOUT/QUIT.
+struct DialogueParams {
+  const ProbeConfig& config;
+  const std::optional<Account>& account;
+  TlsMode tls;
+  std::string_view local_name;
+  std::string_view lmtp_recipient;     // probe.lmtp_to expanded; empty: the account's user
+  std::string_view deep_check_marker;  // deep_check::make_marker(), made by the runner
+  std::int64_t unix_time = 0;          // the Date of a deep check's test message
+};
+
+boost::asio::awaitable<void> imap_dialogue(Transport& transport, const DialogueParams& params);
+boost::asio::awaitable<void> pop3_dialogue(Transport& transport, const DialogueParams& params);
+boost::asio::awaitable<void> lmtp_dialogue(Transport& transport, const DialogueParams& params);
+
+}  // namespace detail
+}  // namespace poolwatch

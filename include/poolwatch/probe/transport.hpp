@@ -1,0 +1,90 @@
+#pragma once
+// The probe's side of one connection to a backend: TCP connect, implicit TLS or a
+// STARTTLS upgrade of the same socket, capped line reads, writes, and the transcript.
+// The first failure is kept with its class and a human reason; every operation after
+// it returns false/nullopt, so a dialogue is a straight sequence of
+// `if (!co_await ...) co_return;`.
+
+#include <array>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "poolwatch/common/line_buffer.hpp"
+#include "poolwatch/common/text.hpp"
+#include "poolwatch/probe/probe_outcome.hpp"
+#include "poolwatch/probe/tls_context.hpp"
+
+namespace poolwatch {
+
+struct TransportLimits {
+  std::size_t max_line = 8192;      // per line
+  std::size_t max_bytes = 1 << 20;  // read in the whole dialogue
+};
+
+class Transport {
+ public:
+  Transport(boost::asio::any_io_executor executor, TlsContextCache& tls,
+            boost::asio::ip::tcp::endpoint peer, std::string host_name, TransportLimits limits);
+  Transport(const Transport&) = delete;
+  Transport& operator=(const Transport&) = delete;
+
+  boost::asio::awaitable<bool> connect();
+  // TLS handshake on the connected socket: right after connect() for implicit TLS, or
+  // after the server accepted STARTTLS/STLS. Fails if the server already sent bytes
+  // past that reply (they would be injected plaintext).
+  boost::asio::awaitable<bool> start_tls();
+  // The next line without CRLF, or nullopt after a failure (closed, reset, overlong
+  // line, too many bytes).
+  boost::asio::awaitable<std::optional<std::string>> read_line();
+  // Sends line + CRLF; the transcript shows `shown` instead when given (masked secrets).
+  boost::asio::awaitable<bool> write_line(std::string_view line);
+  boost::asio::awaitable<bool> write_line(std::string_view line, std::string_view shown);
+  void close();
+
+  // Records the failure unless one is recorded already; always returns false.
+  bool fail(FailureClass failure, std::string reason);
+  // Replaces any recorded failure (the deadline wins over what its cancellation caused).
+  void override_failure(FailureClass failure, std::string reason);
+  bool failed() const { return failure_ != FailureClass::none; }
+  FailureClass failure() const { return failure_; }
+  const std::string& reason() const { return reason_; }
+
+  // What the dialogue is waiting for, used in reasons: "greeting", "LOGIN reply".
+  void set_step(std::string step) { step_ = std::move(step); }
+  const std::string& step() const { return step_; }
+  bool connected() const { return connected_; }
+  bool tls_active() const { return tls_stream_.has_value(); }
+
+  void note(std::string text);  // a transcript line that is neither sent nor received
+  std::vector<std::string>& transcript() { return transcript_; }
+
+ private:
+  boost::asio::awaitable<std::optional<std::string>> tls_verify_name();
+  bool fail_io(const boost::system::error_code& ec);
+
+  boost::asio::any_io_executor executor_;
+  TlsContextCache& tls_;
+  boost::asio::ip::tcp::endpoint peer_;
+  std::string host_name_;
+  TransportLimits limits_;
+  TlsSessionKey session_key_;  // must outlive tls_stream_ (OpenSSL holds a pointer)
+  boost::asio::ip::tcp::socket socket_;
+  std::optional<boost::asio::ssl::stream<boost::asio::ip::tcp::socket>> tls_stream_;
+  LineBuffer lines_;
+  std::size_t bytes_read_ = 0;
+  std::array<char, 4096> read_buffer_{};
+  bool connected_ = false;
+  FailureClass failure_ = FailureClass::none;
+  std::string reason_;
+  std::string step_ = "connect";
+  std::vector<std::string> transcript_;
+};
+
+}  // namespace poolwatch

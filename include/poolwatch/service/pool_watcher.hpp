@@ -1,0 +1,130 @@
+#pragma once
+// The daemon's heart, on one single-threaded io_context: every interval it reads
+// HOST-LIST, keeps one probe coroutine per (backend, port) running on the schedule the
+// HealthTracker gives, and reconciles the director with the health verdicts through
+// the ActionPlanner, one director command at a time.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "poolwatch/config/config.hpp"
+#include "poolwatch/config/credentials.hpp"
+#include "poolwatch/director/director_client.hpp"
+#include "poolwatch/director/pool.hpp"
+#include "poolwatch/health/action_planner.hpp"
+#include "poolwatch/health/health_tracker.hpp"
+#include "poolwatch/http/poolwatch_metrics.hpp"
+#include "poolwatch/http/status_view.hpp"
+#include "poolwatch/probe/probe_runner.hpp"
+#include "poolwatch/service/event_log.hpp"
+#include "poolwatch/service/spawn.hpp"
+
+namespace poolwatch {
+
+class PoolWatcher {
+ public:
+  // Throws ConfigError when the probe settings are unusable (TLS CA file, ...).
+  PoolWatcher(boost::asio::any_io_executor executor, Config config, CredentialStore credentials);
+  PoolWatcher(const PoolWatcher&) = delete;
+  PoolWatcher& operator=(const PoolWatcher&) = delete;
+
+  // Runs until request_stop(); returns when every loop has ended (or after a short
+  // grace), with the director connection closed.
+  boost::asio::awaitable<void> run();
+  // One scan for --once: reads HOST-LIST, probes every backend and port once, prints
+  // the pool and each result. Returns 0 all healthy, 1 some unhealthy, 2 error.
+  boost::asio::awaitable<int> run_once(std::ostream& out);
+  void request_stop();
+
+  // SIGHUP: settings that can change at runtime take effect (health, actions,
+  // dry_run, credentials); the others are reported as needing a restart.
+  void reload(const Config& config);
+  void reopen_logs();
+  // --debug: a reload keeps the debug level whatever the config says.
+  void set_debug(bool debug) { debug_ = debug; }
+
+  bool ready() const { return ready_; }
+  bool stopping() const { return stopping_; }
+  std::vector<BackendStatusView> status() const;
+  std::string status_summary() const;  // one line for sd_notify STATUS=
+  PoolwatchMetrics& metrics() { return metrics_; }
+  const ActionPlanner& planner() const { return planner_; }
+
+ private:
+  struct CheckHandle {
+    explicit CheckHandle(boost::asio::any_io_executor ex) : wake(ex) {}
+    boost::asio::steady_timer wake;
+    boost::asio::cancellation_signal cancel;
+    bool cancelled = false;
+  };
+  // Completion of a probe loop: logs an escaped exception, counts the loop as ended.
+  struct CheckLoopDone {
+    PoolWatcher* watcher;
+    CheckId id;
+    void operator()(std::exception_ptr e) const;
+  };
+
+  boost::asio::awaitable<void> scan();
+  boost::asio::awaitable<void> wait_for_stop();
+  boost::asio::awaitable<void> check_loop(CheckId id, std::shared_ptr<CheckHandle> handle);
+  boost::asio::awaitable<void> once_probe(std::size_t index);
+  void start_check(const CheckId& id);
+  void stop_check(const CheckId& id);
+  void wake_checks();
+  void log_pool_changes(const PoolSnapshot& fresh);
+  void forget_vanished(const std::vector<IpAddress>& backends);
+  std::map<IpAddress, BackendVerdict> verdicts_for_planner() const;
+  std::vector<IpAddress> probed_backends(const PoolSnapshot& pool) const;
+  std::optional<Account> account_for(const IpAddress& a) const;
+  void on_record(const CheckId& id, const ProbeOutcome& outcome, const RecordResult& r);
+  void log_backend_transition(const BackendTransition& t);
+  std::string backend_state_name(const IpAddress& a) const;
+  void wake_scan();
+
+  // Actions (pool_watcher_actions.cpp).
+  boost::asio::awaitable<void> execute(ActionPlan plan);
+  void report_suppressed(const ActionPlan& plan);
+  void save_state();
+  void run_hook(std::string_view event, const IpAddress& a, const std::string& reason);
+
+  boost::asio::any_io_executor executor_;
+  Config config_;
+  CredentialStore credentials_;
+  DirectorClient director_;
+  ProbeRunner probes_;
+  HealthTracker tracker_;
+  ActionPlanner planner_;
+  PoolwatchMetrics metrics_;
+  EventLog events_;
+  boost::asio::steady_timer scan_wake_;
+  boost::asio::steady_timer stop_timer_;
+  WaitGroup loops_;
+
+  std::map<CheckId, std::shared_ptr<CheckHandle>> checks_;
+  // Each probed backend's check states by label, for the one-word backend state.
+  std::map<IpAddress, std::map<std::string, CheckState>> backend_checks_;
+  PoolSnapshot pool_;
+  bool have_pool_ = false;
+  bool ready_ = false;
+  bool stopping_ = false;
+  bool rescan_requested_ = false;
+  bool debug_ = false;
+  std::uint64_t seen_reconnects_ = 0;
+
+  struct OnceResult {
+    ProbeTarget target;
+    ProbeOutcome outcome;
+  };
+  std::vector<OnceResult> once_results_;
+};
+
+}  // namespace poolwatch

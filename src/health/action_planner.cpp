@@ -1,0 +1,246 @@
+#include "poolwatch/health/action_planner.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "poolwatch/health/pool_guard.hpp"
+
+namespace poolwatch {
+namespace {
+
+struct WantedAction {
+  DirectorCommandKind kind;
+  IpAddress address;
+  std::string reason;
+};
+
+}  // namespace
+
+std::string_view to_string(DirectorCommandKind kind) {
+  switch (kind) {
+    case DirectorCommandKind::host_down:
+      return "HOST-DOWN";
+    case DirectorCommandKind::host_reset_users:
+      return "HOST-RESET-USERS";
+    case DirectorCommandKind::host_flush:
+      return "HOST-FLUSH";
+    case DirectorCommandKind::host_up:
+      return "HOST-UP";
+  }
+  return "?";
+}
+
+std::string_view to_string(SuppressedBecause because) {
+  switch (because) {
+    case SuppressedBecause::pool_guard:
+      return "pool guard";
+    case SuppressedBecause::dry_run:
+      return "dry run";
+    case SuppressedBecause::manual_down:
+      return "manual down";
+    case SuppressedBecause::scan_cap:
+      return "per-scan cap";
+  }
+  return "?";
+}
+
+std::string PlannedCommand::line() const {
+  return fmt::format("{}\t{}", to_string(kind), address.to_string());
+}
+
+ActionPlanner::ActionPlanner(ActionConfig config, bool dry_run, std::vector<OwnedHost> owned)
+    : config_(std::move(config)), dry_run_(dry_run) {
+  for (auto& host : owned) owned_.insert_or_assign(host.address, std::move(host));
+}
+
+void ActionPlanner::set_config(const ActionConfig& config, bool dry_run) {
+  config_ = config;
+  dry_run_ = dry_run;
+}
+
+std::vector<OwnedHost> ActionPlanner::owned() const {
+  std::vector<OwnedHost> result;
+  for (const auto& [address, host] : owned_) result.push_back(host);
+  return result;
+}
+
+void ActionPlanner::suppress(ActionPlan& plan, DirectorCommandKind kind, const IpAddress& address,
+                             SuppressedBecause because, std::string reason) {
+  SuppressionKey key{address, kind, because};
+  const bool first = !suppressed_last_scan_.contains(key);
+  suppressed_this_scan_.insert(key);
+  if (because == SuppressedBecause::dry_run && !first) return;
+  plan.suppressed.push_back({kind, address, because, std::move(reason), first});
+}
+
+void ActionPlanner::add_down(ActionPlan& plan, const IpAddress& address,
+                             const std::string& reason) const {
+  plan.commands.push_back({DirectorCommandKind::host_down, address, reason, false});
+  add_flush(plan, address, reason, true);
+}
+
+void ActionPlanner::add_flush(ActionPlan& plan, const IpAddress& address, std::string reason,
+                              bool follows_down) const {
+  switch (config_.flush_mode) {
+    case FlushMode::reset_users:
+      plan.commands.push_back(
+          {DirectorCommandKind::host_reset_users, address, std::move(reason), follows_down});
+      break;
+    case FlushMode::flush:
+      plan.commands.push_back(
+          {DirectorCommandKind::host_flush, address, std::move(reason), follows_down});
+      break;
+    case FlushMode::none:
+      break;
+  }
+}
+
+bool ActionPlanner::retry_pending_flushes(ActionPlan& plan, const PoolSnapshot& pool,
+                                          const std::map<IpAddress, BackendVerdict>& verdicts) {
+  bool dropped = false;
+  for (auto& [address, owned] : owned_) {
+    if (!owned.flush_pending) continue;
+    const HostEntry* host = pool.find(address);
+    const auto verdict = verdicts.find(address);
+    const bool still_down = host != nullptr && host->down.value_or(false) &&
+                            (verdict == verdicts.end() || verdict->second.verdict != Verdict::up);
+    if (!still_down || config_.flush_mode == FlushMode::none) {
+      owned.flush_pending = false;  // up again, or no flush wanted any more
+      dropped = true;
+      continue;
+    }
+    const bool down_planned = std::any_of(plan.commands.begin(), plan.commands.end(), [&](auto& c) {
+      return c.address == address && c.kind == DirectorCommandKind::host_down;
+    });
+    if (!down_planned)
+      add_flush(plan, address,
+                "the flush after its HOST-DOWN was not answered OK; sending it again", false);
+  }
+  return dropped;
+}
+
+ActionPlan ActionPlanner::plan(const PoolSnapshot& pool,
+                               const std::map<IpAddress, BackendVerdict>& verdicts) {
+  ActionPlan result;
+  suppressed_this_scan_.clear();
+
+  // In dry-run nothing was sent, so nothing poolwatch owns can change either.
+  if (!dry_run_) {
+    for (auto it = owned_.begin(); it != owned_.end();) {
+      if (pool.find(it->first) != nullptr) {
+        ++it;
+        continue;
+      }
+      result.released.push_back({std::move(it->second), "gone from HOST-LIST, forgotten"});
+      it = owned_.erase(it);
+    }
+  }
+
+  std::vector<WantedAction> resends;
+  std::vector<GuardCandidate> new_downs;
+  std::vector<WantedAction> ups;
+  std::size_t held_down = 0;
+  for (const auto& host : pool.hosts) {
+    const bool owned = owns(host.address);
+    if (owned) ++held_down;
+    const auto found = verdicts.find(host.address);
+    if (found == verdicts.end()) continue;
+    const BackendVerdict& verdict = found->second;
+    // Directors before 2.2.19 send no U/D flag; such a host counts as up.
+    const bool director_down = host.down.value_or(false);
+    if (verdict.verdict == Verdict::down && !director_down) {
+      if (owned)
+        resends.push_back({DirectorCommandKind::host_down, host.address,
+                           fmt::format("the director lists it up again although poolwatch took "
+                                       "it down (director restart?); still failing: {}",
+                                       verdict.reason)});
+      else
+        new_downs.push_back({host.address, verdict.since_unix, verdict.reason});
+    } else if (verdict.verdict == Verdict::up && director_down) {
+      if (owned)
+        ups.push_back({DirectorCommandKind::host_up, host.address,
+                       fmt::format("healthy again: {}", verdict.reason)});
+      else if (config_.up_manual_downs)
+        ups.push_back({DirectorCommandKind::host_up, host.address,
+                       fmt::format("healthy, down by someone else, up_manual_downs is set: {}",
+                                   verdict.reason)});
+      else
+        suppress(result, DirectorCommandKind::host_up, host.address, SuppressedBecause::manual_down,
+                 "healthy, but down by an admin or another monitor: left down");
+    } else if (verdict.verdict == Verdict::up && owned && !dry_run_) {
+      result.released.push_back(
+          {owned_.at(host.address), "the director lists it up and it is healthy"});
+      owned_.erase(host.address);
+      --held_down;
+    }
+  }
+
+  auto guard = apply_pool_guard(pool.hosts.size(), held_down, config_.max_down_percent,
+                                std::move(new_downs));
+  for (auto& blocked : guard.blocked)
+    suppress(result, DirectorCommandKind::host_down, blocked.candidate.address,
+             SuppressedBecause::pool_guard,
+             fmt::format("{} (failing: {})", blocked.reason, blocked.candidate.reason));
+
+  std::vector<WantedAction> wanted = std::move(resends);
+  for (auto& allowed : guard.allowed)
+    wanted.push_back({DirectorCommandKind::host_down, allowed.address, std::move(allowed.reason)});
+  wanted.insert(wanted.end(), ups.begin(), ups.end());
+
+  // A down and its flush are one action; <= 0 means no cap.
+  const auto cap = config_.max_actions_per_scan;
+  std::size_t taken = 0;
+  for (auto& action : wanted) {
+    if (cap > 0 && taken >= static_cast<std::size_t>(cap)) {
+      suppress(result, action.kind, action.address, SuppressedBecause::scan_cap,
+               fmt::format("max_actions_per_scan {} reached, retried next scan ({})", cap,
+                           action.reason));
+      continue;
+    }
+    ++taken;
+    if (dry_run_) {
+      suppress(result, action.kind, action.address, SuppressedBecause::dry_run,
+               std::move(action.reason));
+    } else if (action.kind == DirectorCommandKind::host_down) {
+      add_down(result, action.address, action.reason);
+    } else {
+      result.commands.push_back({action.kind, action.address, std::move(action.reason), false});
+    }
+  }
+
+  const bool flush_dropped = !dry_run_ && retry_pending_flushes(result, pool, verdicts);
+
+  suppressed_last_scan_ = std::move(suppressed_this_scan_);
+  suppressed_this_scan_.clear();
+  result.ownership_changed = !result.released.empty() || flush_dropped;
+  return result;
+}
+
+bool ActionPlanner::on_command_result(const PlannedCommand& command, bool ok,
+                                      std::int64_t unix_now) {
+  if (!ok || dry_run_) return false;
+  switch (command.kind) {
+    case DirectorCommandKind::host_down: {
+      // A re-sent HOST-DOWN keeps the original time: the outage did not start anew.
+      auto [it, added] =
+          owned_.try_emplace(command.address, OwnedHost{command.address, unix_now, command.reason});
+      const bool flush_wanted = config_.flush_mode != FlushMode::none;
+      const bool flush_added = flush_wanted && !it->second.flush_pending;
+      it->second.flush_pending = flush_wanted || it->second.flush_pending;
+      return added || flush_added;
+    }
+    case DirectorCommandKind::host_up:
+      return owned_.erase(command.address) > 0;
+    case DirectorCommandKind::host_reset_users:
+    case DirectorCommandKind::host_flush: {
+      const auto it = owned_.find(command.address);
+      if (it == owned_.end() || !it->second.flush_pending) return false;
+      it->second.flush_pending = false;
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace poolwatch

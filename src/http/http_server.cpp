@@ -1,0 +1,380 @@
+#include "poolwatch/http/http_server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <charconv>
+#include <unordered_set>
+
+#include "poolwatch/http/metrics.hpp"
+
+namespace poolwatch {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using asio::ip::tcp;
+using boost::system::error_code;
+using namespace asio::experimental::awaitable_operators;
+using namespace std::chrono_literals;
+
+namespace {
+
+// The size of a request's start line and fields as they came over the wire, roughly.
+std::size_t header_bytes(const http::request<http::empty_body>& req) {
+  std::size_t n = req.method_string().size() + req.target().size() + 12;
+  for (const auto& field : req) n += field.name_string().size() + field.value().size() + 4;
+  return n;
+}
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+// Bytes read from a client after its reply, so closing does not reset the connection
+// before the client has read the reply (a close with unread input sends RST).
+constexpr std::size_t kDrainLimit = 64 * 1024;
+constexpr std::string_view kBusyReply =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 21\r\n"
+    "Retry-After: 1\r\nConnection: close\r\n\r\ntoo many connections\n";
+
+struct LogException {
+  const char* what;
+  void operator()(std::exception_ptr e) const {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      spdlog::error("http: {} failed: {}", what, ex.what());
+    } catch (...) {
+      spdlog::error("http: {} failed with an unknown exception", what);
+    }
+  }
+};
+
+std::optional<std::uint16_t> parse_port(std::string_view text) {
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value > 65535)
+    return std::nullopt;
+  return static_cast<std::uint16_t>(value);
+}
+
+}  // namespace
+
+std::optional<tcp::endpoint> parse_listen_address(std::string_view text) {
+  std::string_view host;
+  std::string_view port;
+  if (text.starts_with("[")) {
+    auto close = text.find("]:");
+    if (close == std::string_view::npos) return std::nullopt;
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) return std::nullopt;  // IPv6 needs []
+  }
+  auto port_number = parse_port(port);
+  if (!port_number) return std::nullopt;
+  if (host == "localhost") return tcp::endpoint(asio::ip::address_v4::loopback(), *port_number);
+  error_code ec;
+  auto address = asio::ip::make_address(std::string(host), ec);
+  if (ec) return std::nullopt;
+  return tcp::endpoint(address, *port_number);
+}
+
+struct HttpServer::State {
+  State(asio::any_io_executor ex, HttpConfig c, HttpHandlers h, HttpLimits l)
+      : executor(std::move(ex)),
+        config(std::move(c)),
+        handlers(std::move(h)),
+        limits(l),
+        acceptor(executor) {}
+
+  void close_all() {
+    stopped = true;
+    error_code ignored;
+    acceptor.close(ignored);
+    for (auto* socket : sockets) socket->close(ignored);
+  }
+
+  asio::any_io_executor executor;
+  HttpConfig config;
+  HttpHandlers handlers;
+  HttpLimits limits;
+  tcp::acceptor acceptor;
+  tcp::endpoint bound;
+  std::atomic<bool> ready{false};
+  bool stopped = false;
+  std::size_t active = 0;
+  std::size_t refusing = 0;
+  std::unordered_set<tcp::socket*> sockets;
+};
+
+namespace {
+
+using State = HttpServer::State;
+using Response = http::response<http::string_body>;
+
+// Holds one counted connection slot for the life of a connection coroutine, and makes
+// the socket reachable by stop().
+class ConnectionSlot {
+ public:
+  ConnectionSlot(State& state, tcp::socket& socket, std::size_t State::*counter)
+      : state_(state), socket_(socket), counter_(counter) {
+    state_.sockets.insert(&socket_);
+  }
+  ~ConnectionSlot() {
+    --(state_.*counter_);
+    state_.sockets.erase(&socket_);
+  }
+  ConnectionSlot(const ConnectionSlot&) = delete;
+  ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+
+ private:
+  State& state_;
+  tcp::socket& socket_;
+  std::size_t State::*counter_;
+};
+
+Response text_response(http::status status, unsigned version, std::string body,
+                       std::string_view content_type = "text/plain; charset=utf-8") {
+  Response res{status, version};
+  res.set(http::field::server, "poolwatch");
+  res.set(http::field::content_type, content_type);
+  res.set(http::field::cache_control, "no-store");
+  res.body() = std::move(body);
+  return res;
+}
+
+// The body from a daemon callback; a callback that throws is a 500, not a crash.
+Response from_handler(const std::function<std::string()>& handler, unsigned version,
+                      std::string_view content_type) {
+  try {
+    return text_response(http::status::ok, version, handler(), content_type);
+  } catch (const std::exception& e) {
+    spdlog::error("http: handler failed: {}", e.what());
+  }
+  return text_response(http::status::internal_server_error, version, "internal error\n");
+}
+
+Response route(const State& state, const http::request<http::empty_body>& req, bool has_body) {
+  auto target = std::string_view(req.target());
+  target = target.substr(0, target.find('?'));
+  const auto version = req.version();
+  bool known = target == "/healthz" || target == "/readyz" ||
+               (target == "/metrics" && state.handlers.metrics) ||
+               (target == "/status" && state.handlers.status);
+  if (!known) return text_response(http::status::not_found, version, "not found\n");
+  if (req.method() != http::verb::get && req.method() != http::verb::head) {
+    auto res = text_response(http::status::method_not_allowed, version, "method not allowed\n");
+    res.set(http::field::allow, "GET, HEAD");
+    return res;
+  }
+  if (has_body)
+    return text_response(http::status::payload_too_large, version, "request body not accepted\n");
+  if (target == "/healthz") return text_response(http::status::ok, version, "ok\n");
+  if (target == "/readyz") {
+    return state.ready ? text_response(http::status::ok, version, "ready\n")
+                       : text_response(http::status::service_unavailable, version, "not ready\n");
+  }
+  if (target == "/metrics")
+    return from_handler(state.handlers.metrics, version, metrics::kExpositionContentType);
+  return from_handler(state.handlers.status, version, "application/json");
+}
+
+// Stops sending, then reads (and discards) what the client still sends for a moment.
+asio::awaitable<void> drain_and_close(tcp::socket& socket, asio::steady_timer& timer,
+                                      std::chrono::milliseconds grace) {
+  error_code ec;
+  socket.shutdown(tcp::socket::shutdown_send, ec);
+  if (!ec) {
+    timer.expires_after(grace);
+    std::array<char, 4096> scratch{};
+    std::size_t drained = 0;
+    while (drained < kDrainLimit) {
+      auto result = co_await (socket.async_read_some(asio::buffer(scratch), use_tuple) ||
+                              timer.async_wait(use_tuple));
+      if (result.index() == 1) break;
+      auto [read_ec, n] = std::get<0>(result);
+      if (read_ec) break;
+      drained += n;
+    }
+  }
+  socket.close(ec);
+}
+
+bool is_parse_error(const error_code& ec) {
+  return ec.category() == http::make_error_code(http::error::bad_method).category();
+}
+
+asio::awaitable<void> serve_connection(std::shared_ptr<State> state, tcp::socket socket) {
+  ConnectionSlot slot(*state, socket, &State::active);
+  if (state->stopped) co_return;
+  const auto timeout = state->limits.request_timeout;
+  asio::steady_timer timer(state->executor);
+  // Bounded so a client cannot make the buffer grow; the parser's header limit trips
+  // first.
+  boost::beast::flat_buffer buffer(state->limits.header_limit + 4096);
+  bool close_gracefully = false;
+  for (;;) {
+    http::request_parser<http::empty_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(state->limits.header_limit));
+    timer.expires_after(timeout);
+    auto read = co_await (http::async_read_header(socket, buffer, parser, use_tuple) ||
+                          timer.async_wait(use_tuple));
+    if (read.index() == 1) {
+      spdlog::debug("http: closing a connection idle or slow for {} ms", timeout.count());
+      break;
+    }
+    auto [ec, n] = std::get<0>(read);
+    if (ec == http::error::end_of_stream || (ec && !is_parse_error(ec))) break;
+    Response res;
+    bool keep_alive = false;
+    if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
+      res = text_response(http::status::request_header_fields_too_large, 11,
+                          "request header too large\n");
+    } else if (ec) {
+      res = text_response(http::status::bad_request, 11, "bad request\n");
+    } else if (header_bytes(parser.get()) > state->limits.header_limit) {
+      // Beast's own limit did not trip for many small fields in one read; count them.
+      res = text_response(http::status::request_header_fields_too_large, 11,
+                          "request header too large\n");
+    } else {
+      const auto& req = parser.get();
+      // A body is never read; the connection cannot be reused after one.
+      bool has_body = !parser.is_done();
+      res = route(*state, req, has_body);
+      keep_alive = req.keep_alive() && !has_body;
+      if (req.method() == http::verb::head) {
+        res.prepare_payload();
+        res.body().clear();  // Content-Length still tells the size of a GET
+      }
+    }
+    res.keep_alive(keep_alive);
+    if (res.body().size() > 0 || !res.has_content_length()) res.prepare_payload();
+    auto write =
+        co_await (http::async_write(socket, res, use_tuple) || timer.async_wait(use_tuple));
+    if (write.index() == 1 || std::get<0>(std::get<0>(write))) break;
+    if (!keep_alive) {
+      close_gracefully = true;
+      break;
+    }
+  }
+  if (close_gracefully && !state->stopped)
+    co_await drain_and_close(socket, timer, std::min<std::chrono::milliseconds>(timeout, 1s));
+  error_code ignored;
+  socket.close(ignored);
+}
+
+// Over the connection cap: a fixed 503 instead of silence, so clients can tell "busy"
+// from "down".
+asio::awaitable<void> refuse_connection(std::shared_ptr<State> state, tcp::socket socket) {
+  ConnectionSlot slot(*state, socket, &State::refusing);
+  if (state->stopped) co_return;
+  asio::steady_timer timer(state->executor);
+  auto grace = std::min<std::chrono::milliseconds>(state->limits.request_timeout, 1s);
+  timer.expires_after(grace);
+  auto write = co_await (asio::async_write(socket, asio::buffer(kBusyReply), use_tuple) ||
+                         timer.async_wait(use_tuple));
+  if (write.index() == 0 && !std::get<0>(std::get<0>(write)))
+    co_await drain_and_close(socket, timer, grace);
+  error_code ignored;
+  socket.close(ignored);
+}
+
+asio::awaitable<void> accept_loop(std::shared_ptr<State> state) {
+  asio::steady_timer backoff(state->executor);
+  for (;;) {
+    auto [ec, socket] = co_await state->acceptor.async_accept(use_tuple);
+    if (state->stopped || ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      // E.g. out of file descriptors: wait instead of spinning on the error.
+      spdlog::warn("http: accept failed: {}", ec.message());
+      backoff.expires_after(100ms);
+      co_await backoff.async_wait(use_tuple);
+      continue;
+    }
+    if (state->active < state->limits.max_connections) {
+      ++state->active;
+      asio::co_spawn(state->executor, serve_connection(state, std::move(socket)),
+                     LogException{"connection"});
+    } else if (state->refusing < state->limits.max_refusing) {
+      ++state->refusing;
+      asio::co_spawn(state->executor, refuse_connection(state, std::move(socket)),
+                     LogException{"refusal"});
+    } else {
+      error_code ignored;
+      socket.close(ignored);
+    }
+  }
+}
+
+}  // namespace
+
+HttpServer::HttpServer(asio::any_io_executor executor, HttpConfig config, HttpHandlers handlers,
+                       HttpLimits limits)
+    : state_(std::make_shared<State>(std::move(executor), std::move(config), std::move(handlers),
+                                     limits)) {}
+
+HttpServer::~HttpServer() {
+  stop();
+}
+
+error_code HttpServer::start() {
+  if (!state_->config.enabled) return {};
+  if (state_->acceptor.is_open()) return asio::error::already_open;
+  auto endpoint = parse_listen_address(state_->config.listen);
+  if (!endpoint) return std::make_error_code(std::errc::invalid_argument);
+  error_code ec;
+  auto& acceptor = state_->acceptor;
+  acceptor.open(endpoint->protocol(), ec);
+  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor.bind(*endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (!ec) state_->bound = acceptor.local_endpoint(ec);
+  if (ec) {
+    error_code ignored;
+    acceptor.close(ignored);
+    return ec;
+  }
+  spdlog::info("http: listening on {}:{}", state_->bound.address().to_string(),
+               state_->bound.port());
+  asio::co_spawn(state_->executor, accept_loop(state_), LogException{"accept loop"});
+  return {};
+}
+
+void HttpServer::stop() {
+  // A plain function object (not a coroutine), so capturing is safe here.
+  asio::dispatch(state_->executor, [state = state_] { state->close_all(); });
+}
+
+tcp::endpoint HttpServer::local_endpoint() const {
+  return state_->bound;
+}
+
+void HttpServer::set_ready(bool ready) {
+  state_->ready = ready;
+}
+
+bool HttpServer::ready() const {
+  return state_->ready;
+}
+
+std::size_t HttpServer::active_connections() const {
+  return state_->active;
+}
+
+std::size_t HttpServer::refusing_connections() const {
+  return state_->refusing;
+}
+
+}  // namespace poolwatch

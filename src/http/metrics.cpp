@@ -1,0 +1,296 @@
+#include "poolwatch/http/metrics.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace poolwatch::metrics {
+
+namespace {
+
+bool is_name_start(char c, bool allow_colon) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (allow_colon && c == ':');
+}
+
+bool is_name_char(char c, bool allow_colon) {
+  return is_name_start(c, allow_colon) || (c >= '0' && c <= '9');
+}
+
+bool is_valid_name(std::string_view name, bool allow_colon) {
+  if (name.empty() || !is_name_start(name.front(), allow_colon)) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [allow_colon](char c) { return is_name_char(c, allow_colon); });
+}
+
+}  // namespace
+
+std::string_view to_string(MetricType t) {
+  switch (t) {
+    case MetricType::counter:
+      return "counter";
+    case MetricType::gauge:
+      return "gauge";
+    case MetricType::histogram:
+      return "histogram";
+  }
+  return "untyped";
+}
+
+bool is_valid_metric_name(std::string_view name) {
+  return is_valid_name(name, true);
+}
+
+bool is_valid_label_name(std::string_view name) {
+  // Names starting with "__" are reserved for Prometheus itself.
+  return is_valid_name(name, false) && !name.starts_with("__");
+}
+
+std::string escape_label_value(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    switch (c) {
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string escape_help(std::string_view help) {
+  std::string out;
+  out.reserve(help.size());
+  for (char c : help) {
+    switch (c) {
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string format_value(double value) {
+  if (std::isnan(value)) return "NaN";
+  if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
+  return fmt::format("{}", value);
+}
+
+Family::Family(std::string name, std::string help, std::vector<std::string> label_names)
+    : name_(std::move(name)), help_(std::move(help)), label_names_(std::move(label_names)) {}
+
+void Family::render(std::string& out) const {
+  out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name_, escape_help(help_), name_,
+                     to_string(type()));
+  render_samples(out);
+}
+
+bool Family::check_arity(const LabelValues& labels) const {
+  if (labels.size() == label_names_.size()) return true;
+  spdlog::error("metrics: {} takes {} labels, got {}; sample dropped", name_, label_names_.size(),
+                labels.size());
+  return false;
+}
+
+std::string Family::label_block(const LabelValues& values, std::string_view extra_name,
+                                std::string_view extra_value) const {
+  if (values.empty() && extra_name.empty()) return {};
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += fmt::format("{}=\"{}\"", label_names_[i], escape_label_value(values[i]));
+  }
+  if (!extra_name.empty()) {
+    if (!values.empty()) out += ',';
+    out += fmt::format("{}=\"{}\"", extra_name, escape_label_value(extra_value));
+  }
+  out += '}';
+  return out;
+}
+
+std::ptrdiff_t Family::label_index(std::string_view label_name) const {
+  auto it = std::find(label_names_.begin(), label_names_.end(), label_name);
+  return it == label_names_.end() ? -1 : it - label_names_.begin();
+}
+
+void ScalarFamily::remove_matching(std::string_view label_name, std::string_view value) {
+  auto index = label_index(label_name);
+  if (index < 0) return;
+  std::erase_if(values_, [&](const auto& entry) { return entry.first[index] == value; });
+}
+
+const double* ScalarFamily::find(const LabelValues& labels) const {
+  auto it = values_.find(labels);
+  return it == values_.end() ? nullptr : &it->second;
+}
+
+double ScalarFamily::value(const LabelValues& labels) const {
+  const double* v = find(labels);
+  return v ? *v : 0.0;
+}
+
+void ScalarFamily::render_samples(std::string& out) const {
+  for (const auto& [labels, v] : values_)
+    out += fmt::format("{}{} {}\n", name(), label_block(labels), format_value(v));
+}
+
+void CounterFamily::inc(const LabelValues& labels, double by) {
+  if (!check_arity(labels) || !(by >= 0)) return;
+  values_[labels] += by;
+}
+
+void CounterFamily::touch(const LabelValues& labels) {
+  if (!check_arity(labels)) return;
+  values_.try_emplace(labels, 0.0);
+}
+
+void GaugeFamily::set(const LabelValues& labels, double v) {
+  if (!check_arity(labels)) return;
+  values_[labels] = v;
+}
+
+void GaugeFamily::add(const LabelValues& labels, double delta) {
+  if (!check_arity(labels)) return;
+  values_[labels] += delta;
+}
+
+HistogramFamily::HistogramFamily(std::string name, std::string help,
+                                 std::vector<std::string> label_names, std::vector<double> bounds)
+    : Family(std::move(name), std::move(help), std::move(label_names)), bounds_(std::move(bounds)) {
+  for (std::size_t i = 0; i < bounds_.size(); ++i) {
+    if (!std::isfinite(bounds_[i]) || (i > 0 && !(bounds_[i] > bounds_[i - 1])))
+      throw std::invalid_argument(
+          fmt::format("histogram {}: bucket bounds must be finite and increasing", this->name()));
+  }
+}
+
+void HistogramFamily::observe(const LabelValues& labels, double v) {
+  if (!check_arity(labels) || std::isnan(v)) return;
+  auto& series = series_[labels];
+  if (series.bucket_counts.empty()) series.bucket_counts.assign(bounds_.size() + 1, 0);
+  // Bucket i counts observations with v <= bounds_[i]; the last one is +Inf.
+  auto bucket = std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin();
+  ++series.bucket_counts[bucket];
+  series.sum += v;
+  ++series.count;
+}
+
+const HistogramFamily::Series* HistogramFamily::find(const LabelValues& labels) const {
+  auto it = series_.find(labels);
+  return it == series_.end() ? nullptr : &it->second;
+}
+
+void HistogramFamily::remove_matching(std::string_view label_name, std::string_view value) {
+  auto index = label_index(label_name);
+  if (index < 0) return;
+  std::erase_if(series_, [&](const auto& entry) { return entry.first[index] == value; });
+}
+
+void HistogramFamily::render_samples(std::string& out) const {
+  for (const auto& [labels, series] : series_) {
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i <= bounds_.size(); ++i) {
+      cumulative += series.bucket_counts[i];
+      auto le = i < bounds_.size() ? format_value(bounds_[i]) : std::string("+Inf");
+      out += fmt::format("{}_bucket{} {}\n", name(), label_block(labels, "le", le), cumulative);
+    }
+    out += fmt::format("{}_sum{} {}\n", name(), label_block(labels), format_value(series.sum));
+    out += fmt::format("{}_count{} {}\n", name(), label_block(labels), series.count);
+  }
+}
+
+void Registry::check_new_name(const std::string& name, const std::vector<std::string>& label_names,
+                              bool histogram) const {
+  if (!is_valid_metric_name(name))
+    throw std::invalid_argument(fmt::format("invalid metric name '{}'", name));
+  for (const auto& label : label_names) {
+    if (!is_valid_label_name(label) || (histogram && label == "le"))
+      throw std::invalid_argument(fmt::format("metric {}: invalid label name '{}'", name, label));
+    if (std::count(label_names.begin(), label_names.end(), label) > 1)
+      throw std::invalid_argument(fmt::format("metric {}: label '{}' repeated", name, label));
+  }
+  // A histogram owns three sample names besides its own; none may clash.
+  auto owned_names = [](const std::string& n, bool is_histogram) {
+    std::vector<std::string> names{n};
+    if (is_histogram) names.insert(names.end(), {n + "_bucket", n + "_sum", n + "_count"});
+    return names;
+  };
+  auto wanted = owned_names(name, histogram);
+  for (const auto& family : families_) {
+    for (const auto& taken : owned_names(family->name(), family->type() == MetricType::histogram))
+      if (std::find(wanted.begin(), wanted.end(), taken) != wanted.end())
+        throw std::invalid_argument(fmt::format("metric {} clashes with {}", name, family->name()));
+  }
+}
+
+CounterFamily& Registry::counter(std::string name, std::string help,
+                                 std::vector<std::string> label_names) {
+  check_new_name(name, label_names, false);
+  auto family =
+      std::make_unique<CounterFamily>(std::move(name), std::move(help), std::move(label_names));
+  auto& ref = *family;
+  families_.push_back(std::move(family));
+  return ref;
+}
+
+GaugeFamily& Registry::gauge(std::string name, std::string help,
+                             std::vector<std::string> label_names) {
+  check_new_name(name, label_names, false);
+  auto family =
+      std::make_unique<GaugeFamily>(std::move(name), std::move(help), std::move(label_names));
+  auto& ref = *family;
+  families_.push_back(std::move(family));
+  return ref;
+}
+
+HistogramFamily& Registry::histogram(std::string name, std::string help,
+                                     std::vector<std::string> label_names,
+                                     std::vector<double> bounds) {
+  check_new_name(name, label_names, true);
+  auto family = std::make_unique<HistogramFamily>(std::move(name), std::move(help),
+                                                  std::move(label_names), std::move(bounds));
+  auto& ref = *family;
+  families_.push_back(std::move(family));
+  return ref;
+}
+
+void Registry::remove_matching(std::string_view label_name, std::string_view value) {
+  for (auto& family : families_) family->remove_matching(label_name, value);
+}
+
+const Family* Registry::find(std::string_view name) const {
+  for (const auto& family : families_)
+    if (family->name() == name) return family.get();
+  return nullptr;
+}
+
+std::vector<const Family*> Registry::families() const {
+  std::vector<const Family*> out;
+  for (const auto& family : families_) out.push_back(family.get());
+  return out;
+}
+
+std::string Registry::render() const {
+  std::string out;
+  for (const auto& family : families_) family->render(out);
+  return out;
+}
+
+}  // namespace poolwatch::metrics

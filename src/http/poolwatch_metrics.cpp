@@ -1,0 +1,194 @@
+#include "poolwatch/http/poolwatch_metrics.hpp"
+
+#include <algorithm>
+
+namespace poolwatch {
+
+namespace {
+
+// Probe dialogues include Dovecot's 2 s auth failure delay, so the buckets reach well
+// past it up to the usual probe timeouts.
+const std::vector<double> kProbeBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                           0.5,   1,    2.5,   5,    10,  30};
+const std::vector<double> kScanBuckets = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
+
+std::string str(std::string_view s) {
+  return std::string(s);
+}
+
+}  // namespace
+
+std::string_view to_string(SuppressReason r) {
+  switch (r) {
+    case SuppressReason::pool_guard:
+      return "pool_guard";
+    case SuppressReason::dry_run:
+      return "dry_run";
+    case SuppressReason::manual_down:
+      return "manual_down";
+    case SuppressReason::cap:
+      return "cap";
+  }
+  return "unknown";
+}
+
+std::string_view outcome_label(FailureClass f) {
+  switch (f) {
+    case FailureClass::none:
+      return "ok";
+    case FailureClass::resolve_error:
+      return "resolve_error";
+    case FailureClass::connect_refused:
+      return "connect_refused";
+    case FailureClass::connect_timeout:
+      return "connect_timeout";
+    case FailureClass::tls_handshake:
+      return "tls_handshake";
+    case FailureClass::tls_verify:
+      return "tls_verify";
+    case FailureClass::protocol_error:
+      return "protocol_error";
+    case FailureClass::auth_rejected:
+      return "auth_rejected";
+    case FailureClass::auth_temporary:
+      return "auth_temporary";
+    case FailureClass::timeout:
+      return "timeout";
+    case FailureClass::io_error:
+      return "io_error";
+    case FailureClass::config_error:
+      return "config_error";
+  }
+  return "unknown";
+}
+
+PoolwatchMetrics::PoolwatchMetrics()
+    : probe_results_(registry_.counter("poolwatch_probe_results_total",
+                                       "Finished probes by backend, protocol and outcome class.",
+                                       {"backend", "protocol", "outcome"})),
+      probe_duration_(registry_.histogram("poolwatch_probe_duration_seconds",
+                                          "Duration of whole probe dialogues.",
+                                          {"backend", "protocol"}, kProbeBuckets)),
+      backend_state_(registry_.gauge("poolwatch_backend_state",
+                                     "Health state of each backend, one-hot: 1 for the current "
+                                     "state, 0 for the others.",
+                                     {"backend", "state"})),
+      transitions_(registry_.counter("poolwatch_backend_transitions_total",
+                                     "Health state transitions by backend and new state.",
+                                     {"backend", "to"})),
+      actions_(registry_.counter("poolwatch_director_actions_total",
+                                 "Commands sent to the director by action, backend and result.",
+                                 {"action", "backend", "result"})),
+      suppressed_(registry_.counter("poolwatch_actions_suppressed_total",
+                                    "Actions the health logic wanted but did not send, by reason.",
+                                    {"action", "backend", "reason"})),
+      pool_guard_(registry_.gauge("poolwatch_pool_guard_engaged",
+                                  "1 while the pool guard withholds HOST-DOWN actions.")),
+      director_connected_(registry_.gauge("poolwatch_director_connected",
+                                          "1 while the director-admin socket is connected.")),
+      director_reconnects_(registry_.counter("poolwatch_director_reconnects_total",
+                                             "Reconnections to the director-admin socket.")),
+      pool_hosts_(
+          registry_.gauge("poolwatch_pool_hosts", "Backends in the director's last HOST-LIST.")),
+      pool_down_hosts_(registry_.gauge("poolwatch_pool_down_hosts",
+                                       "Backends the director's last HOST-LIST marks down.")),
+      vhost_count_(registry_.gauge("poolwatch_backend_vhost_count",
+                                   "The backend's vhost count in the director.", {"backend"})),
+      user_count_(registry_.gauge("poolwatch_backend_users",
+                                  "Users the director currently maps to the backend.",
+                                  {"backend"})),
+      director_up_(registry_.gauge("poolwatch_backend_director_up",
+                                   "The director's own up (1) or down (0) flag for the backend.",
+                                   {"backend"})),
+      scan_duration_(registry_.histogram("poolwatch_scan_duration_seconds",
+                                         "Duration of one scan over the whole pool.", {},
+                                         kScanBuckets)),
+      probes_in_flight_(registry_.gauge("poolwatch_probes_in_flight", "Probes currently running.")),
+      build_info_(registry_.gauge("poolwatch_build_info",
+                                  "Always 1; the version label says which poolwatch runs.",
+                                  {"version"})) {
+  build_info_.set({POOLWATCH_VERSION}, 1);
+  director_connected_.set({}, 0);
+  director_reconnects_.touch({});
+  pool_guard_.set({}, 0);
+  probes_in_flight_.set({}, 0);
+  pool_hosts_.set({}, 0);
+  pool_down_hosts_.set({}, 0);
+}
+
+void PoolwatchMetrics::probe_result(std::string_view backend, Protocol protocol,
+                                    FailureClass outcome, std::chrono::duration<double> latency) {
+  probe_results_.inc({str(backend), str(to_string(protocol)), str(outcome_label(outcome))});
+  probe_duration_.observe({str(backend), str(to_string(protocol))}, latency.count());
+}
+
+void PoolwatchMetrics::backend_state(std::string_view backend, std::string_view state) {
+  // Dropping the backend's series first also drops a non-standard state left over from
+  // an earlier call.
+  backend_state_.remove_matching("backend", backend);
+  for (auto known : kStates) backend_state_.set({str(backend), str(known)}, 0);
+  backend_state_.set({str(backend), str(state)}, 1);
+}
+
+void PoolwatchMetrics::transition(std::string_view backend, std::string_view /*from*/,
+                                  std::string_view to) {
+  transitions_.inc({str(backend), str(to)});
+}
+
+void PoolwatchMetrics::action_sent(std::string_view action, std::string_view backend,
+                                   std::string_view result) {
+  actions_.inc({str(action), str(backend), str(result)});
+}
+
+void PoolwatchMetrics::action_suppressed(std::string_view action, std::string_view backend,
+                                         SuppressReason reason) {
+  suppressed_.inc({str(action), str(backend), str(to_string(reason))});
+}
+
+void PoolwatchMetrics::pool_guard_engaged(bool engaged) {
+  pool_guard_.set({}, engaged ? 1 : 0);
+}
+
+void PoolwatchMetrics::director_connected(bool connected) {
+  director_connected_.set({}, connected ? 1 : 0);
+}
+
+void PoolwatchMetrics::director_reconnect() {
+  director_reconnects_.inc({});
+}
+
+void PoolwatchMetrics::pool(const PoolSnapshot& snapshot) {
+  std::set<std::string, std::less<>> present;
+  double down = 0;
+  for (const auto& host : snapshot.hosts) {
+    auto backend = host.address.to_string();
+    vhost_count_.set({backend}, host.vhost_count);
+    user_count_.set({backend}, host.user_count);
+    if (host.down) {
+      director_up_.set({backend}, *host.down ? 0 : 1);
+      if (*host.down) ++down;
+    } else {
+      director_up_.remove({backend});  // a director before 2.2.19 does not say
+    }
+    present.insert(std::move(backend));
+  }
+  for (const auto& gone : pool_backends_)
+    if (!present.contains(gone)) forget_backend(gone);
+  pool_backends_ = std::move(present);
+  pool_hosts_.set({}, static_cast<double>(snapshot.hosts.size()));
+  pool_down_hosts_.set({}, down);
+}
+
+void PoolwatchMetrics::scan_duration(std::chrono::duration<double> duration) {
+  scan_duration_.observe({}, duration.count());
+}
+
+void PoolwatchMetrics::probes_in_flight(std::size_t n) {
+  probes_in_flight_.set({}, static_cast<double>(n));
+}
+
+void PoolwatchMetrics::forget_backend(std::string_view backend) {
+  registry_.remove_matching("backend", backend);
+}
+
+}  // namespace poolwatch

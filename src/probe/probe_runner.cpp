@@ -1,0 +1,130 @@
+#include "poolwatch/probe/probe_runner.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/host_name.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <exception>
+
+#include "poolwatch/common/asio_address.hpp"
+#include "poolwatch/common/text.hpp"
+#include "poolwatch/probe/deep_check.hpp"
+
+namespace poolwatch {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using namespace asio::experimental::awaitable_operators;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+std::string our_host_name() {
+  boost::system::error_code ec;
+  auto name = asio::ip::host_name(ec);
+  return ec || name.empty() ? std::string("poolwatch") : name;
+}
+
+}  // namespace
+
+ProbeRunner::ProbeRunner(asio::any_io_executor executor, const ProbeConfig& config)
+    : executor_(executor),
+      config_(config),
+      tls_(std::make_unique<TlsContextCache>(config.tls)),
+      local_name_(our_host_name()),
+      lmtp_to_(NameTemplate::parse(config.lmtp_to)),
+      slot_freed_(executor),
+      marker_random_(std::random_device{}()) {
+  slot_freed_.expires_at(asio::steady_timer::time_point::max());
+}
+
+awaitable<void> ProbeRunner::acquire_slot() {
+  const std::size_t limit = std::max<std::size_t>(config_.max_in_flight, 1);
+  while (in_flight_ >= limit) {
+    co_await slot_freed_.async_wait(use_tuple);
+  }
+  ++in_flight_;
+}
+
+void ProbeRunner::release_slot() {
+  --in_flight_;
+  slot_freed_.cancel_one();
+}
+
+awaitable<void> ProbeRunner::dialogue(Transport& transport, const ProbeTarget& target,
+                                      const std::optional<Account>& account) {
+  // The deadline races this coroutine with ||, which waits for it to finish; it must
+  // therefore never end in an exception, or the race would wait for the deadline too.
+  try {
+    // g++ 12 miscompiles co_await inside an if condition: co_await only as a statement.
+    bool ok = co_await transport.connect();
+    if (ok && target.port.tls == TlsMode::implicit) ok = co_await transport.start_tls();
+    if (!ok) co_return;
+    const std::string lmtp_recipient =
+        lmtp_to_.empty() ? std::string() : lmtp_to_.expand(target.address, target.host_name);
+    const auto now = unix_now();
+    const auto marker = deep_check::make_marker(now, static_cast<std::uint32_t>(marker_random_()));
+    const detail::DialogueParams params{
+        config_, account, target.port.tls, local_name_, lmtp_recipient, marker, now};
+    switch (target.port.protocol) {
+      case Protocol::imap:
+        co_await detail::imap_dialogue(transport, params);
+        break;
+      case Protocol::pop3:
+        co_await detail::pop3_dialogue(transport, params);
+        break;
+      case Protocol::lmtp:
+        co_await detail::lmtp_dialogue(transport, params);
+        break;
+    }
+  } catch (const std::exception& e) {
+    transport.fail(FailureClass::io_error, fmt::format("probe aborted: {}", e.what()));
+  }
+}
+
+awaitable<ProbeOutcome> ProbeRunner::run(ProbeTarget target, std::optional<Account> account,
+                                         Seconds timeout) {
+  co_await acquire_slot();
+  struct SlotGuard {
+    ProbeRunner& runner;
+    ~SlotGuard() { runner.release_slot(); }
+  } slot{*this};
+
+  const auto started = std::chrono::steady_clock::now();
+  Transport transport(executor_, *tls_, {to_asio(target.address), target.port.port},
+                      target.host_name, TransportLimits{config_.max_line, config_.max_bytes});
+  asio::steady_timer deadline(executor_);
+  deadline.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout));
+  const auto winner =
+      co_await (dialogue(transport, target, account) || deadline.async_wait(use_tuple));
+  if (winner.index() == 1) {
+    if (transport.connected())
+      transport.override_failure(
+          FailureClass::timeout,
+          fmt::format("timeout after {:.1f} s waiting for {}", timeout.count(), transport.step()));
+    else
+      transport.override_failure(FailureClass::connect_timeout,
+                                 fmt::format("connect timeout after {:.1f} s", timeout.count()));
+  }
+  transport.close();
+
+  ProbeOutcome outcome;
+  outcome.failure = transport.failure();
+  outcome.reason = transport.reason();
+  outcome.latency = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - started);
+  outcome.transcript = std::move(transport.transcript());
+  spdlog::debug("probe {}:{} {}/{}: {}{}{} in {} ms", target.address.to_string(), target.port.port,
+                to_string(target.port.protocol), to_string(target.port.tls),
+                to_string(outcome.failure), outcome.reason.empty() ? "" : ": ", outcome.reason,
+                outcome.latency.count() / 1000);
+  co_return outcome;
+}
+
+}  // namespace poolwatch

@@ -1,0 +1,219 @@
+#include "poolwatch/probe/transport.hpp"
+
+#include <fmt/format.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <memory>
+#include <tuple>
+
+#include "poolwatch/common/asio_address.hpp"
+#include "poolwatch/common/text.hpp"
+
+namespace poolwatch {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::ip::tcp;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// The resolver cannot be cancelled per operation, so the probe waits on a timer that the
+// lookup's handler cancels; when the deadline cancels that wait instead, the lookup runs
+// on and only its shared state outlives the probe.
+struct ReverseLookup {
+  explicit ReverseLookup(asio::any_io_executor executor) : resolver(executor), done(executor) {}
+  tcp::resolver resolver;
+  asio::steady_timer done;
+  bool finished = false;
+  std::optional<std::string> name;
+};
+
+awaitable<std::optional<std::string>> reverse_lookup(asio::any_io_executor executor,
+                                                     asio::ip::address address) {
+  auto lookup = std::make_shared<ReverseLookup>(executor);
+  lookup->done.expires_at(asio::steady_timer::time_point::max());
+  lookup->resolver.async_resolve(
+      tcp::endpoint(address, 0),
+      [lookup](const boost::system::error_code& ec, const tcp::resolver::results_type& results) {
+        lookup->finished = true;
+        if (!ec && !results.empty()) lookup->name = results.begin()->host_name();
+        lookup->done.cancel();
+      });
+  co_await lookup->done.async_wait(use_tuple);
+  co_return lookup->finished ? lookup->name : std::nullopt;
+}
+
+}  // namespace
+
+Transport::Transport(asio::any_io_executor executor, TlsContextCache& tls, tcp::endpoint peer,
+                     std::string host_name, TransportLimits limits)
+    : executor_(executor),
+      tls_(tls),
+      peer_(peer),
+      host_name_(std::move(host_name)),
+      limits_(limits),
+      session_key_{from_asio(peer.address()), peer.port()},
+      socket_(executor),
+      lines_(limits.max_line) {}
+
+bool Transport::fail(FailureClass failure, std::string reason) {
+  if (failure_ == FailureClass::none) {
+    failure_ = failure;
+    reason_ = std::move(reason);
+  }
+  return false;
+}
+
+void Transport::override_failure(FailureClass failure, std::string reason) {
+  failure_ = failure;
+  reason_ = std::move(reason);
+}
+
+void Transport::note(std::string text) {
+  transcript_.push_back("-- " + std::move(text));
+}
+
+bool Transport::fail_io(const boost::system::error_code& ec) {
+  namespace error = asio::error;
+  if (ec == error::eof || ec == asio::ssl::error::stream_truncated)
+    return fail(FailureClass::io_error, "connection closed by server while waiting for " + step_);
+  if (ec == error::connection_reset || ec == error::broken_pipe)
+    return fail(FailureClass::io_error, "connection reset by server while waiting for " + step_);
+  if (ec == error::operation_aborted)
+    return fail(FailureClass::timeout, "cancelled while waiting for " + step_);
+  return fail(FailureClass::io_error, fmt::format("{} while waiting for {}", ec.message(), step_));
+}
+
+awaitable<bool> Transport::connect() {
+  if (failed()) co_return false;
+  step_ = "connect";
+  auto [ec] = co_await socket_.async_connect(peer_, use_tuple);
+  if (ec == asio::error::operation_aborted)
+    co_return fail(FailureClass::connect_timeout, "connect cancelled");
+  if (ec) co_return fail(FailureClass::connect_refused, "connect failed: " + ec.message());
+  connected_ = true;
+  boost::system::error_code ignored;
+  socket_.set_option(tcp::no_delay(true), ignored);
+  co_return true;
+}
+
+awaitable<std::optional<std::string>> Transport::tls_verify_name() {
+  if (tls_.config().verify_name != VerifyName::ptr)
+    co_return tls_.expected_name(from_asio(peer_.address()), host_name_);
+  step_ = "reverse DNS lookup";
+  auto name = co_await reverse_lookup(executor_, peer_.address());
+  if (!name || IpAddress::parse(*name).has_value()) {
+    fail(FailureClass::tls_verify,
+         fmt::format("no PTR name for {} to verify the certificate against",
+                     peer_.address().to_string()));
+    co_return std::nullopt;
+  }
+  co_return name;
+}
+
+awaitable<bool> Transport::start_tls() {
+  if (failed()) co_return false;
+  if (lines_.buffered() > 0)
+    co_return fail(FailureClass::protocol_error,
+                   "server sent data before the TLS handshake (possible command injection)");
+  const auto verify_name = co_await tls_verify_name();
+  if (!verify_name) co_return false;
+  step_ = "TLS handshake";
+  tls_stream_.emplace(std::move(socket_), tls_.context());
+  SSL* ssl = tls_stream_->native_handle();
+  tls_.prepare(ssl, &session_key_, *verify_name);
+  auto [ec] = co_await tls_stream_->async_handshake(asio::ssl::stream_base::client, use_tuple);
+  if (ec) {
+    tls_.forget(session_key_);
+    const long verify_result = SSL_get_verify_result(ssl);
+    if (tls_.config().verify_peer && verify_result != X509_V_OK)
+      co_return fail(FailureClass::tls_verify,
+                     fmt::format("certificate verification failed: {} (expected name \"{}\")",
+                                 X509_verify_cert_error_string(verify_result), *verify_name));
+    if (ec == asio::error::operation_aborted) co_return fail_io(ec);
+    if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)
+      co_return fail(FailureClass::tls_handshake, "connection closed during the TLS handshake");
+    co_return fail(FailureClass::tls_handshake, "TLS handshake failed: " + ec.message());
+  }
+  tls_.note_handshake(ssl);
+  note(fmt::format("TLS established: {}{}", SSL_get_version(ssl),
+                   SSL_session_reused(ssl) ? ", session resumed" : ""));
+  co_return true;
+}
+
+awaitable<std::optional<std::string>> Transport::read_line() {
+  if (failed()) co_return std::nullopt;
+  for (;;) {
+    if (auto line = lines_.next_line()) {
+      transcript_.push_back("S: " + printable_excerpt(*line, 1000));
+      co_return line;
+    }
+    if (bytes_read_ >= limits_.max_bytes) {
+      fail(FailureClass::protocol_error,
+           fmt::format("server sent more than {} bytes while waiting for {}", limits_.max_bytes,
+                       step_));
+      co_return std::nullopt;
+    }
+    const auto buffer = asio::buffer(
+        read_buffer_.data(), std::min(read_buffer_.size(), limits_.max_bytes - bytes_read_));
+    // g++ 12 mishandles co_await in conditional expressions; plain statements only.
+    boost::system::error_code ec;
+    std::size_t n = 0;
+    if (tls_stream_)
+      std::tie(ec, n) = co_await tls_stream_->async_read_some(buffer, use_tuple);
+    else
+      std::tie(ec, n) = co_await socket_.async_read_some(buffer, use_tuple);
+    bytes_read_ += n;
+    if (n > 0 && lines_.feed({read_buffer_.data(), n}) == LineBuffer::Status::line_too_long) {
+      fail(FailureClass::protocol_error,
+           fmt::format("line longer than {} bytes while waiting for {}", limits_.max_line, step_));
+      co_return std::nullopt;
+    }
+    // Lines that arrived together with an EOF are still delivered first.
+    if (ec && !lines_.has_line()) {
+      fail_io(ec);
+      co_return std::nullopt;
+    }
+  }
+}
+
+awaitable<bool> Transport::write_line(std::string_view line) {
+  return write_line(line, line);
+}
+
+awaitable<bool> Transport::write_line(std::string_view line, std::string_view shown) {
+  if (failed()) co_return false;
+  transcript_.push_back("C: " + std::string(shown));
+  std::string wire;
+  wire.reserve(line.size() + 2);
+  wire.append(line).append("\r\n");
+  boost::system::error_code ec;
+  std::size_t n = 0;
+  if (tls_stream_)
+    std::tie(ec, n) = co_await asio::async_write(*tls_stream_, asio::buffer(wire), use_tuple);
+  else
+    std::tie(ec, n) = co_await asio::async_write(socket_, asio::buffer(wire), use_tuple);
+  if (ec) co_return fail_io(ec);
+  co_return true;
+}
+
+void Transport::close() {
+  boost::system::error_code ignored;
+  // OpenSSL invalidates the session of a connection freed without a shutdown; the
+  // dialogue has ended (LOGOUT/QUIT), so mark it closed to keep the session resumable.
+  if (tls_stream_ && failure_ != FailureClass::tls_handshake &&
+      failure_ != FailureClass::tls_verify)
+    SSL_set_shutdown(tls_stream_->native_handle(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+  auto& socket = tls_stream_ ? tls_stream_->next_layer() : socket_;
+  socket.shutdown(tcp::socket::shutdown_both, ignored);
+  socket.close(ignored);
+}
+
+}  // namespace poolwatch

@@ -1,0 +1,197 @@
+#include "poolwatch/service/event_log.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+namespace poolwatch {
+
+namespace {
+
+// Length of the well-formed UTF-8 sequence at text[i], or 0 when it is not one
+// (overlong forms, surrogates and code points past U+10FFFF are not well formed).
+std::size_t utf8_sequence(std::string_view text, std::size_t i) {
+  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  unsigned char c = byte(i);
+  std::size_t len = 0;
+  unsigned char lo = 0x80;
+  unsigned char hi = 0xBF;
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF)
+    len = 2;
+  else if (c >= 0xE0 && c <= 0xEF)
+    len = 3;
+  else if (c >= 0xF0 && c <= 0xF4)
+    len = 4;
+  else
+    return 0;
+  if (c == 0xE0) lo = 0xA0;
+  if (c == 0xED) hi = 0x9F;
+  if (c == 0xF0) lo = 0x90;
+  if (c == 0xF4) hi = 0x8F;
+  if (i + len > text.size()) return 0;
+  if (byte(i + 1) < lo || byte(i + 1) > hi) return 0;
+  for (std::size_t k = 2; k < len; ++k)
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
+  return len;
+}
+
+std::string rfc3339_utc(std::chrono::system_clock::time_point ts) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(ts.time_since_epoch()).count();
+  auto seconds = static_cast<std::time_t>(ms / 1000);
+  auto millis = ms % 1000;
+  if (millis < 0) {
+    millis += 1000;
+    --seconds;
+  }
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  return fmt::format("{}.{:03}Z", buf, millis);
+}
+
+}  // namespace
+
+std::string json_quote(std::string_view text) {
+  std::string out = "\"";
+  out.reserve(text.size() + 2);
+  for (std::size_t i = 0; i < text.size();) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      if (c == '"')
+        out += "\\\"";
+      else if (c == '\\')
+        out += "\\\\";
+      else if (c == '\n')
+        out += "\\n";
+      else if (c == '\r')
+        out += "\\r";
+      else if (c == '\t')
+        out += "\\t";
+      else if (c < 0x20 || c == 0x7F)
+        out += fmt::format("\\u{:04x}", c);
+      else
+        out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    auto len = utf8_sequence(text, i);
+    if (len == 0) {
+      out += "\xEF\xBF\xBD";  // U+FFFD for each byte that is not UTF-8
+      ++i;
+    } else {
+      out.append(text.substr(i, len));
+      i += len;
+    }
+  }
+  out += '"';
+  return out;
+}
+
+std::string to_json_line(const Event& e) {
+  std::string out =
+      fmt::format("{{\"ts\":\"{}\",\"event\":{}", rfc3339_utc(e.ts), json_quote(e.event));
+  auto field = [&out](std::string_view name, const std::string& value) {
+    if (!value.empty()) out += fmt::format(",\"{}\":{}", name, json_quote(value));
+  };
+  field("backend", e.backend);
+  field("protocol", e.protocol);
+  field("from", e.from);
+  field("to", e.to);
+  field("action", e.action);
+  field("result", e.result);
+  field("reason", e.reason);
+  out += '}';
+  return out;
+}
+
+EventLog::EventLog(std::string path) : path_(std::move(path)) {
+  if (!path_.empty()) open();
+}
+
+EventLog::~EventLog() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool EventLog::open() {
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (fd_ < 0) {
+    spdlog::error("event log: cannot open {}: {}", path_, std::strerror(errno));
+    return false;
+  }
+  failing_ = false;
+  return true;
+}
+
+bool EventLog::reopen() {
+  if (path_.empty()) return false;
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  return open();
+}
+
+bool EventLog::write(const Event& event) {
+  if (fd_ < 0) return false;
+  auto line = to_json_line(event) + "\n";
+  std::size_t done = 0;
+  while (done < line.size()) {
+    auto n = ::write(fd_, line.data() + done, line.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (!failing_)
+        spdlog::error("event log: write to {} failed: {}", path_,
+                      n < 0 ? std::strerror(errno) : "nothing written");
+      failing_ = true;
+      return false;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (failing_) spdlog::info("event log: writing to {} again", path_);
+  failing_ = false;
+  return true;
+}
+
+void EventLog::transition(std::chrono::system_clock::time_point ts, std::string_view backend,
+                          std::string_view protocol, std::string_view from, std::string_view to,
+                          std::string_view reason) {
+  Event e;
+  e.ts = ts;
+  e.event = "transition";
+  e.backend = backend;
+  e.protocol = protocol;
+  e.from = from;
+  e.to = to;
+  e.reason = reason;
+  write(e);
+}
+
+void EventLog::action(std::chrono::system_clock::time_point ts, std::string_view action,
+                      std::string_view backend, std::string_view result, std::string_view reason) {
+  Event e;
+  e.ts = ts;
+  e.event = "action";
+  e.action = action;
+  e.backend = backend;
+  e.result = result;
+  e.reason = reason;
+  write(e);
+}
+
+void EventLog::suppressed(std::chrono::system_clock::time_point ts, std::string_view action,
+                          std::string_view backend, std::string_view reason) {
+  Event e;
+  e.ts = ts;
+  e.event = "suppressed";
+  e.action = action;
+  e.backend = backend;
+  e.reason = reason;
+  write(e);
+}
+
+}  // namespace poolwatch

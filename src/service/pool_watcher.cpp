@@ -1,0 +1,297 @@
+#include "poolwatch/service/pool_watcher.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <random>
+#include <set>
+
+#include "poolwatch/common/text.hpp"
+#include "poolwatch/health/state_file.hpp"
+
+namespace poolwatch {
+
+namespace asio = boost::asio;
+using namespace asio::experimental::awaitable_operators;
+
+namespace {
+
+std::vector<OwnedHost> load_owned(const std::string& path) {
+  if (path.empty()) return {};
+  auto loaded = load_state_file(path, unix_now());
+  if (!loaded.hosts.empty())
+    spdlog::info("state: {} host(s) were taken down by poolwatch before this start ({})",
+                 loaded.hosts.size(), path);
+  return std::move(loaded.hosts);
+}
+
+// Severity order of a backend's states, for the one word that sums it up.
+int severity(CheckState s) {
+  switch (s) {
+    case CheckState::pending:
+      return 0;
+    case CheckState::up:
+      return 1;
+    case CheckState::suspect:
+      return 2;
+    case CheckState::rapid:
+      return 3;
+    case CheckState::down:
+      return 4;
+  }
+  return 0;
+}
+
+}  // namespace
+
+PoolWatcher::PoolWatcher(asio::any_io_executor executor, Config config, CredentialStore credentials)
+    : executor_(executor),
+      config_(std::move(config)),
+      credentials_(std::move(credentials)),
+      director_(executor, config_.director),
+      probes_(executor, config_.probe),
+      tracker_(config_.health, seeded_unit_random(std::random_device{}())),
+      planner_(config_.actions, config_.dry_run, load_owned(config_.state_file)),
+      events_(config_.event_log),
+      scan_wake_(executor),
+      stop_timer_(executor),
+      loops_(executor) {
+  stop_timer_.expires_at(asio::steady_timer::time_point::max());
+}
+
+void PoolWatcher::request_stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  stop_timer_.cancel();
+  scan_wake_.cancel();
+  for (auto& [id, handle] : checks_) {
+    handle->cancelled = true;
+    handle->wake.cancel();
+    handle->cancel.emit(asio::cancellation_type::terminal);
+  }
+}
+
+asio::awaitable<void> PoolWatcher::wait_for_stop() {
+  boost::system::error_code ec;
+  while (!stopping_) co_await stop_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+}
+
+asio::awaitable<void> PoolWatcher::run() {
+  spdlog::info("poolwatch {} watching {} ({} port(s) per backend, interval {:.1f} s{})",
+               POOLWATCH_VERSION, config_.director.socket, config_.probe.ports.size(),
+               config_.health.interval.count(), config_.dry_run ? ", dry-run" : "");
+  while (!stopping_) {
+    const auto started = std::chrono::steady_clock::now();
+    rescan_requested_ = false;
+    co_await (scan() || wait_for_stop());
+    metrics_.scan_duration(std::chrono::steady_clock::now() - started);
+    if (stopping_) break;
+    // A backend that changed its verdict is acted on at once, not an interval later;
+    // a short gap keeps a burst of transitions from hammering the director.
+    const auto next =
+        rescan_requested_
+            ? started + std::chrono::milliseconds(500)
+            : started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                            config_.health.interval);
+    scan_wake_.expires_at(next);
+    boost::system::error_code ec;
+    co_await scan_wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  spdlog::info("stopping: {} probe loop(s) to end", loops_.count());
+  asio::steady_timer grace(executor_);
+  grace.expires_after(std::chrono::milliseconds(600));
+  if (loops_.count() > 0) co_await (loops_.wait() || grace.async_wait(asio::use_awaitable));
+  co_await director_.shutdown(std::chrono::milliseconds(250));
+}
+
+void PoolWatcher::wake_scan() {
+  rescan_requested_ = true;
+  scan_wake_.cancel();
+}
+
+asio::awaitable<void> PoolWatcher::scan() {
+  auto result = co_await director_.host_list();
+  while (director_.reconnects() > seen_reconnects_) {
+    ++seen_reconnects_;
+    metrics_.director_reconnect();
+  }
+  metrics_.director_connected(director_.connected());
+  if (!result.pool) {
+    spdlog::warn("director: HOST-LIST failed: {}; no actions until it answers", result.error);
+    ready_ = false;
+    co_return;
+  }
+  log_pool_changes(*result.pool);
+  pool_ = std::move(*result.pool);
+  have_pool_ = true;
+  ready_ = true;
+  metrics_.pool(pool_);
+
+  std::set<IpAddress> start_down;
+  for (const auto& owned : planner_.owned()) start_down.insert(owned.address);
+  const auto backends = probed_backends(pool_);
+  auto sync = tracker_.sync(backends, config_.probe.ports, start_down,
+                            std::chrono::steady_clock::now(), unix_now());
+  for (const auto& id : sync.removed) stop_check(id);
+  for (const auto& id : sync.added) start_check(id);
+  for (const auto& t : sync.transitions) log_backend_transition(t);
+  forget_vanished(backends);
+
+  co_await execute(planner_.plan(pool_, verdicts_for_planner()));
+}
+
+void PoolWatcher::log_pool_changes(const PoolSnapshot& fresh) {
+  if (!have_pool_) {
+    std::string list;
+    for (const auto& h : fresh.hosts) {
+      if (!list.empty()) list += ' ';
+      list += h.address.to_string();
+      if (h.down.value_or(false)) list += "(down)";
+    }
+    spdlog::info("director: pool of {} host(s): {}", fresh.hosts.size(), list);
+    return;
+  }
+  for (const auto& h : fresh.hosts)
+    if (!pool_.find(h.address))
+      spdlog::info("director: host {} joined the pool", h.address.to_string());
+  for (const auto& h : pool_.hosts)
+    if (!fresh.find(h.address))
+      spdlog::info("director: host {} left the pool; forgetting it", h.address.to_string());
+}
+
+std::map<IpAddress, BackendVerdict> PoolWatcher::verdicts_for_planner() const {
+  return tracker_.verdicts();
+}
+
+void PoolWatcher::forget_vanished(const std::vector<IpAddress>& backends) {
+  const std::set<IpAddress> keep(backends.begin(), backends.end());
+  for (auto it = backend_checks_.begin(); it != backend_checks_.end();) {
+    if (keep.contains(it->first)) {
+      ++it;
+      continue;
+    }
+    metrics_.forget_backend(it->first.to_string());
+    it = backend_checks_.erase(it);
+  }
+}
+
+std::vector<IpAddress> PoolWatcher::probed_backends(const PoolSnapshot& pool) const {
+  std::vector<IpAddress> out;
+  for (const auto& h : pool.hosts) {
+    if (config_.actions.skip_disabled && h.vhost_count == 0) continue;
+    if (!account_for(h.address) && !credentials_.probe_without_account()) continue;
+    out.push_back(h.address);
+  }
+  return out;
+}
+
+std::optional<Account> PoolWatcher::account_for(const IpAddress& a) const {
+  if (!config_.probe.login) return std::nullopt;
+  return credentials_.account_for(a, a.to_string());
+}
+
+void PoolWatcher::start_check(const CheckId& id) {
+  auto handle = std::make_shared<CheckHandle>(executor_);
+  checks_[id] = handle;
+  loops_.add();
+  asio::co_spawn(executor_, check_loop(id, handle),
+                 asio::bind_cancellation_slot(handle->cancel.slot(), CheckLoopDone{this, id}));
+}
+
+void PoolWatcher::CheckLoopDone::operator()(std::exception_ptr e) const {
+  if (e && !watcher->stopping_) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      spdlog::error("{} {}: probe loop ended by an unexpected error: {}", id.address.to_string(),
+                    check_label(id.port), ex.what());
+    } catch (...) {
+      spdlog::error("{} {}: probe loop ended by an unexpected error", id.address.to_string(),
+                    check_label(id.port));
+    }
+  }
+  watcher->loops_.done();
+}
+
+void PoolWatcher::stop_check(const CheckId& id) {
+  auto it = checks_.find(id);
+  if (it == checks_.end()) return;
+  it->second->cancelled = true;
+  it->second->wake.cancel();
+  it->second->cancel.emit(asio::cancellation_type::terminal);
+  checks_.erase(it);
+}
+
+void PoolWatcher::wake_checks() {
+  for (auto& [id, handle] : checks_) handle->wake.cancel();
+}
+
+asio::awaitable<void> PoolWatcher::check_loop(CheckId id, std::shared_ptr<CheckHandle> handle) {
+  const ProbeTarget target{id.address, id.address.to_string(), id.port};
+  while (!handle->cancelled && !stopping_ && tracker_.contains(id)) {
+    const ProbePlan plan = tracker_.plan(id);
+    handle->wake.expires_at(plan.due);
+    boost::system::error_code ec;
+    co_await handle->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (handle->cancelled || stopping_ || !tracker_.contains(id)) break;
+    if (ec == asio::error::operation_aborted) continue;  // woken by a reload: plan again
+    // g++ 12 destroys a temporary argument of a co_await expression twice: bind
+    // arguments to locals first.
+    auto account = account_for(id.address);
+    const auto timeout = std::chrono::duration_cast<Seconds>(plan.timeout);
+    auto outcome = co_await probes_.run(target, std::move(account), timeout);
+    if (handle->cancelled || stopping_) break;
+    metrics_.probe_result(target.host_name, id.port.protocol, outcome.failure, outcome.latency);
+    metrics_.probes_in_flight(probes_.in_flight());
+    const auto result = tracker_.record(id, outcome, std::chrono::steady_clock::now(), unix_now());
+    on_record(id, outcome, result);
+  }
+}
+
+void PoolWatcher::on_record(const CheckId& id, const ProbeOutcome& outcome, const RecordResult& r) {
+  const auto address = id.address.to_string();
+  if (!outcome.ok())
+    spdlog::debug("{} {}: {} ({} ms)", address, check_label(id.port), outcome.reason,
+                  outcome.latency.count() / 1000);
+  auto& states = backend_checks_[id.address];
+  if (r.check) {
+    states[check_label(id.port)] = r.check->to;
+    const bool first_up = r.check->from == CheckState::pending && r.check->to == CheckState::up;
+    // The reason starts with the check's label ("imap:143: ...").
+    spdlog::log(first_up ? spdlog::level::debug : spdlog::level::info, "{} {} -> {}: {}", address,
+                to_string(r.check->from), to_string(r.check->to), r.check->reason);
+    events_.transition(std::chrono::system_clock::now(), address, check_label(id.port),
+                       to_string(r.check->from), to_string(r.check->to), r.check->reason);
+  } else if (!states.contains(check_label(id.port))) {
+    states[check_label(id.port)] = CheckState::pending;
+  }
+  if (r.backend) log_backend_transition(*r.backend);
+  metrics_.backend_state(address, backend_state_name(id.address));
+}
+
+std::string PoolWatcher::backend_state_name(const IpAddress& a) const {
+  auto it = backend_checks_.find(a);
+  CheckState worst = CheckState::pending;
+  if (it != backend_checks_.end())
+    for (const auto& [label, state] : it->second)
+      if (severity(state) > severity(worst)) worst = state;
+  return std::string(to_string(worst));
+}
+
+void PoolWatcher::log_backend_transition(const BackendTransition& t) {
+  const auto address = t.address.to_string();
+  if (t.from == Verdict::unknown && t.to == Verdict::up) {
+    spdlog::info("backend {}: healthy", address);
+  } else {
+    spdlog::info("backend {}: {} -> {}: {}", address, to_string(t.from), to_string(t.to), t.reason);
+  }
+  metrics_.transition(address, to_string(t.from), to_string(t.to));
+  events_.transition(std::chrono::system_clock::now(), address, "", to_string(t.from),
+                     to_string(t.to), t.reason);
+  if (t.to != Verdict::unknown) wake_scan();
+}
+
+}  // namespace poolwatch

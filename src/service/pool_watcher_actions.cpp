@@ -1,0 +1,143 @@
+// The acting half of PoolWatcher: sending the planned director commands one at a time,
+// reporting what was held back and why, and the state file.
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/use_awaitable.hpp>
+#include <set>
+
+#include "poolwatch/common/text.hpp"
+#include "poolwatch/director/director_protocol.hpp"
+#include "poolwatch/health/state_file.hpp"
+#include "poolwatch/service/hook_runner.hpp"
+#include "poolwatch/service/logging.hpp"
+#include "poolwatch/service/pool_watcher.hpp"
+
+namespace poolwatch {
+
+namespace asio = boost::asio;
+
+namespace {
+
+director::HostCommand host_command(DirectorCommandKind kind) {
+  switch (kind) {
+    case DirectorCommandKind::host_down:
+      return director::HostCommand::down;
+    case DirectorCommandKind::host_up:
+      return director::HostCommand::up;
+    case DirectorCommandKind::host_flush:
+      return director::HostCommand::flush;
+    case DirectorCommandKind::host_reset_users:
+      return director::HostCommand::reset_users;
+  }
+  return director::HostCommand::down;
+}
+
+std::string_view action_label(DirectorCommandKind kind) {
+  switch (kind) {
+    case DirectorCommandKind::host_down:
+      return "down";
+    case DirectorCommandKind::host_up:
+      return "up";
+    case DirectorCommandKind::host_flush:
+      return "flush";
+    case DirectorCommandKind::host_reset_users:
+      return "reset_users";
+  }
+  return "?";
+}
+
+SuppressReason suppress_reason(SuppressedBecause b) {
+  switch (b) {
+    case SuppressedBecause::pool_guard:
+      return SuppressReason::pool_guard;
+    case SuppressedBecause::dry_run:
+      return SuppressReason::dry_run;
+    case SuppressedBecause::manual_down:
+      return SuppressReason::manual_down;
+    case SuppressedBecause::scan_cap:
+      return SuppressReason::cap;
+  }
+  return SuppressReason::cap;
+}
+
+}  // namespace
+
+asio::awaitable<void> PoolWatcher::execute(ActionPlan plan) {
+  report_suppressed(plan);
+  for (const auto& released : plan.released)
+    spdlog::info("{}: no longer held down by poolwatch: {}", released.host.address.to_string(),
+                 released.reason);
+  if (plan.ownership_changed) save_state();
+
+  bool last_down_ok = true;
+  for (const auto& command : plan.commands) {
+    if (stopping_) co_return;
+    const auto address = command.address.to_string();
+    const auto name = to_string(command.kind);
+    if (command.follows_down && !last_down_ok) {
+      spdlog::warn("director: {} {} skipped: its HOST-DOWN failed", name, address);
+      continue;
+    }
+    const auto reply = co_await director_.send(host_command(command.kind), command.address);
+    const bool ok = reply.ok();
+    if (command.kind == DirectorCommandKind::host_down) last_down_ok = ok;
+    if (ok) {
+      spdlog::info("director: {} {} sent: {}", name, address, command.reason);
+    } else {
+      spdlog::error("director: {} {} failed ({}{}{}); it is tried again next scan", name, address,
+                    to_string(reply.status), reply.text.empty() ? "" : ": ", reply.text);
+    }
+    metrics_.action_sent(action_label(command.kind), address, ok ? "ok" : to_string(reply.status));
+    events_.action(std::chrono::system_clock::now(), name, address,
+                   ok ? "ok" : std::string(to_string(reply.status)), command.reason);
+    // A HOST-DOWN answered "Ring sync timed out" may have reached the ring. Counting it
+    // as ours is the safe side: if it did not apply, the next scan sees the host up and
+    // sends it again; counted as failed, a host it did take down would never come back.
+    const bool owned_now = ok || (command.kind == DirectorCommandKind::host_down &&
+                                  reply.status == DirectorReplyStatus::ring_sync_timeout);
+    if (planner_.on_command_result(command, owned_now, unix_now())) save_state();
+    if (ok && command.kind == DirectorCommandKind::host_down)
+      run_hook("down", command.address, command.reason);
+    if (ok && command.kind == DirectorCommandKind::host_up)
+      run_hook("up", command.address, command.reason);
+    // Without a connection the rest would fail the same way; the next scan retries.
+    if (reply.status == DirectorReplyStatus::no_reply) co_return;
+  }
+}
+
+void PoolWatcher::report_suppressed(const ActionPlan& plan) {
+  bool guard = false;
+  for (const auto& s : plan.suppressed) {
+    const auto address = s.address.to_string();
+    const auto name = to_string(s.kind);
+    switch (s.because) {
+      case SuppressedBecause::pool_guard:
+        guard = true;
+        spdlog::error("pool guard: NOT sending {} {}: {}", name, address, s.reason);
+        break;
+      case SuppressedBecause::dry_run:
+        if (s.first_report) spdlog::info("dry-run: would send {} {}: {}", name, address, s.reason);
+        break;
+      case SuppressedBecause::manual_down:
+        if (s.first_report) spdlog::info("{}: {} not sent: {}", address, name, s.reason);
+        break;
+      case SuppressedBecause::scan_cap:
+        spdlog::warn("{} {} postponed to the next scan: {}", name, address, s.reason);
+        break;
+    }
+    if (s.first_report || s.because == SuppressedBecause::pool_guard) {
+      metrics_.action_suppressed(action_label(s.kind), address, suppress_reason(s.because));
+      events_.suppressed(std::chrono::system_clock::now(), name, address,
+                         std::string(to_string(s.because)) + ": " + s.reason);
+    }
+  }
+  metrics_.pool_guard_engaged(guard);
+}
+
+void PoolWatcher::save_state() {
+  if (config_.state_file.empty()) return;
+  if (auto error = save_state_file(config_.state_file, planner_.owned()))
+    spdlog::error("state: {}", *error);
+}
+
+}  // namespace poolwatch

@@ -1,0 +1,170 @@
+// The reporting half of PoolWatcher: /status and the sd_notify summary, --once, SIGHUP
+// (reload, reopen) and the transition hook.
+#include <spdlog/spdlog.h>
+
+#include "poolwatch/common/text.hpp"
+#include "poolwatch/service/hook_runner.hpp"
+#include "poolwatch/service/logging.hpp"
+#include "poolwatch/service/pool_watcher.hpp"
+
+namespace poolwatch {
+
+namespace asio = boost::asio;
+
+namespace {
+
+asio::awaitable<void> run_and_log_hook(std::string command, std::string event, std::string address,
+                                       std::string reason, Seconds timeout) {
+  const auto r = co_await run_transition_hook(command, event, address, reason, timeout);
+  if (!r.started)
+    spdlog::error("on_transition hook {} for {} {} could not start: {}", command, event, address,
+                  r.error);
+  else if (r.timed_out)
+    spdlog::error("on_transition hook {} for {} {} killed after {:.0f} s", command, event, address,
+                  timeout.count());
+  else if (r.exit_status != 0)
+    spdlog::warn("on_transition hook {} for {} {} exited with {}", command, event, address,
+                 r.exit_status);
+  else
+    spdlog::debug("on_transition hook {} for {} {} done", command, event, address);
+}
+
+}  // namespace
+
+void PoolWatcher::run_hook(std::string_view event, const IpAddress& a, const std::string& reason) {
+  if (config_.actions.on_transition.empty()) return;
+  spawn_logged(executor_,
+               run_and_log_hook(config_.actions.on_transition, std::string(event), a.to_string(),
+                                reason, config_.actions.on_transition_timeout),
+               "on_transition hook");
+}
+
+asio::awaitable<void> PoolWatcher::once_probe(std::size_t index) {
+  auto& slot = once_results_[index];
+  auto account = account_for(slot.target.address);  // a local: see check_loop
+  slot.outcome = co_await probes_.run(slot.target, std::move(account), config_.health.timeout);
+  loops_.done();
+}
+
+asio::awaitable<int> PoolWatcher::run_once(std::ostream& out) {
+  auto result = co_await director_.host_list();
+  if (!result.pool) {
+    out << "poolwatch: director " << config_.director.socket << ": " << result.error << "\n";
+    co_await director_.shutdown(std::chrono::milliseconds(250));
+    co_return 2;
+  }
+  pool_ = std::move(*result.pool);
+  out << fmt::format("{:<40} {:>6} {:>6} {:<10} {}\n", "backend", "vhosts", "users", "tag",
+                     "director");
+  for (const auto& h : pool_.hosts)
+    out << fmt::format("{:<40} {:>6} {:>6} {:<10} {}\n", h.address.to_string(), h.vhost_count,
+                       h.user_count, h.tag.empty() ? "-" : h.tag,
+                       h.down ? (*h.down ? "down" : "up") : "?");
+  for (const auto& a : probed_backends(pool_))
+    for (const auto& port : config_.probe.ports)
+      once_results_.push_back({ProbeTarget{a, a.to_string(), port}, {}});
+  loops_.add(once_results_.size());
+  for (std::size_t i = 0; i < once_results_.size(); ++i)
+    spawn_logged(executor_, once_probe(i), "probe");
+  if (loops_.count() > 0) co_await loops_.wait();
+
+  int unhealthy = 0;
+  out << "\n";
+  for (const auto& r : once_results_) {
+    if (!r.outcome.ok()) ++unhealthy;
+    out << fmt::format("{:<40} {:<18} {:<8} {:>8.1f} ms  {}\n", r.target.host_name,
+                       check_label(r.target.port), r.outcome.ok() ? "OK" : "FAIL",
+                       static_cast<double>(r.outcome.latency.count()) / 1000.0,
+                       r.outcome.ok() ? "" : r.outcome.reason);
+  }
+  out << fmt::format("\n{} probe(s), {} failed\n", once_results_.size(), unhealthy);
+  co_await director_.shutdown(std::chrono::milliseconds(250));
+  co_return unhealthy > 0 ? 1 : 0;
+}
+
+std::vector<BackendStatusView> PoolWatcher::status() const {
+  std::vector<BackendStatusView> views;
+  for (const auto& backend : tracker_.status()) {
+    BackendStatusView v;
+    v.address = backend.address.to_string();
+    v.state =
+        backend.verdict.verdict == Verdict::down ? "down" : backend_state_name(backend.address);
+    v.since_unix = backend.verdict.since_unix;
+    v.reason = backend.verdict.reason;
+    if (planner_.owns(backend.address)) v.reason = "held down by poolwatch: " + v.reason;
+    if (const auto* h = pool_.find(backend.address);
+        h && h->down.value_or(false) && !planner_.owns(backend.address))
+      v.reason = "down in the director, not by poolwatch (left alone)" +
+                 (v.reason.empty() ? std::string() : "; " + v.reason);
+    for (const auto& c : backend.checks) {
+      CheckStatusView cv;
+      cv.name = c.label;
+      cv.state = std::string(to_string(c.state));
+      cv.consecutive_failures = c.consecutive_failures;
+      cv.last_outcome = c.last_outcome ? std::string(to_string(*c.last_outcome)) : "";
+      cv.last_latency_ms = static_cast<double>(c.last_latency.count()) / 1000.0;
+      if (cv.last_latency_ms > v.last_latency_ms) v.last_latency_ms = cv.last_latency_ms;
+      if (c.last_outcome && (v.last_outcome.empty() || v.last_outcome == "ok"))
+        v.last_outcome = cv.last_outcome;
+      v.checks.push_back(std::move(cv));
+    }
+    views.push_back(std::move(v));
+  }
+  return views;
+}
+
+std::string PoolWatcher::status_summary() const {
+  std::size_t down = 0, suspect = 0;
+  for (const auto& [a, checks] : backend_checks_) {
+    const auto s = backend_state_name(a);
+    if (s == "down")
+      ++down;
+    else if (s == "suspect" || s == "rapid")
+      ++suspect;
+  }
+  return fmt::format("{} backends, {} down, {} suspect, {} held down by poolwatch{}",
+                     pool_.hosts.size(), down, suspect, planner_.owned().size(),
+                     ready_ ? "" : ", director unreachable");
+}
+
+void PoolWatcher::reload(const Config& fresh) {
+  const auto needs_restart = [](std::string_view key) {
+    spdlog::warn("config: {} changed; it takes effect after a restart", key);
+  };
+  // The director client, the probe runner (TLS contexts, in-flight slots), the HTTP
+  // server, the log sink and the files keep what they were built with: a change there
+  // is reported, never passed over in silence.
+  if (fresh.director != config_.director) needs_restart("director.*");
+  ProbeConfig fresh_probe = fresh.probe;
+  fresh_probe.ports = config_.probe.ports;  // the port list is read per scan
+  if (fresh_probe != config_.probe) needs_restart("probe.* (other than probe.ports)");
+  if (fresh.http != config_.http) needs_restart("http.*");
+  LogConfig fresh_log = fresh.log;
+  fresh_log.level = config_.log.level;  // applied below
+  if (fresh_log != config_.log) needs_restart("log.* (other than log.level)");
+  if (fresh.state_file != config_.state_file) needs_restart("state_file");
+  if (fresh.pidfile != config_.pidfile) needs_restart("pidfile");
+  if (fresh.event_log != config_.event_log) needs_restart("event_log");
+
+  config_.health = fresh.health;
+  config_.actions = fresh.actions;
+  config_.dry_run = fresh.dry_run;
+  config_.probe.ports = fresh.probe.ports;  // new checks start on the next scan
+  config_.credentials = fresh.credentials;
+  config_.log.level = fresh.log.level;
+  tracker_.set_config(fresh.health, std::chrono::steady_clock::now());
+  wake_checks();  // a check waiting out the old interval re-reads its plan
+  planner_.set_config(fresh.actions, fresh.dry_run);
+  if (auto level = log_level_from_name(fresh.log.level); level && !debug_)
+    spdlog::set_level(*level);
+  reload_credentials(credentials_, fresh.credentials);
+  spdlog::info("config reloaded{}", config_.dry_run ? " (dry-run)" : "");
+  wake_scan();
+}
+
+void PoolWatcher::reopen_logs() {
+  reopen_log_file();
+  events_.reopen();
+}
+
+}  // namespace poolwatch

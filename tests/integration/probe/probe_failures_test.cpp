@@ -1,0 +1,184 @@
+// Transport-level failures, deadlines, TLS verification and the fail_count idiom.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <string>
+
+#include "poolwatch/probe/probe_runner.hpp"
+#include "support/fake_mail_server.hpp"
+
+using namespace poolwatch;
+using namespace poolwatch::testing;
+using ::testing::HasSubstr;
+namespace asio = boost::asio;
+
+namespace {
+
+FakeMailServerOptions fake(Protocol protocol, FakeBehaviour behaviour = FakeBehaviour::normal,
+                           TlsMode tls = TlsMode::plain) {
+  FakeMailServerOptions options;
+  options.protocol = protocol;
+  options.tls = tls;
+  options.behaviour = behaviour;
+  return options;
+}
+
+}  // namespace
+
+TEST(ProbeFailures, ConnectRefused) {
+  std::uint16_t closed_port = 0;
+  {
+    asio::io_context io;
+    asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+    closed_port = acceptor.local_endpoint().port();
+  }
+  asio::io_context io;
+  ProbeConfig config;
+  ProbeRunner runner(io.get_executor(), config);
+  std::optional<ProbeOutcome> outcome;
+  asio::co_spawn(
+      io,
+      runner.run({make_ip_address("127.0.0.1"), "", {Protocol::imap, closed_port, TlsMode::plain}},
+                 std::nullopt, Seconds{5}),
+      [&outcome](std::exception_ptr, ProbeOutcome o) { outcome = std::move(o); });
+  io.run();
+  ASSERT_TRUE(outcome);
+  EXPECT_EQ(outcome->failure, FailureClass::connect_refused);
+  EXPECT_THAT(outcome->reason, HasSubstr("refused"));
+}
+
+TEST(ProbeFailures, EndlessLineIsProtocolErrorNotUnboundedBuffering) {
+  FakeMailServer server(fake(Protocol::imap, FakeBehaviour::endless_line));
+  auto config = probe_config_for(server);
+  config.max_line = 1024;
+  const auto outcome = probe_once(server, config, fake_account(), Seconds{30});
+  EXPECT_EQ(outcome.failure, FailureClass::protocol_error);
+  EXPECT_THAT(outcome.reason, HasSubstr("longer than 1024 bytes"));
+}
+
+TEST(ProbeFailures, ByteCapPerDialogue) {
+  FakeMailServer server(fake(Protocol::imap));
+  auto config = probe_config_for(server);
+  config.max_bytes = 20;  // the greeting alone is longer
+  const auto outcome = probe_once(server, config, fake_account());
+  EXPECT_EQ(outcome.failure, FailureClass::protocol_error);
+  EXPECT_THAT(outcome.reason, HasSubstr("more than 20 bytes"));
+}
+
+TEST(ProbeFailures, SlowDripTimesOutWaitingForGreeting) {
+  for (auto protocol : {Protocol::imap, Protocol::pop3, Protocol::lmtp}) {
+    FakeMailServer server(fake(protocol, FakeBehaviour::slow_drip));
+    const auto outcome = probe_once(server, probe_config_for(server), fake_account(), Seconds{0.5});
+    EXPECT_EQ(outcome.failure, FailureClass::timeout);
+    EXPECT_THAT(outcome.reason, HasSubstr("timeout after 0.5 s waiting for greeting"));
+  }
+}
+
+TEST(ProbeFailures, NeverAnsweringServerTimesOut) {
+  FakeMailServer server(fake(Protocol::imap, FakeBehaviour::never_answer));
+  const auto outcome = probe_once(server, probe_config_for(server), fake_account(), Seconds{0.3});
+  EXPECT_EQ(outcome.failure, FailureClass::timeout);
+  EXPECT_THAT(outcome.reason, HasSubstr("greeting"));
+}
+
+TEST(ProbeFailures, NeverAnsweringTlsServerTimesOutInHandshake) {
+  FakeMailServer server(fake(Protocol::imap, FakeBehaviour::never_answer, TlsMode::implicit));
+  const auto outcome = probe_once(server, probe_config_for(server), fake_account(), Seconds{0.3});
+  EXPECT_EQ(outcome.failure, FailureClass::timeout);
+  EXPECT_THAT(outcome.reason, HasSubstr("TLS handshake"));
+}
+
+TEST(ProbeFailures, WrongCertificateNameIsTlsVerify) {
+  for (auto tls : {TlsMode::implicit, TlsMode::starttls}) {
+    auto options = fake(Protocol::imap, FakeBehaviour::normal, tls);
+    options.wrong_certificate = true;
+    FakeMailServer server(options);
+    const auto outcome = probe_once(server, probe_config_for(server), fake_account());
+    EXPECT_EQ(outcome.failure, FailureClass::tls_verify) << outcome.reason;
+    EXPECT_THAT(outcome.reason, HasSubstr("127.0.0.1"));
+    // No login was attempted over the unverified connection.
+    EXPECT_EQ(server.received().size(), tls == TlsMode::starttls ? 1u : 0u);
+  }
+}
+
+TEST(ProbeFailures, UntrustedCaIsTlsVerifyAndNoVerifyAcceptsIt) {
+  FakeMailServer server(fake(Protocol::imap, FakeBehaviour::normal, TlsMode::implicit));
+  auto config = probe_config_for(server);
+  config.tls.ca_file.clear();
+  config.tls.ca_dir = "/nonexistent-ca-dir";  // trust nothing
+  EXPECT_EQ(probe_once(server, config, fake_account()).failure, FailureClass::tls_verify);
+  config.tls.verify_peer = false;
+  EXPECT_TRUE(probe_once(server, config, fake_account()).ok());
+}
+
+TEST(ProbeFailures, HostnameVerificationWithTemplateAndPtr) {
+  FakeMailServer server(fake(Protocol::imap, FakeBehaviour::normal, TlsMode::implicit));
+  auto config = probe_config_for(server);
+  config.tls.verify_name = VerifyName::hostname;
+  config.tls.name_template = "%{backend_host}.test";  // probe_once names the host "backend1"
+  EXPECT_TRUE(probe_once(server, config, fake_account()).ok());
+  config.tls.name_template = "%{backend_host}.elsewhere";
+  const auto wrong = probe_once(server, config, fake_account());
+  EXPECT_EQ(wrong.failure, FailureClass::tls_verify);
+  EXPECT_THAT(wrong.reason, HasSubstr("backend1.elsewhere"));
+  // 127.0.0.1 reverse-resolves to localhost, which the certificate names.
+  config.tls.verify_name = VerifyName::ptr;
+  const auto ptr = probe_once(server, config, fake_account());
+  EXPECT_TRUE(ptr.ok()) << ptr.reason;
+}
+
+TEST(ProbeFailures, PlainClientAgainstTlsPortIsHandshakeOrProtocolFailure) {
+  FakeMailServer server(fake(Protocol::imap));
+  ProbeConfig config = probe_config_for(server);
+  asio::io_context io;
+  ProbeRunner runner(io.get_executor(), config);
+  std::optional<ProbeOutcome> outcome;
+  // Speaking TLS to a plaintext IMAP port: the greeting is not a TLS record.
+  asio::co_spawn(
+      io,
+      runner.run(
+          {make_ip_address("127.0.0.1"), "", {Protocol::imap, server.port(), TlsMode::implicit}},
+          std::nullopt, Seconds{5}),
+      [&outcome](std::exception_ptr, ProbeOutcome o) { outcome = std::move(o); });
+  io.run();
+  ASSERT_TRUE(outcome);
+  EXPECT_EQ(outcome->failure, FailureClass::tls_handshake) << outcome->reason;
+}
+
+// The fail_count idiom: the fake closes instead of sending reply n; every n before the
+// full dialogue must fail cleanly, and the dialogue must succeed once n is past its end.
+TEST(ProbeFailures, EveryExchangeCanFailCleanly) {
+  struct Case {
+    Protocol protocol;
+    TlsMode tls;
+    int exchanges;  // replies in the full dialogue, greeting included
+  };
+  // IMAP: greeting STARTTLS CAPABILITY LOGIN LIST SELECT LOGOUT; POP3: greeting STLS USER
+  // PASS STAT QUIT; LMTP: greeting LHLO STARTTLS LHLO MAIL RCPT RSET QUIT.
+  for (const auto& c :
+       {Case{Protocol::imap, TlsMode::starttls, 7}, Case{Protocol::imap, TlsMode::implicit, 5},
+        Case{Protocol::pop3, TlsMode::starttls, 6}, Case{Protocol::lmtp, TlsMode::starttls, 8},
+        Case{Protocol::lmtp, TlsMode::plain, 6}}) {
+    int succeeded_at = 0;
+    for (int n = 1; n <= 20 && succeeded_at == 0; ++n) {
+      auto options = fake(c.protocol, FakeBehaviour::normal, c.tls);
+      options.close_at_exchange = n;
+      FakeMailServer server(options);
+      auto config = probe_config_for(server);
+      config.imap_list = config.imap_select = config.pop3_stat = true;
+      const auto outcome = probe_once(server, config, fake_account());
+      if (outcome.ok()) {
+        succeeded_at = n;
+      } else {
+        EXPECT_EQ(outcome.failure, FailureClass::io_error)
+            << to_string(c.protocol) << " n=" << n << ": " << outcome.reason;
+        EXPECT_THAT(outcome.reason, HasSubstr("closed by server while waiting for"));
+      }
+    }
+    EXPECT_EQ(succeeded_at, c.exchanges + 1) << to_string(c.protocol) << "/" << to_string(c.tls);
+  }
+}

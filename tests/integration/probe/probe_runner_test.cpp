@@ -1,0 +1,147 @@
+// The runner: many probes on one thread, slots, TLS session resumption.
+
+#include "poolwatch/probe/probe_runner.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <vector>
+
+#include "support/fake_mail_server.hpp"
+
+using namespace poolwatch;
+using namespace poolwatch::testing;
+namespace asio = boost::asio;
+
+namespace {
+
+FakeMailServerOptions fake(FakeBehaviour behaviour = FakeBehaviour::normal,
+                           TlsMode tls = TlsMode::plain) {
+  FakeMailServerOptions options;
+  options.protocol = Protocol::imap;
+  options.tls = tls;
+  options.behaviour = behaviour;
+  return options;
+}
+
+ProbeTarget target_of(const FakeMailServer& server) {
+  return {make_ip_address("127.0.0.1"),
+          "backend1",
+          {server.options().protocol, server.port(), server.options().tls}};
+}
+
+struct Finished {
+  std::vector<ProbeOutcome> outcomes;
+  std::vector<std::string> order;
+};
+
+void spawn_probe(asio::io_context& io, ProbeRunner& runner, const ProbeTarget& target,
+                 Seconds timeout, Finished& finished, std::string label) {
+  asio::co_spawn(io, runner.run(target, fake_account(), timeout),
+                 [&finished, label](std::exception_ptr error, ProbeOutcome outcome) {
+                   if (error) std::rethrow_exception(error);
+                   finished.outcomes.push_back(std::move(outcome));
+                   finished.order.push_back(label);
+                 });
+}
+
+}  // namespace
+
+TEST(ProbeRunner, FiveHundredConcurrentProbesOnOneThread) {
+  FakeMailServer healthy(fake());
+  FakeMailServer hung(fake(FakeBehaviour::never_answer));
+  asio::io_context io;
+  ProbeConfig config = probe_config_for(healthy);
+  ProbeRunner runner(io.get_executor(), config);
+  Finished finished;
+  for (int i = 0; i < 250; ++i) {
+    spawn_probe(io, runner, target_of(hung), Seconds{3}, finished, "hung");
+    spawn_probe(io, runner, target_of(healthy), Seconds{30}, finished, "healthy");
+  }
+  io.run();  // this thread is the only one driving the probes
+  ASSERT_EQ(finished.outcomes.size(), 500u);
+  int ok = 0, timeouts = 0;
+  for (const auto& outcome : finished.outcomes) {
+    ok += outcome.ok();
+    timeouts += outcome.failure == FailureClass::timeout;
+  }
+  EXPECT_EQ(ok, 250);
+  EXPECT_EQ(timeouts, 250);
+  // Hung backends never held up healthy ones: every healthy probe finished first.
+  const auto first_hung = std::find(finished.order.begin(), finished.order.end(), "hung");
+  EXPECT_EQ(std::count(finished.order.begin(), first_hung, "healthy"), 250);
+  EXPECT_EQ(runner.in_flight(), 0u);
+  EXPECT_EQ(healthy.received().size(), 500u);  // LOGIN + LOGOUT each
+}
+
+TEST(ProbeRunner, MaxInFlightQueuesProbes) {
+  FakeMailServer hung(fake(FakeBehaviour::never_answer));
+  asio::io_context io;
+  ProbeConfig config = probe_config_for(hung);
+  config.max_in_flight = 2;
+  ProbeRunner runner(io.get_executor(), config);
+  Finished finished;
+  std::size_t most_in_flight = 0;
+  for (int i = 0; i < 6; ++i) {
+    asio::co_spawn(io, runner.run(target_of(hung), fake_account(), Seconds{0.2}),
+                   [&](std::exception_ptr, ProbeOutcome outcome) {
+                     most_in_flight = std::max(most_in_flight, runner.in_flight());
+                     finished.outcomes.push_back(std::move(outcome));
+                   });
+  }
+  io.poll();  // start every probe coroutine: two take slots, four wait
+  EXPECT_EQ(runner.in_flight(), 2u);
+  io.run();
+  ASSERT_EQ(finished.outcomes.size(), 6u);
+  for (const auto& outcome : finished.outcomes) EXPECT_EQ(outcome.failure, FailureClass::timeout);
+  EXPECT_LE(most_in_flight, 2u);
+  EXPECT_EQ(runner.in_flight(), 0u);
+  EXPECT_EQ(hung.connections(), 6u);
+}
+
+TEST(ProbeRunner, TlsSessionsAreResumedPerBackend) {
+  FakeMailServer server(fake(FakeBehaviour::normal, TlsMode::implicit));
+  asio::io_context io;
+  ProbeRunner runner(io.get_executor(), probe_config_for(server));
+  Finished finished;
+  for (int i = 0; i < 3; ++i) {
+    spawn_probe(io, runner, target_of(server), Seconds{5}, finished, "tls");
+    io.run();
+    io.restart();
+  }
+  ASSERT_EQ(finished.outcomes.size(), 3u);
+  for (const auto& outcome : finished.outcomes) EXPECT_TRUE(outcome.ok()) << outcome.reason;
+  EXPECT_EQ(runner.tls().full_handshakes(), 1u);
+  EXPECT_EQ(runner.tls().resumed_handshakes(), 2u);
+  EXPECT_EQ(server.tls_resumed(), 2u);
+  EXPECT_EQ(runner.tls().cached_sessions(), 1u);
+}
+
+TEST(ProbeRunner, SessionResumptionCanBeDisabled) {
+  FakeMailServer server(fake(FakeBehaviour::normal, TlsMode::implicit));
+  asio::io_context io;
+  auto config = probe_config_for(server);
+  config.tls.session_resumption = false;
+  ProbeRunner runner(io.get_executor(), config);
+  Finished finished;
+  for (int i = 0; i < 2; ++i) {
+    spawn_probe(io, runner, target_of(server), Seconds{5}, finished, "tls");
+    io.run();
+    io.restart();
+  }
+  EXPECT_EQ(runner.tls().full_handshakes(), 2u);
+  EXPECT_EQ(server.tls_resumed(), 0u);
+}
+
+TEST(ProbeRunner, BadTlsSettingsAreConfigErrors) {
+  asio::io_context io;
+  ProbeConfig config;
+  config.tls.min_version = "1.4";
+  EXPECT_THROW(ProbeRunner(io.get_executor(), config), ConfigError);
+  config.tls.min_version = "1.2";
+  config.tls.verify_peer = true;
+  config.tls.ca_file = "/nonexistent/ca.pem";
+  EXPECT_THROW(ProbeRunner(io.get_executor(), config), ConfigError);
+}

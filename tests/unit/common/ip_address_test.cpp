@@ -1,0 +1,65 @@
+#include "poolwatch/common/ip_address.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "poolwatch/common/asio_address.hpp"
+
+using namespace poolwatch;
+
+TEST(IpAddress, ParsesAndPrintsBothFamilies) {
+  for (const char* text : {"127.0.1.1", "0.0.0.0", "255.255.255.255", "::1", "2001:db8::7",
+                           "::ffff:10.0.0.1", "fe80::1%3"}) {
+    const auto parsed = IpAddress::parse(text);
+    ASSERT_TRUE(parsed) << text;
+    EXPECT_EQ(parsed->to_string(), text);
+  }
+  EXPECT_TRUE(make_ip_address("10.1.2.3").is_v4());
+  EXPECT_TRUE(make_ip_address("2001:db8::1").is_v6());
+  EXPECT_EQ(make_ip_address("2001:DB8:0::1").to_string(), "2001:db8::1");
+}
+
+TEST(IpAddress, RefusesWhatIsNotAnAddressLiteral) {
+  for (const char* text :
+       {"", "localhost", "mail.example", "127.0.0", "127.0.0.256", "1.2.3.4 ", " 1.2.3.4", "[::1]",
+        "::1%", "1.2.3.4%1", "::1%no-such-interface0", "12345::1", "127.0.0.1\n"})
+    EXPECT_FALSE(IpAddress::parse(text)) << text;
+  EXPECT_FALSE(IpAddress::parse(std::string(10000, '1')));
+  EXPECT_THROW(make_ip_address("bad"), InvalidIpAddress);
+}
+
+TEST(IpAddress, OrdersIpv4BeforeIpv6ThenByBytesAsAsioDoes) {
+  const std::vector<std::string> sorted{"9.9.9.9", "10.0.0.2", "10.0.0.10", "::1", "2001:db8::1"};
+  std::set<IpAddress> set;
+  for (auto it = sorted.rbegin(); it != sorted.rend(); ++it) set.insert(make_ip_address(*it));
+  std::vector<std::string> order;
+  for (const auto& a : set) order.push_back(a.to_string());
+  EXPECT_EQ(order, sorted);
+  std::set<boost::asio::ip::address> asio_set;
+  for (const auto& text : sorted) asio_set.insert(boost::asio::ip::make_address(text));
+  std::vector<std::string> asio_order;
+  for (const auto& a : asio_set) asio_order.push_back(a.to_string());
+  EXPECT_EQ(asio_order, sorted);
+}
+
+TEST(IpAddress, LoopbackUnspecifiedAndScope) {
+  EXPECT_TRUE(make_ip_address("127.9.9.9").is_loopback());
+  EXPECT_TRUE(make_ip_address("::1").is_loopback());
+  EXPECT_FALSE(make_ip_address("10.0.0.1").is_loopback());
+  EXPECT_TRUE(IpAddress().is_unspecified());
+  EXPECT_TRUE(make_ip_address("::").is_unspecified());
+  EXPECT_FALSE(make_ip_address("::1").is_unspecified());
+  const auto scoped = make_ip_address("fe80::1%7");
+  EXPECT_EQ(scoped.scope_id(), 7u);
+  EXPECT_EQ(scoped.without_scope().to_string(), "fe80::1");
+  EXPECT_NE(scoped, scoped.without_scope());
+}
+
+TEST(IpAddress, CrossesToAsioAndBackUnchanged) {
+  for (const char* text : {"127.0.1.1", "2001:db8::7", "fe80::1%7", "0.0.0.0"}) {
+    const auto ours = make_ip_address(text);
+    EXPECT_EQ(to_asio(ours).to_string(), text);
+    EXPECT_EQ(from_asio(to_asio(ours)), ours);
+  }
+}

@@ -1,0 +1,40 @@
+#include "poolwatch/probe/deep_check.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+
+using namespace poolwatch;
+using ::testing::HasSubstr;
+
+namespace {
+
+constexpr std::int64_t kNow = 1700000000;  // Tue, 14 Nov 2023 22:13:20 UTC
+
+}  // namespace
+
+TEST(DeepCheckMarker, IsTheTimeAndTheRandomPartGiven) {
+  EXPECT_EQ(deep_check::make_marker(kNow, 0xdeadbeef), "poolwatch-probe 1700000000-deadbeef");
+  EXPECT_EQ(deep_check::make_marker(kNow, 7), "poolwatch-probe 1700000000-00000007");
+  EXPECT_NE(deep_check::make_marker(kNow, 1), deep_check::make_marker(kNow, 2));
+}
+
+TEST(DeepCheckMarker, MessageIsDatedAndCarriesTheMarker) {
+  const auto marker = deep_check::make_marker(kNow, 0xdeadbeef);
+  const auto message = deep_check::make_message(marker, "probe", kNow);
+  EXPECT_THAT(message, HasSubstr("\r\nSubject: " + marker + "\r\n"));
+  EXPECT_THAT(message, HasSubstr("\r\nDate: Tue, 14 Nov 2023 22:13:20 +0000\r\n"));
+  EXPECT_THAT(message,
+              HasSubstr("\r\nMessage-ID: <1700000000-deadbeef.poolwatch-probe@localhost>"));
+  EXPECT_THAT(message, HasSubstr("To: <probe>\r\n"));
+  EXPECT_TRUE(message.ends_with("\r\n"));
+  EXPECT_EQ(message.find("\n."), std::string::npos);  // no line a DATA dot could end
+}
+
+TEST(DeepCheckMarker, RecognisesProbeMessagesOnly) {
+  const auto marker = deep_check::make_marker(kNow, 1);
+  EXPECT_TRUE(deep_check::is_probe_message({"From: x", "subject:  " + marker}));
+  EXPECT_FALSE(deep_check::is_probe_message({"From: x", "Subject: Re: poolwatch-probe 1"}));
+  EXPECT_FALSE(deep_check::is_probe_message({"X-Subject: poolwatch-probe 1"}));
+}
