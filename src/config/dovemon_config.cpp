@@ -107,6 +107,12 @@ class DovemonReader {
   static const std::vector<std::pair<std::string_view, void (*)(DovemonReader&)>>& handlers();
   void apply();
   void finish();
+  // finish()'s steps, each mapping one group of the collected dovemon keys.
+  void map_logging();
+  void map_thresholds();
+  void map_ports();
+  void map_deep_checks();
+  void report_delayed_down();
   void lockfile();
   void logger_socket_addr();
   void syslog_facility();
@@ -286,9 +292,21 @@ void DovemonReader::auth() {
 }
 
 void DovemonReader::finish() {
-  auto& p = pending_;
   key_.clear();
+  map_logging();
+  map_thresholds();
+  map_ports();
+  map_deep_checks();
+  report_delayed_down();
+  try {
+    validate(config_);
+  } catch (const ConfigError& e) {
+    throw ConfigError(fmt::format("{}: after mapping the dovemon keys: {}", origin_, e.what()));
+  }
+}
 
+void DovemonReader::map_logging() {
+  const auto& p = pending_;
   // Logging: dovemon logs to syslog unless `debug` keeps it in the foreground.
   if (p.loglevel) {
     const long long level = *p.loglevel;
@@ -299,7 +317,10 @@ void DovemonReader::finish() {
     config_.log.target = LogTarget::stderr_;
     config_.log.level = "debug";
   }
+}
 
+void DovemonReader::map_thresholds() {
+  const auto& p = pending_;
   // The thresholds: poolwatch needs at least one of each, dovemon allows 0.
   if (p.retry_count) {
     config_.health.retry_count = static_cast<int>(std::max<long long>(*p.retry_count, 1));
@@ -322,7 +343,10 @@ void DovemonReader::finish() {
         "{}: rapid_fails_needed ({}) exceeds rapid_rounds ({}): the backend could never be "
         "marked down",
         origin_, config_.health.rapid_fails_needed, config_.health.rapid_rounds));
+}
 
+void DovemonReader::map_ports() {
+  const auto& p = pending_;
   // The probed ports, in dovemon's order.
   config_.probe.ports.clear();
   auto add_port = [this](const ProtocolKeys& keys, Protocol protocol) {
@@ -337,7 +361,10 @@ void DovemonReader::finish() {
   if (config_.probe.ports.empty())
     throw ConfigError(fmt::format(
         "{}: poll_imap, poll_pop3 and poll_lmtp are all off: nothing would be probed", origin_));
+}
 
+void DovemonReader::map_deep_checks() {
+  const auto& p = pending_;
   // The deep checks. poolwatch pairs the destructive ones so the test mailbox never grows.
   if (p.imap_append && p.imap_expunge) {
     config_.probe.imap_append_expunge = true;
@@ -354,7 +381,10 @@ void DovemonReader::finish() {
   }
   config_.probe.pop3_stat = p.pop3_stat || p.pop3_delete;
   config_.probe.pop3_dele = p.pop3_delete;
+}
 
+void DovemonReader::report_delayed_down() {
+  const auto& p = pending_;
   // dovemon's delayed down has no poolwatch equivalent; its guards are relative.
   if (p.use_delayed_down)
     warn("use_delayed_down",
@@ -374,12 +404,6 @@ void DovemonReader::finish() {
                            "(actions.max_down_percent), not by an absolute count ({})",
                            *p.delayed_down_limit)
              : std::string(inactive));
-
-  try {
-    validate(config_);
-  } catch (const ConfigError& e) {
-    throw ConfigError(fmt::format("{}: after mapping the dovemon keys: {}", origin_, e.what()));
-  }
 }
 
 // dovemon's documented defaults, for every key that changes what is probed or decided.
