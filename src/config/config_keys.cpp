@@ -166,12 +166,11 @@ std::optional<std::string> check_envelope_address(const std::string& address) {
 
 std::optional<std::string> check_recipient_template(const std::string& recipient) {
   if (auto problem = check_envelope_address(recipient)) return problem;
-  try {
-    NameTemplate::parse(recipient);
-  } catch (const ConfigError& e) {
-    return std::string(e.what());
-  }
-  return std::nullopt;
+  return name_template_problem(recipient);
+}
+
+std::optional<std::string> check_name_template(const std::string& text) {
+  return name_template_problem(text);
 }
 
 std::vector<KeyDef> make_table() {
@@ -202,7 +201,8 @@ std::vector<KeyDef> make_table() {
                                                            {"ip", VerifyName::ip},
                                                            {"hostname", VerifyName::hostname},
                                                            {"ptr", VerifyName::ptr}}));
-  t.push_back(string_key("probe.tls.name_template", FIELD(probe.tls.name_template)));
+  t.push_back(checked_string_key("probe.tls.name_template", FIELD(probe.tls.name_template),
+                                 check_name_template));
   t.push_back(string_key("probe.tls.sni", FIELD(probe.tls.sni)));
   t.push_back(
       checked_string_key("probe.tls.min_version", FIELD(probe.tls.min_version), check_tls_version));

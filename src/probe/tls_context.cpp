@@ -36,7 +36,9 @@ constexpr std::size_t max_cached_sessions = 65536;
 }  // namespace
 
 TlsContextCache::TlsContextCache(const TlsConfig& config)
-    : config_(config), context_(boost::asio::ssl::context::tls_client) {
+    : config_(config),
+      name_template_(NameTemplate::parse(config.name_template)),
+      context_(boost::asio::ssl::context::tls_client) {
   SSL_CTX* ctx = context_.native_handle();
   if (SSL_CTX_set_min_proto_version(ctx, protocol_version(config_.min_version)) != 1)
     throw ConfigError("probe.tls.min_version: not supported by this OpenSSL");
@@ -80,17 +82,8 @@ TlsContextCache::~TlsContextCache() {
 std::string TlsContextCache::expand_name_template(const IpAddress& address,
                                                   std::string_view host_name) const {
   const std::string host = host_name.empty() ? address.to_string() : std::string(host_name);
-  if (config_.name_template.empty()) return host;
-  static constexpr std::string_view placeholder = "%{backend_host}";
-  std::string out;
-  std::string_view rest = config_.name_template;
-  for (auto pos = rest.find(placeholder); pos != std::string_view::npos;
-       pos = rest.find(placeholder)) {
-    out.append(rest.substr(0, pos)).append(host);
-    rest.remove_prefix(pos + placeholder.size());
-  }
-  out.append(rest);
-  return out;
+  if (name_template_.empty()) return host;
+  return name_template_.expand(address, host);
 }
 
 std::string TlsContextCache::expected_name(const IpAddress& address,

@@ -15,33 +15,10 @@
 #include "poolwatch/common/ip_address.hpp"
 #include "poolwatch/config/account.hpp"
 #include "poolwatch/config/config.hpp"
+#include "poolwatch/config/name_template.hpp"
 #include "poolwatch/config/secret.hpp"
 
 namespace poolwatch {
-
-// A name that may depend on the backend: "%{backend_host}" (the host name as given; for
-// the director pool that is the IP text), "%{backend_ip}" and "%%" for a literal "%".
-class NameTemplate {
- public:
-  NameTemplate() = default;
-
-  // Throws ConfigError for an unknown "%{...}", an unterminated "%{" or a lone "%", so a
-  // typo stops the start-up instead of every probe. The message has no key prefix.
-  static NameTemplate parse(std::string_view text);
-
-  std::string expand(const IpAddress& backend_ip, std::string_view backend_host) const;
-  bool empty() const { return pieces_.empty(); }
-  friend bool operator==(const NameTemplate&, const NameTemplate&) = default;
-
- private:
-  enum class Kind { literal, backend_host, backend_ip };
-  struct Piece {
-    Kind kind = Kind::literal;
-    std::string text;
-    friend bool operator==(const Piece&, const Piece&) = default;
-  };
-  std::vector<Piece> pieces_;
-};
 
 class CredentialStore {
  public:

@@ -15,6 +15,7 @@
 
 #include "poolwatch/common/ip_address.hpp"
 #include "poolwatch/config/config.hpp"
+#include "poolwatch/config/name_template.hpp"
 
 namespace poolwatch {
 
@@ -43,8 +44,9 @@ class TlsContextCache {
   // none). verify_name ptr needs a reverse lookup, which the transport does.
   std::string expected_name(const IpAddress& address, std::string_view host_name) const;
 
-  // name_template with %{backend_host} replaced by host_name (or the address when the
-  // host has no name); host_name itself when there is no template.
+  // name_template expanded as every template of the config is (%{backend_host} is
+  // host_name, or the address when the host has no name; %{backend_ip}, %%); host_name
+  // itself when there is no template.
   std::string expand_name_template(const IpAddress& address, std::string_view host_name) const;
 
   // Sets up one connection's SSL object before its handshake: SNI, peer verification
@@ -67,6 +69,7 @@ class TlsContextCache {
   void store(const TlsSessionKey& key, SSL_SESSION* session);
 
   TlsConfig config_;
+  NameTemplate name_template_;  // config_.name_template, parsed once
   boost::asio::ssl::context context_;
   std::map<TlsSessionKey, SSL_SESSION*> sessions_;
   std::size_t full_handshakes_ = 0;

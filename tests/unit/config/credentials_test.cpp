@@ -24,7 +24,6 @@ using poolwatch::ConfigError;
 using poolwatch::CredentialsConfig;
 using poolwatch::CredentialStore;
 using poolwatch::make_ip_address;
-using poolwatch::NameTemplate;
 using poolwatch::Secret;
 using testing::AllOf;
 using testing::HasSubstr;
@@ -98,35 +97,6 @@ const auto ip3 = make_ip_address("10.2.2.77");
 
 Account account(std::string user, std::string secret, std::string master = {}) {
   return Account{std::move(user), Secret(std::move(secret)), std::move(master)};
-}
-
-// --- templates -------------------------------------------------------------------------
-
-TEST(NameTemplateTest, ExpandsBackendHostAndIp) {
-  const auto name = NameTemplate::parse("probe-%{backend_host}/%{backend_ip}");
-  EXPECT_EQ(name.expand(ip1, "be1.example"), "probe-be1.example/10.2.2.75");
-  EXPECT_EQ(name.expand(make_ip_address("2001:db8::1"), "2001:db8::1"),
-            "probe-2001:db8::1/2001:db8::1");
-}
-
-TEST(NameTemplateTest, DoublePercentIsALiteralPercent) {
-  EXPECT_EQ(NameTemplate::parse("a%%b%%%{backend_ip}%%").expand(ip1, "x"), "a%b%10.2.2.75%");
-  EXPECT_EQ(NameTemplate::parse("plain.user").expand(ip1, "x"), "plain.user");
-}
-
-TEST(NameTemplateTest, UnknownVariableIsAnErrorNamingIt) {
-  try {
-    NameTemplate::parse("probe-%{backend_name}");
-    FAIL() << "accepted an unknown variable";
-  } catch (const ConfigError& e) {
-    EXPECT_THAT(e.what(), AllOf(HasSubstr("%{backend_name}"), HasSubstr("%{backend_host}")));
-  }
-}
-
-TEST(NameTemplateTest, MalformedPercentSequencesAreErrors) {
-  for (const char* text : {"probe-%{backend_host", "probe-%", "probe-%s", "%{}", "%x%%"}) {
-    EXPECT_THROW(NameTemplate::parse(text), ConfigError) << text;
-  }
 }
 
 // --- test accounts (dovemon) -----------------------------------------------------------
