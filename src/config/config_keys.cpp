@@ -10,7 +10,7 @@
 
 #include "poolwatch/config/config_loader.hpp"
 #include "poolwatch/config/credentials.hpp"
-#include "poolwatch/service/logging.hpp"
+#include "poolwatch/config/log_names.hpp"
 
 namespace poolwatch::config_detail {
 

@@ -14,7 +14,7 @@
 #include <sstream>
 
 #include "poolwatch/config/config_loader.hpp"
-#include "poolwatch/service/logging.hpp"
+#include "poolwatch/config/log_names.hpp"
 
 namespace poolwatch {
 namespace {

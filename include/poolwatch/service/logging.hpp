@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "poolwatch/config/config.hpp"
+#include "poolwatch/config/log_names.hpp"
 
 namespace poolwatch {
 
@@ -27,11 +28,5 @@ void setup_logging(const LogConfig& log, bool foreground, bool debug);
 // nothing unless the target is a file. If the reopen fails, logging continues to the
 // old file and the failure is logged.
 void reopen_log_file();
-
-// "daemon", "mail", "user", "local0".."local7" -> LOG_DAEMON etc.
-std::optional<int> syslog_facility_from_name(std::string_view name);
-
-// "trace", "debug", "info", "warn", "error" -> the spdlog level.
-std::optional<spdlog::level::level_enum> log_level_from_name(std::string_view name);
 
 }  // namespace poolwatch
