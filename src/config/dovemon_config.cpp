@@ -13,35 +13,16 @@
 #include <optional>
 #include <sstream>
 
+#include "dovemon_mapping.hpp"
 #include "poolwatch/config/config_loader.hpp"
 #include "poolwatch/config/log_names.hpp"
 
 namespace poolwatch {
 namespace {
 
-// dovemon's per-protocol keys, gathered first because the port list depends on several.
-struct ProtocolKeys {
-  bool poll = false;
-  bool tls = false;
-  long long port = 0;
-  long long tls_port = 0;
-};
-
-struct Pending {
-  ProtocolKeys imap{true, false, 143, 993};
-  ProtocolKeys pop3{false, false, 110, 995};
-  ProtocolKeys lmtp{false, false, 24, 24};  // dovemon has no lmtps_port: TLS uses lmtp_port
-  bool imap_append = false;
-  bool imap_expunge = false;
-  bool pop3_stat = false;
-  bool pop3_delete = false;
-  bool debug = false;
-  std::optional<long long> loglevel;
-  bool use_delayed_down = false;
-  std::optional<double> delayed_down_delay;
-  std::optional<long long> delayed_down_limit;
-  std::optional<long long> retry_count, rapid_rounds, rapid_fails_needed;
-};
+using dovemon_detail::dovemon_defaults;
+using dovemon_detail::DovemonKeys;
+using dovemon_detail::map_dovemon_keys;
 
 constexpr long long max_port = 65535;
 
@@ -107,12 +88,6 @@ class DovemonReader {
   static const std::vector<std::pair<std::string_view, void (*)(DovemonReader&)>>& handlers();
   void apply();
   void finish();
-  // finish()'s steps, each mapping one group of the collected dovemon keys.
-  void map_logging();
-  void map_thresholds();
-  void map_ports();
-  void map_deep_checks();
-  void report_delayed_down();
   void lockfile();
   void logger_socket_addr();
   void syslog_facility();
@@ -166,7 +141,7 @@ class DovemonReader {
   std::string origin_;
   DovemonSettings& settings_;
   Config& config_;
-  Pending pending_;
+  DovemonKeys pending_;
   std::string key_;
   YAML::Node node_;
   int line_ = 0;
@@ -293,136 +268,12 @@ void DovemonReader::auth() {
 
 void DovemonReader::finish() {
   key_.clear();
-  map_logging();
-  map_thresholds();
-  map_ports();
-  map_deep_checks();
-  report_delayed_down();
+  map_dovemon_keys(pending_, settings_, origin_);
   try {
     validate(config_);
   } catch (const ConfigError& e) {
     throw ConfigError(fmt::format("{}: after mapping the dovemon keys: {}", origin_, e.what()));
   }
-}
-
-void DovemonReader::map_logging() {
-  const auto& p = pending_;
-  // Logging: dovemon logs to syslog unless `debug` keeps it in the foreground.
-  if (p.loglevel) {
-    const long long level = *p.loglevel;
-    config_.log.level = level == 0 ? "info" : level == 1 ? "warn" : level == 2 ? "error" : "debug";
-  }
-  if (p.debug) {
-    settings_.foreground = true;
-    config_.log.target = LogTarget::stderr_;
-    config_.log.level = "debug";
-  }
-}
-
-void DovemonReader::map_thresholds() {
-  const auto& p = pending_;
-  // The thresholds: poolwatch needs at least one of each, dovemon allows 0.
-  if (p.retry_count) {
-    config_.health.retry_count = static_cast<int>(std::max<long long>(*p.retry_count, 1));
-    if (*p.retry_count == 0)
-      warn("retry_count",
-           "0 is not possible in poolwatch; using 1 (the first failed round starts the rapid "
-           "stage)");
-  }
-  // rapid_rounds 0 means "no rapid stage" in both: down right after retry_count rounds.
-  if (p.rapid_rounds) config_.health.rapid_rounds = static_cast<int>(*p.rapid_rounds);
-  if (p.rapid_fails_needed) {
-    config_.health.rapid_fails_needed =
-        static_cast<int>(std::max<long long>(*p.rapid_fails_needed, 1));
-    if (*p.rapid_fails_needed == 0)
-      warn("rapid_fails_needed", "0 is not possible in poolwatch; using 1");
-  }
-  if (config_.health.rapid_rounds > 0 &&
-      config_.health.rapid_fails_needed > config_.health.rapid_rounds)
-    throw ConfigError(fmt::format(
-        "{}: rapid_fails_needed ({}) exceeds rapid_rounds ({}): the backend could never be "
-        "marked down",
-        origin_, config_.health.rapid_fails_needed, config_.health.rapid_rounds));
-}
-
-void DovemonReader::map_ports() {
-  const auto& p = pending_;
-  // The probed ports, in dovemon's order.
-  config_.probe.ports.clear();
-  auto add_port = [this](const ProtocolKeys& keys, Protocol protocol) {
-    if (!keys.poll) return;
-    config_.probe.ports.push_back(
-        PortSpec{protocol, static_cast<std::uint16_t>(keys.tls ? keys.tls_port : keys.port),
-                 keys.tls ? TlsMode::implicit : TlsMode::plain});
-  };
-  add_port(p.imap, Protocol::imap);
-  add_port(p.pop3, Protocol::pop3);
-  add_port(p.lmtp, Protocol::lmtp);
-  if (config_.probe.ports.empty())
-    throw ConfigError(fmt::format(
-        "{}: poll_imap, poll_pop3 and poll_lmtp are all off: nothing would be probed", origin_));
-}
-
-void DovemonReader::map_deep_checks() {
-  const auto& p = pending_;
-  // The deep checks. poolwatch pairs the destructive ones so the test mailbox never grows.
-  if (p.imap_append && p.imap_expunge) {
-    config_.probe.imap_append_expunge = true;
-  } else if (p.imap_append) {
-    config_.probe.imap_append_expunge = true;
-    warn("poll_imap_append",
-         "mapped to probe.imap_append_expunge: poolwatch always expunges the message it "
-         "appended, so the test mailbox does not fill up");
-  } else if (p.imap_expunge) {
-    config_.probe.imap_select = true;
-    warn("poll_imap_expunge",
-         "cannot be honoured: poolwatch never expunges mail it did not append; mapped to "
-         "probe.imap_select (SELECT INBOX) only");
-  }
-  config_.probe.pop3_stat = p.pop3_stat || p.pop3_delete;
-  config_.probe.pop3_dele = p.pop3_delete;
-}
-
-void DovemonReader::report_delayed_down() {
-  const auto& p = pending_;
-  // dovemon's delayed down has no poolwatch equivalent; its guards are relative.
-  if (p.use_delayed_down)
-    warn("use_delayed_down",
-         "cannot be honoured: poolwatch has no down-queue; a failed backend is downed when "
-         "its health check decides, and actions.max_down_percent (default 50) and "
-         "actions.max_actions_per_scan guard against downing too much of the pool");
-  const char* inactive = "has no effect without use_delayed_down, as in dovemon";
-  if (p.delayed_down_delay)
-    warn("delayed_down_delay",
-         p.use_delayed_down ? "cannot be honoured: no down-queue; raise health.retry_count or "
-                              "health.rapid_rounds to wait longer before a down"
-                            : inactive);
-  if (p.delayed_down_limit)
-    warn("delayed_down_limit",
-         p.use_delayed_down
-             ? fmt::format("cannot be honoured: poolwatch limits downs by share of the pool "
-                           "(actions.max_down_percent), not by an absolute count ({})",
-                           *p.delayed_down_limit)
-             : std::string(inactive));
-}
-
-// dovemon's documented defaults, for every key that changes what is probed or decided.
-Config dovemon_defaults() {
-  Config config;
-  config.health.interval = Seconds(10);
-  config.health.timeout = Seconds(3);
-  config.health.timeout_growth = true;  // dovemon grows the timeout 3, 6, 9 s
-  config.health.retry_count = 3;
-  config.health.rapid_rounds = 10;
-  config.health.rapid_fails_needed = 7;
-  config.health.rapid_timeout = Seconds(2);
-  config.probe.auth = AuthMechanism::login;
-  config.probe.imap_list = true;
-  config.credentials.poll_unknown_backends = true;
-  config.actions.flush_mode = FlushMode::reset_users;
-  config.log.target = LogTarget::syslog;
-  config.log.syslog_facility = "mail";
-  return config;
 }
 
 }  // namespace
