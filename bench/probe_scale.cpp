@@ -27,7 +27,8 @@ struct Tally {
 
 asio::awaitable<void> one_probe(ProbeRunner& runner, ProbeTarget target, Tally& tally,
                                 WaitGroup& group) {
-  std::optional<Account> account = Account{"probe", Secret("probepass"), ""};  // a local: g++ 12
+  std::optional<Account> account =
+      Account{"probe", Secret("probepass"), ""};  // g++ 12: CONTRIBUTING.md
   auto outcome = co_await runner.run(target, std::move(account), Seconds(30));
   ++(outcome.ok() ? tally.ok : tally.failed);
   group.done();

@@ -29,8 +29,7 @@ class ImapSession {
   ImapSession(Transport& transport, const DialogueParams& params)
       : transport_(transport), params_(params) {}
 
-  // g++ 12 miscompiles co_await inside an if condition: every co_await here is a
-  // statement or an initializer, never a condition.
+  // g++ 12: see CONTRIBUTING.md (no co_await in a condition).
   awaitable<void> run() {
     const auto& config = params_.config;
     const bool log_in = params_.account && config.login;

@@ -34,7 +34,7 @@ class LmtpSession {
                       "server refused the connection: " + lmtp::describe(*greeting));
       co_return;
     }
-    // g++ 12 miscompiles co_await inside an if condition: co_await only as a statement.
+    // g++ 12: see CONTRIBUTING.md (no co_await in a condition).
     const auto hello = co_await lhlo();
     bool ok = hello.has_value();
     if (ok && params_.tls == TlsMode::starttls) {

@@ -38,7 +38,7 @@ class Pop3Session {
                       "server refused the connection: " + pop3::describe(*greeting));
       co_return;
     }
-    // g++ 12 miscompiles co_await inside an if condition: co_await only as a statement.
+    // g++ 12: see CONTRIBUTING.md (no co_await in a condition).
     const bool log_in = params_.account && params_.config.login;
     bool ok = true;
     if (params_.tls == TlsMode::starttls) ok = co_await stls();

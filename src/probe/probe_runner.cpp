@@ -62,7 +62,7 @@ awaitable<void> ProbeRunner::dialogue(Transport& transport, const ProbeTarget& t
   // The deadline races this coroutine with ||, which waits for it to finish; it must
   // therefore never end in an exception, or the race would wait for the deadline too.
   try {
-    // g++ 12 miscompiles co_await inside an if condition: co_await only as a statement.
+    // g++ 12: see CONTRIBUTING.md (no co_await in a condition).
     bool ok = co_await transport.connect();
     if (ok && target.port.tls == TlsMode::implicit) ok = co_await transport.start_tls();
     if (!ok) co_return;

@@ -163,7 +163,7 @@ awaitable<std::optional<std::string>> Transport::read_line() {
     }
     const auto buffer = asio::buffer(
         read_buffer_.data(), std::min(read_buffer_.size(), limits_.max_bytes - bytes_read_));
-    // g++ 12 mishandles co_await in conditional expressions; plain statements only.
+    // g++ 12: see CONTRIBUTING.md (no co_await in a condition).
     boost::system::error_code ec;
     std::size_t n = 0;
     if (tls_stream_)

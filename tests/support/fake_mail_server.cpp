@@ -57,7 +57,7 @@ class FakeSession {
 
   awaitable<void> run() {
     if (options_.behaviour == FakeBehaviour::never_answer) {
-      // g++ 12 miscompiles co_await in conditions: co_await only as a statement.
+      // g++ 12: see CONTRIBUTING.md (no co_await in a condition).
       for (;;) {
         const auto line = co_await read_line();
         if (!line) co_return;
