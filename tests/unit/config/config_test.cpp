@@ -465,3 +465,20 @@ TEST(Validate, ChecksProgrammaticConfigs) {
   c.probe.ports.clear();
   EXPECT_THROW(validate(c), ConfigError);
 }
+
+// Every template key goes through the same parser at load: a typo in any of them stops
+// the start-up with the key and the line, instead of failing every probe.
+TEST(NameTemplateKeys, TlsNameTemplateTypoIsALoadError) {
+  const auto error =
+      load_error("probe:\n  tls:\n    name_template: \"%{backend_hostname}.mail\"\n");
+  EXPECT_THAT(error, AllOf(HasSubstr("t.yml:3"), HasSubstr("probe.tls.name_template"),
+                           HasSubstr("%{backend_hostname}"), HasSubstr("%{backend_host}")));
+  EXPECT_THAT(load_error("probe:\n  tls:\n    name_template: \"mail-%\"\n"),
+              HasSubstr("probe.tls.name_template"));
+  EXPECT_EQ(load_error("probe:\n  tls:\n    name_template: \"%{backend_ip}.mail\"\n"), "");
+}
+
+TEST(NameTemplateKeys, UserAndRecipientTemplatesAreCheckedTheSameWay) {
+  EXPECT_THAT(load_error("probe:\n  lmtp_to: \"%{user}@example.org\"\n"),
+              AllOf(HasSubstr("probe.lmtp_to"), HasSubstr("%{user}")));
+}
