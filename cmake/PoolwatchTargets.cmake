@@ -4,17 +4,33 @@
 # networking. poolwatch_check_sans_io() also refuses, at configure time, a sans-io target
 # that links (directly or through another of ours) Asio, Beast or OpenSSL.
 #
-#   poolwatch_library(<target> [SANS_IO] SOURCES <files> [DEPENDS <targets>] [PCH <headers>])
+#   poolwatch_library(<target> [SANS_IO | ASIO_PCH] SOURCES <files> [DEPENDS <targets>])
+#
+# ASIO_PCH: the target's files use the one precompiled header of the networking targets
+# (poolwatch_asio_pch, made by poolwatch_asio_pch() below), built once for all of them.
 
 set(POOLWATCH_SANS_IO_TARGETS "" CACHE INTERNAL "")
 
-# The Asio headers (and spdlog) nearly every networking file includes: precompiled once
-# per target that uses them, instead of parsed again by each of its files.
+# The Asio, Beast and spdlog headers the networking files include: precompiled once for
+# all of them instead of parsed again by each file.
 set(POOLWATCH_ASIO_PCH
   <boost/asio/any_io_executor.hpp> <boost/asio/as_tuple.hpp> <boost/asio/awaitable.hpp>
   <boost/asio/co_spawn.hpp> <boost/asio/experimental/awaitable_operators.hpp>
   <boost/asio/ip/tcp.hpp> <boost/asio/redirect_error.hpp> <boost/asio/steady_timer.hpp>
-  <boost/asio/use_awaitable.hpp> <spdlog/spdlog.h>)
+  <boost/asio/use_awaitable.hpp> <boost/asio/ssl.hpp> <boost/beast/http.hpp>
+  <spdlog/spdlog.h>)
+
+# The donor of the shared precompiled header. A target may reuse it only if it compiles
+# with the same flags and definitions, which every networking library here does: they
+# all link poolwatch_common, poolwatch_asio and spdlog and add nothing else that defines.
+function(poolwatch_asio_pch)
+  file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/poolwatch_asio_pch.cpp "// the shared PCH's own TU\n")
+  add_library(poolwatch_asio_pch OBJECT ${CMAKE_CURRENT_BINARY_DIR}/poolwatch_asio_pch.cpp)
+  target_include_directories(poolwatch_asio_pch PRIVATE ${PROJECT_SOURCE_DIR}/include)
+  target_compile_options(poolwatch_asio_pch PRIVATE ${POOLWATCH_WARNINGS})
+  target_link_libraries(poolwatch_asio_pch PRIVATE poolwatch_common poolwatch_asio spdlog::spdlog)
+  target_precompile_headers(poolwatch_asio_pch PRIVATE ${POOLWATCH_ASIO_PCH})
+endfunction()
 
 # Asio's and OpenSSL's configuration headers become an #error for this target's files.
 function(poolwatch_guard_sans_io target)
@@ -22,7 +38,7 @@ function(poolwatch_guard_sans_io target)
 endfunction()
 
 function(poolwatch_library target)
-  cmake_parse_arguments(ARG "SANS_IO" "" "SOURCES;DEPENDS;PCH" ${ARGN})
+  cmake_parse_arguments(ARG "SANS_IO;ASIO_PCH" "" "SOURCES;DEPENDS" ${ARGN})
   add_library(${target} STATIC ${ARG_SOURCES})
   target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR}/include)
   target_compile_options(${target} PRIVATE ${POOLWATCH_WARNINGS})
@@ -31,8 +47,8 @@ function(poolwatch_library target)
     poolwatch_guard_sans_io(${target})
     set(POOLWATCH_SANS_IO_TARGETS ${POOLWATCH_SANS_IO_TARGETS} ${target} CACHE INTERNAL "")
   endif()
-  if(ARG_PCH)
-    target_precompile_headers(${target} PRIVATE ${ARG_PCH})
+  if(ARG_ASIO_PCH)
+    target_precompile_headers(${target} REUSE_FROM poolwatch_asio_pch)
   endif()
 endfunction()
 
