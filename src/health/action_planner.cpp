@@ -15,6 +15,21 @@ struct WantedAction {
   std::string reason;
 };
 
+// The director answers "Ring sync timed out" both when the command waited for a ring
+// sync that never came (it did not run) and when it ran but the ring did not confirm it
+// in time (it took effect on this director). Such a "maybe" is taken the way the next
+// scan corrects: a HOST-DOWN as applied, since owning a host the director still lists up
+// only makes the next scan send the HOST-DOWN again, while not owning a host it did take
+// down would leave it down for good as someone else's. A HOST-UP as not applied: still
+// owned, it is sent again if the host is still down, and released once HOST-LIST lists it
+// up; given up, a HOST-UP that did not apply would leave an owned host down for good. A
+// flush as not applied: it stays pending and is sent again, and flushing a down host a
+// second time is harmless.
+bool taken_as_applied(DirectorCommandKind kind, DirectorReplyStatus reply) {
+  if (reply == DirectorReplyStatus::ok) return true;
+  return kind == DirectorCommandKind::host_down && reply == DirectorReplyStatus::ring_sync_timeout;
+}
+
 }  // namespace
 
 std::string_view to_string(DirectorCommandKind kind) {
@@ -217,9 +232,9 @@ ActionPlan ActionPlanner::plan(const PoolSnapshot& pool,
   return result;
 }
 
-bool ActionPlanner::on_command_result(const PlannedCommand& command, bool ok,
+bool ActionPlanner::on_command_result(const PlannedCommand& command, DirectorReplyStatus reply,
                                       std::int64_t unix_now) {
-  if (!ok || dry_run_) return false;
+  if (dry_run_ || !taken_as_applied(command.kind, reply)) return false;
   switch (command.kind) {
     case DirectorCommandKind::host_down: {
       // A re-sent HOST-DOWN keeps the original time: the outage did not start anew.

@@ -90,12 +90,7 @@ asio::awaitable<void> PoolWatcher::execute(ActionPlan plan) {
     metrics_.action_sent(action_label(command.kind), address, ok ? "ok" : to_string(reply.status));
     events_.action(std::chrono::system_clock::now(), name, address,
                    ok ? "ok" : std::string(to_string(reply.status)), command.reason);
-    // A HOST-DOWN answered "Ring sync timed out" may have reached the ring. Counting it
-    // as ours is the safe side: if it did not apply, the next scan sees the host up and
-    // sends it again; counted as failed, a host it did take down would never come back.
-    const bool owned_now = ok || (command.kind == DirectorCommandKind::host_down &&
-                                  reply.status == DirectorReplyStatus::ring_sync_timeout);
-    if (planner_.on_command_result(command, owned_now, unix_now())) save_state();
+    if (planner_.on_command_result(command, reply.status, unix_now())) save_state();
     if (ok && command.kind == DirectorCommandKind::host_down)
       run_hook("down", command.address, command.reason);
     if (ok && command.kind == DirectorCommandKind::host_up)

@@ -2,8 +2,8 @@
 // Decides which director commands to send. It reconciles every scan: the director's
 // HOST-LIST (including its U/D flag), the health verdicts and the hosts poolwatch itself
 // took down ("owned") are compared afresh, so a HOST-DOWN that a director restart lost
-// is sent again and an admin's manual down is never undone. Ownership changes only when
-// the caller reports that the director answered OK.
+// is sent again and an admin's manual down is never undone. Ownership changes only with
+// the director's answers, which the caller feeds back through on_command_result.
 
 #include <cstdint>
 #include <map>
@@ -15,6 +15,7 @@
 
 #include "poolwatch/common/ip_address.hpp"
 #include "poolwatch/config/config.hpp"
+#include "poolwatch/director/director_protocol.hpp"
 #include "poolwatch/director/pool.hpp"
 #include "poolwatch/health/health_tracker.hpp"
 
@@ -77,9 +78,13 @@ class ActionPlanner {
   // Hosts that have no entry in verdicts count as unknown: nothing is done about them.
   ActionPlan plan(const PoolSnapshot& pool, const std::map<IpAddress, BackendVerdict>& verdicts);
 
-  // The director's answer to one planned command. Returns true when ownership or a
-  // pending flush changed (save the state file).
-  bool on_command_result(const PlannedCommand& command, bool ok, std::int64_t unix_now);
+  // The director's answer to one planned command. An answer that leaves open whether the
+  // command took effect ("Ring sync timed out") is taken the way a later scan corrects:
+  // a HOST-DOWN as applied (the host is owned), a HOST-UP or a flush as not applied (the
+  // host stays owned, the flush pending, and both are sent again). Returns true when
+  // ownership or a pending flush changed (save the state file).
+  bool on_command_result(const PlannedCommand& command, DirectorReplyStatus reply,
+                         std::int64_t unix_now);
 
   bool owns(const IpAddress& address) const { return owned_.contains(address); }
   std::vector<OwnedHost> owned() const;  // ordered by address
