@@ -7,10 +7,13 @@
 #include "poolwatch/health/pool_guard.hpp"
 
 namespace poolwatch {
+
+using director::HostCommand;
+
 namespace {
 
 struct WantedAction {
-  DirectorCommandKind kind;
+  HostCommand kind;
   IpAddress address;
   std::string reason;
 };
@@ -25,43 +28,29 @@ struct WantedAction {
 // up; given up, a HOST-UP that did not apply would leave an owned host down for good. A
 // flush as not applied: it stays pending and is sent again, and flushing a down host a
 // second time is harmless.
-bool taken_as_applied(DirectorCommandKind kind, DirectorReplyStatus reply) {
+bool taken_as_applied(HostCommand kind, DirectorReplyStatus reply) {
   if (reply == DirectorReplyStatus::ok) return true;
-  return kind == DirectorCommandKind::host_down && reply == DirectorReplyStatus::ring_sync_timeout;
+  return kind == HostCommand::down && reply == DirectorReplyStatus::ring_sync_timeout;
 }
 
 }  // namespace
 
-std::string_view to_string(DirectorCommandKind kind) {
-  switch (kind) {
-    case DirectorCommandKind::host_down:
-      return "HOST-DOWN";
-    case DirectorCommandKind::host_reset_users:
-      return "HOST-RESET-USERS";
-    case DirectorCommandKind::host_flush:
-      return "HOST-FLUSH";
-    case DirectorCommandKind::host_up:
-      return "HOST-UP";
-  }
-  return "?";
-}
-
 std::string_view to_string(SuppressedBecause because) {
   switch (because) {
     case SuppressedBecause::pool_guard:
-      return "pool guard";
+      return "pool_guard";
     case SuppressedBecause::dry_run:
-      return "dry run";
+      return "dry_run";
     case SuppressedBecause::manual_down:
-      return "manual down";
+      return "manual_down";
     case SuppressedBecause::scan_cap:
-      return "per-scan cap";
+      return "cap";
   }
   return "?";
 }
 
 std::string PlannedCommand::line() const {
-  return fmt::format("{}\t{}", to_string(kind), address.to_string());
+  return fmt::format("{}\t{}", director::command_name(kind), address.to_string());
 }
 
 ActionPlanner::ActionPlanner(ActionConfig config, bool dry_run, std::vector<OwnedHost> owned)
@@ -80,7 +69,7 @@ std::vector<OwnedHost> ActionPlanner::owned() const {
   return result;
 }
 
-void ActionPlanner::suppress(ActionPlan& plan, DirectorCommandKind kind, const IpAddress& address,
+void ActionPlanner::suppress(ActionPlan& plan, HostCommand kind, const IpAddress& address,
                              SuppressedBecause because, std::string reason) {
   SuppressionKey key{address, kind, because};
   const bool first = !suppressed_last_scan_.contains(key);
@@ -91,7 +80,7 @@ void ActionPlanner::suppress(ActionPlan& plan, DirectorCommandKind kind, const I
 
 void ActionPlanner::add_down(ActionPlan& plan, const IpAddress& address,
                              const std::string& reason) const {
-  plan.commands.push_back({DirectorCommandKind::host_down, address, reason, false});
+  plan.commands.push_back({HostCommand::down, address, reason, false});
   add_flush(plan, address, reason, true);
 }
 
@@ -99,12 +88,10 @@ void ActionPlanner::add_flush(ActionPlan& plan, const IpAddress& address, std::s
                               bool follows_down) const {
   switch (config_.flush_mode) {
     case FlushMode::reset_users:
-      plan.commands.push_back(
-          {DirectorCommandKind::host_reset_users, address, std::move(reason), follows_down});
+      plan.commands.push_back({HostCommand::reset_users, address, std::move(reason), follows_down});
       break;
     case FlushMode::flush:
-      plan.commands.push_back(
-          {DirectorCommandKind::host_flush, address, std::move(reason), follows_down});
+      plan.commands.push_back({HostCommand::flush, address, std::move(reason), follows_down});
       break;
     case FlushMode::none:
       break;
@@ -126,7 +113,7 @@ bool ActionPlanner::retry_pending_flushes(ActionPlan& plan, const PoolSnapshot& 
       continue;
     }
     const bool down_planned = std::any_of(plan.commands.begin(), plan.commands.end(), [&](auto& c) {
-      return c.address == address && c.kind == DirectorCommandKind::host_down;
+      return c.address == address && c.kind == HostCommand::down;
     });
     if (!down_planned)
       add_flush(plan, address,
@@ -166,7 +153,7 @@ ActionPlan ActionPlanner::plan(const PoolSnapshot& pool,
     const bool director_down = host.down.value_or(false);
     if (verdict.verdict == Verdict::down && !director_down) {
       if (owned)
-        resends.push_back({DirectorCommandKind::host_down, host.address,
+        resends.push_back({HostCommand::down, host.address,
                            fmt::format("the director lists it up again although poolwatch took "
                                        "it down (director restart?); still failing: {}",
                                        verdict.reason)});
@@ -174,14 +161,14 @@ ActionPlan ActionPlanner::plan(const PoolSnapshot& pool,
         new_downs.push_back({host.address, verdict.since_unix, verdict.reason});
     } else if (verdict.verdict == Verdict::up && director_down) {
       if (owned)
-        ups.push_back({DirectorCommandKind::host_up, host.address,
-                       fmt::format("healthy again: {}", verdict.reason)});
+        ups.push_back(
+            {HostCommand::up, host.address, fmt::format("healthy again: {}", verdict.reason)});
       else if (config_.up_manual_downs)
-        ups.push_back({DirectorCommandKind::host_up, host.address,
+        ups.push_back({HostCommand::up, host.address,
                        fmt::format("healthy, down by someone else, up_manual_downs is set: {}",
                                    verdict.reason)});
       else
-        suppress(result, DirectorCommandKind::host_up, host.address, SuppressedBecause::manual_down,
+        suppress(result, HostCommand::up, host.address, SuppressedBecause::manual_down,
                  "healthy, but down by an admin or another monitor: left down");
     } else if (verdict.verdict == Verdict::up && owned && !dry_run_) {
       result.released.push_back(
@@ -194,13 +181,12 @@ ActionPlan ActionPlanner::plan(const PoolSnapshot& pool,
   auto guard = apply_pool_guard(pool.hosts.size(), held_down, config_.max_down_percent,
                                 std::move(new_downs));
   for (auto& blocked : guard.blocked)
-    suppress(result, DirectorCommandKind::host_down, blocked.candidate.address,
-             SuppressedBecause::pool_guard,
+    suppress(result, HostCommand::down, blocked.candidate.address, SuppressedBecause::pool_guard,
              fmt::format("{} (failing: {})", blocked.reason, blocked.candidate.reason));
 
   std::vector<WantedAction> wanted = std::move(resends);
   for (auto& allowed : guard.allowed)
-    wanted.push_back({DirectorCommandKind::host_down, allowed.address, std::move(allowed.reason)});
+    wanted.push_back({HostCommand::down, allowed.address, std::move(allowed.reason)});
   wanted.insert(wanted.end(), ups.begin(), ups.end());
 
   // A down and its flush are one action; <= 0 means no cap.
@@ -217,7 +203,7 @@ ActionPlan ActionPlanner::plan(const PoolSnapshot& pool,
     if (dry_run_) {
       suppress(result, action.kind, action.address, SuppressedBecause::dry_run,
                std::move(action.reason));
-    } else if (action.kind == DirectorCommandKind::host_down) {
+    } else if (action.kind == HostCommand::down) {
       add_down(result, action.address, action.reason);
     } else {
       result.commands.push_back({action.kind, action.address, std::move(action.reason), false});
@@ -236,7 +222,7 @@ bool ActionPlanner::on_command_result(const PlannedCommand& command, DirectorRep
                                       std::int64_t unix_now) {
   if (dry_run_ || !taken_as_applied(command.kind, reply)) return false;
   switch (command.kind) {
-    case DirectorCommandKind::host_down: {
+    case HostCommand::down: {
       // A re-sent HOST-DOWN keeps the original time: the outage did not start anew.
       auto [it, added] =
           owned_.try_emplace(command.address, OwnedHost{command.address, unix_now, command.reason});
@@ -245,10 +231,10 @@ bool ActionPlanner::on_command_result(const PlannedCommand& command, DirectorRep
       it->second.flush_pending = flush_wanted || it->second.flush_pending;
       return added || flush_added;
     }
-    case DirectorCommandKind::host_up:
+    case HostCommand::up:
       return owned_.erase(command.address) > 0;
-    case DirectorCommandKind::host_reset_users:
-    case DirectorCommandKind::host_flush: {
+    case HostCommand::reset_users:
+    case HostCommand::flush: {
       const auto it = owned_.find(command.address);
       if (it == owned_.end() || !it->second.flush_pending) return false;
       it->second.flush_pending = false;

@@ -21,11 +21,8 @@
 
 namespace poolwatch {
 
-enum class DirectorCommandKind { host_down, host_reset_users, host_flush, host_up };
-std::string_view to_string(DirectorCommandKind kind);  // "HOST-DOWN", ...
-
 struct PlannedCommand {
-  DirectorCommandKind kind = DirectorCommandKind::host_down;
+  director::HostCommand kind = director::HostCommand::down;
   IpAddress address;
   std::string reason;
   // The flush that belongs to the HOST-DOWN before it: skip it if that HOST-DOWN failed.
@@ -34,10 +31,12 @@ struct PlannedCommand {
 };
 
 enum class SuppressedBecause { pool_guard, dry_run, manual_down, scan_cap };
+// "pool_guard", "dry_run", "manual_down", "cap": the reason label of
+// poolwatch_actions_suppressed_total, which alert rules select on; keep the values.
 std::string_view to_string(SuppressedBecause because);
 
 struct SuppressedAction {
-  DirectorCommandKind kind = DirectorCommandKind::host_down;  // host_down or host_up
+  director::HostCommand kind = director::HostCommand::down;  // down or up
   IpAddress address;
   SuppressedBecause because = SuppressedBecause::pool_guard;
   std::string reason;
@@ -91,8 +90,8 @@ class ActionPlanner {
   bool dry_run() const { return dry_run_; }
 
  private:
-  using SuppressionKey = std::tuple<IpAddress, DirectorCommandKind, SuppressedBecause>;
-  void suppress(ActionPlan& plan, DirectorCommandKind kind, const IpAddress& address,
+  using SuppressionKey = std::tuple<IpAddress, director::HostCommand, SuppressedBecause>;
+  void suppress(ActionPlan& plan, director::HostCommand kind, const IpAddress& address,
                 SuppressedBecause because, std::string reason);
   void add_down(ActionPlan& plan, const IpAddress& address, const std::string& reason) const;
   void add_flush(ActionPlan& plan, const IpAddress& address, std::string reason,

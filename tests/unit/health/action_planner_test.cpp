@@ -11,6 +11,7 @@
 #include <vector>
 
 using namespace poolwatch;
+using director::HostCommand;
 
 namespace {
 
@@ -311,7 +312,7 @@ TEST(ActionPlanner, ManualDownIsNeverBroughtUp) {
     EXPECT_TRUE(plan.commands.empty());
     ASSERT_EQ(plan.suppressed.size(), 1u);
     EXPECT_EQ(plan.suppressed[0].because, SuppressedBecause::manual_down);
-    EXPECT_EQ(plan.suppressed[0].kind, DirectorCommandKind::host_up);
+    EXPECT_EQ(plan.suppressed[0].kind, HostCommand::up);
     EXPECT_EQ(plan.suppressed[0].address, addr(3));
     EXPECT_EQ(plan.suppressed[0].first_report, scan == 0);
   }
@@ -412,7 +413,7 @@ TEST(ActionPlanner, PerScanCapDefersTheRest) {
   ASSERT_EQ(plan.suppressed.size(), 2u);
   EXPECT_EQ(plan.suppressed[0].because, SuppressedBecause::scan_cap);
   EXPECT_EQ(plan.suppressed[0].address, addr(3));
-  EXPECT_EQ(plan.suppressed[1].kind, DirectorCommandKind::host_up);
+  EXPECT_EQ(plan.suppressed[1].kind, HostCommand::up);
   EXPECT_EQ(plan.suppressed[1].address, addr(5));
   all_ok(planner, plan);
   const auto next = planner.plan(pool(5, {1, 2, 5}), verdicts(5, {1, 2, 3}));
@@ -445,9 +446,9 @@ TEST(ActionPlanner, DryRunReportsEachWouldBeActionOncePerTransition) {
   EXPECT_TRUE(first.commands.empty());
   ASSERT_EQ(first.suppressed.size(), 2u);
   EXPECT_EQ(first.suppressed[0].because, SuppressedBecause::dry_run);
-  EXPECT_EQ(first.suppressed[0].kind, DirectorCommandKind::host_down);
+  EXPECT_EQ(first.suppressed[0].kind, HostCommand::down);
   EXPECT_EQ(first.suppressed[0].address, addr(1));
-  EXPECT_EQ(first.suppressed[1].kind, DirectorCommandKind::host_up);
+  EXPECT_EQ(first.suppressed[1].kind, HostCommand::up);
   EXPECT_EQ(first.suppressed[1].address, addr(3));
   // Same situation next scan: nothing new to report.
   EXPECT_TRUE(planner.plan(pool(4, {3}), verdicts(4, {1})).suppressed.empty());
@@ -457,8 +458,7 @@ TEST(ActionPlanner, DryRunReportsEachWouldBeActionOncePerTransition) {
   ASSERT_EQ(again.suppressed.size(), 1u);
   EXPECT_EQ(again.suppressed[0].address, addr(1));
   // Nothing changes ownership in dry-run, not even a vanished host.
-  EXPECT_FALSE(
-      planner.on_command_result({DirectorCommandKind::host_down, addr(1), "", false}, kOk, kNow));
+  EXPECT_FALSE(planner.on_command_result({HostCommand::down, addr(1), "", false}, kOk, kNow));
   const auto vanished = planner.plan(pool(2), verdicts(2));
   EXPECT_TRUE(vanished.released.empty());
   EXPECT_EQ(planner.owned(), (std::vector<OwnedHost>{{addr(3), kNow, "from state file"}}));
@@ -475,8 +475,7 @@ TEST(ActionPlanner, DryRunStillAppliesTheGuard) {
 }
 
 TEST(ActionPlanner, CommandNamesAndLines) {
-  EXPECT_EQ(to_string(DirectorCommandKind::host_reset_users), "HOST-RESET-USERS");
-  EXPECT_EQ(to_string(SuppressedBecause::scan_cap), "per-scan cap");
-  PlannedCommand up{DirectorCommandKind::host_up, make_ip_address("2001:db8::1"), "", false};
+  EXPECT_EQ(to_string(SuppressedBecause::scan_cap), "cap");
+  PlannedCommand up{HostCommand::up, make_ip_address("2001:db8::1"), "", false};
   EXPECT_EQ(up.line(), "HOST-UP\t2001:db8::1");
 }
