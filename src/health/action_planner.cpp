@@ -189,11 +189,11 @@ ActionPlan ActionPlanner::plan(const PoolSnapshot& pool,
     wanted.push_back({HostCommand::down, allowed.address, std::move(allowed.reason)});
   wanted.insert(wanted.end(), ups.begin(), ups.end());
 
-  // A down and its flush are one action; <= 0 means no cap.
-  const auto cap = config_.max_actions_per_scan;
+  // A down and its flush are one action. The config refuses a cap below 1.
+  const auto cap = static_cast<std::size_t>(config_.max_actions_per_scan);
   std::size_t taken = 0;
   for (auto& action : wanted) {
-    if (cap > 0 && taken >= static_cast<std::size_t>(cap)) {
+    if (taken >= cap) {
       suppress(result, action.kind, action.address, SuppressedBecause::scan_cap,
                fmt::format("max_actions_per_scan {} reached, retried next scan ({})", cap,
                            action.reason));

@@ -422,15 +422,6 @@ TEST(ActionPlanner, PerScanCapDefersTheRest) {
                                       "HOST-UP\t10.0.0.5"}));
 }
 
-TEST(ActionPlanner, ZeroCapMeansNoCap) {
-  ActionConfig config = unguarded();
-  config.max_actions_per_scan = 0;
-  ActionPlanner planner(config, false);
-  EXPECT_EQ(
-      planner.plan(pool(20), verdicts(20, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12})).commands.size(),
-      24u);
-}
-
 TEST(ActionPlanner, ResendsComeFirstThenNewDownsThenUps) {
   ActionPlanner planner(unguarded(), false, {{addr(3), kNow, "x"}, {addr(4), kNow, "y"}});
   const auto plan = planner.plan(pool(4, {4}), verdicts(4, {1, 3}));
