@@ -22,8 +22,6 @@ std::string_view outcome_label(FailureClass f) {
   switch (f) {
     case FailureClass::none:
       return "ok";
-    case FailureClass::resolve_error:
-      return "resolve_error";
     case FailureClass::connect_refused:
       return "connect_refused";
     case FailureClass::connect_timeout:
