@@ -49,10 +49,6 @@ std::string_view to_string(SuppressedBecause because) {
   return "?";
 }
 
-std::string PlannedCommand::line() const {
-  return fmt::format("{}\t{}", director::command_name(kind), address.to_string());
-}
-
 ActionPlanner::ActionPlanner(ActionConfig config, bool dry_run, std::vector<OwnedHost> owned)
     : config_(std::move(config)), dry_run_(dry_run) {
   for (auto& host : owned) owned_.insert_or_assign(host.address, std::move(host));

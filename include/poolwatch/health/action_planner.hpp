@@ -27,7 +27,6 @@ struct PlannedCommand {
   std::string reason;
   // The flush that belongs to the HOST-DOWN before it: skip it if that HOST-DOWN failed.
   bool follows_down = false;
-  std::string line() const;  // "HOST-DOWN\t10.0.0.1", without the LF
 };
 
 enum class SuppressedBecause { pool_guard, dry_run, manual_down, scan_cap };

@@ -51,9 +51,14 @@ Verdicts verdicts(int n, std::vector<int> down = {}) {
   return result;
 }
 
+// The commands as the director would receive them, without the LF.
 std::vector<std::string> lines(const ActionPlan& plan) {
   std::vector<std::string> out;
-  for (const auto& c : plan.commands) out.push_back(c.line());
+  for (const auto& c : plan.commands) {
+    auto line = director::format_host_command(c.kind, c.address);
+    line.pop_back();
+    out.push_back(std::move(line));
+  }
   return out;
 }
 
@@ -463,10 +468,4 @@ TEST(ActionPlanner, DryRunStillAppliesTheGuard) {
   EXPECT_EQ(plan.suppressed[0].address, addr(2));
   EXPECT_EQ(plan.suppressed[1].because, SuppressedBecause::dry_run);
   EXPECT_EQ(plan.suppressed[1].address, addr(1));
-}
-
-TEST(ActionPlanner, CommandNamesAndLines) {
-  EXPECT_EQ(to_string(SuppressedBecause::scan_cap), "cap");
-  PlannedCommand up{HostCommand::up, make_ip_address("2001:db8::1"), "", false};
-  EXPECT_EQ(up.line(), "HOST-UP\t2001:db8::1");
 }
