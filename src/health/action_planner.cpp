@@ -3,20 +3,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-
-#include "poolwatch/health/pool_guard.hpp"
+#include <iterator>
 
 namespace poolwatch {
 
 using director::HostCommand;
 
 namespace {
-
-struct WantedAction {
-  HostCommand kind;
-  IpAddress address;
-  std::string reason;
-};
 
 // The director answers "Ring sync timed out" both when the command waited for a ring
 // sync that never came (it did not run) and when it ran but the ring did not confirm it
@@ -95,7 +88,7 @@ void ActionPlanner::add_flush(ActionPlan& plan, const IpAddress& address, std::s
 }
 
 bool ActionPlanner::retry_pending_flushes(ActionPlan& plan, const PoolSnapshot& pool,
-                                          const std::map<IpAddress, BackendVerdict>& verdicts) {
+                                          const Verdicts& verdicts) {
   bool dropped = false;
   for (auto& [address, owned] : owned_) {
     if (!owned.flush_pending) continue;
@@ -118,30 +111,24 @@ bool ActionPlanner::retry_pending_flushes(ActionPlan& plan, const PoolSnapshot& 
   return dropped;
 }
 
-ActionPlan ActionPlanner::plan(const PoolSnapshot& pool,
-                               const std::map<IpAddress, BackendVerdict>& verdicts) {
-  ActionPlan result;
-  suppressed_this_scan_.clear();
-
-  // In dry-run nothing was sent, so nothing poolwatch owns can change either.
-  if (!dry_run_) {
-    for (auto it = owned_.begin(); it != owned_.end();) {
-      if (pool.find(it->first) != nullptr) {
-        ++it;
-        continue;
-      }
-      result.released.push_back({std::move(it->second), "gone from HOST-LIST, forgotten"});
-      it = owned_.erase(it);
+void ActionPlanner::forget_hosts_gone_from(ActionPlan& plan, const PoolSnapshot& pool) {
+  for (auto it = owned_.begin(); it != owned_.end();) {
+    if (pool.find(it->first) != nullptr) {
+      ++it;
+      continue;
     }
+    plan.released.push_back({std::move(it->second), "gone from HOST-LIST, forgotten"});
+    it = owned_.erase(it);
   }
+}
 
-  std::vector<WantedAction> resends;
-  std::vector<GuardCandidate> new_downs;
-  std::vector<WantedAction> ups;
-  std::size_t held_down = 0;
+ActionPlanner::Wanted ActionPlanner::compare_with_verdicts(ActionPlan& plan,
+                                                           const PoolSnapshot& pool,
+                                                           const Verdicts& verdicts) {
+  Wanted wanted;
   for (const auto& host : pool.hosts) {
     const bool owned = owns(host.address);
-    if (owned) ++held_down;
+    if (owned) ++wanted.held_down;
     const auto found = verdicts.find(host.address);
     if (found == verdicts.end()) continue;
     const BackendVerdict& verdict = found->second;
@@ -149,63 +136,84 @@ ActionPlan ActionPlanner::plan(const PoolSnapshot& pool,
     const bool director_down = host.down.value_or(false);
     if (verdict.verdict == Verdict::down && !director_down) {
       if (owned)
-        resends.push_back({HostCommand::down, host.address,
-                           fmt::format("the director lists it up again although poolwatch took "
-                                       "it down (director restart?); still failing: {}",
-                                       verdict.reason)});
+        wanted.resends.push_back(
+            {HostCommand::down, host.address,
+             fmt::format("the director lists it up again although poolwatch took "
+                         "it down (director restart?); still failing: {}",
+                         verdict.reason)});
       else
-        new_downs.push_back({host.address, verdict.since_unix, verdict.reason});
+        wanted.new_downs.push_back({host.address, verdict.since_unix, verdict.reason});
     } else if (verdict.verdict == Verdict::up && director_down) {
       if (owned)
-        ups.push_back(
+        wanted.ups.push_back(
             {HostCommand::up, host.address, fmt::format("healthy again: {}", verdict.reason)});
       else if (config_.up_manual_downs)
-        ups.push_back({HostCommand::up, host.address,
-                       fmt::format("healthy, down by someone else, up_manual_downs is set: {}",
-                                   verdict.reason)});
+        wanted.ups.push_back(
+            {HostCommand::up, host.address,
+             fmt::format("healthy, down by someone else, up_manual_downs is set: {}",
+                         verdict.reason)});
       else
-        suppress(result, HostCommand::up, host.address, SuppressedBecause::manual_down,
+        suppress(plan, HostCommand::up, host.address, SuppressedBecause::manual_down,
                  "healthy, but down by an admin or another monitor: left down");
     } else if (verdict.verdict == Verdict::up && owned && !dry_run_) {
-      result.released.push_back(
+      plan.released.push_back(
           {owned_.at(host.address), "the director lists it up and it is healthy"});
       owned_.erase(host.address);
-      --held_down;
+      --wanted.held_down;
     }
   }
+  return wanted;
+}
 
-  auto guard = apply_pool_guard(pool.hosts.size(), held_down, config_.max_down_percent,
-                                std::move(new_downs));
+// Resends first (keeping a host down that poolwatch already holds), then the new downs
+// the guard allows, then the ups.
+std::vector<ActionPlanner::WantedAction> ActionPlanner::guard_new_downs(ActionPlan& plan,
+                                                                        std::size_t pool_size,
+                                                                        Wanted wanted) {
+  auto guard = apply_pool_guard(pool_size, wanted.held_down, config_.max_down_percent,
+                                std::move(wanted.new_downs));
   for (auto& blocked : guard.blocked)
-    suppress(result, HostCommand::down, blocked.candidate.address, SuppressedBecause::pool_guard,
+    suppress(plan, HostCommand::down, blocked.candidate.address, SuppressedBecause::pool_guard,
              fmt::format("{} (failing: {})", blocked.reason, blocked.candidate.reason));
 
-  std::vector<WantedAction> wanted = std::move(resends);
+  std::vector<WantedAction> actions = std::move(wanted.resends);
   for (auto& allowed : guard.allowed)
-    wanted.push_back({HostCommand::down, allowed.address, std::move(allowed.reason)});
-  wanted.insert(wanted.end(), ups.begin(), ups.end());
+    actions.push_back({HostCommand::down, allowed.address, std::move(allowed.reason)});
+  actions.insert(actions.end(), std::make_move_iterator(wanted.ups.begin()),
+                 std::make_move_iterator(wanted.ups.end()));
+  return actions;
+}
 
+void ActionPlanner::queue_within_cap(ActionPlan& plan, std::vector<WantedAction> wanted) {
   // A down and its flush are one action. The config refuses a cap below 1.
   const auto cap = static_cast<std::size_t>(config_.max_actions_per_scan);
   std::size_t taken = 0;
   for (auto& action : wanted) {
     if (taken >= cap) {
-      suppress(result, action.kind, action.address, SuppressedBecause::scan_cap,
+      suppress(plan, action.kind, action.address, SuppressedBecause::scan_cap,
                fmt::format("max_actions_per_scan {} reached, retried next scan ({})", cap,
                            action.reason));
       continue;
     }
     ++taken;
     if (dry_run_) {
-      suppress(result, action.kind, action.address, SuppressedBecause::dry_run,
+      suppress(plan, action.kind, action.address, SuppressedBecause::dry_run,
                std::move(action.reason));
     } else if (action.kind == HostCommand::down) {
-      add_down(result, action.address, action.reason);
+      add_down(plan, action.address, action.reason);
     } else {
-      result.commands.push_back({action.kind, action.address, std::move(action.reason), false});
+      plan.commands.push_back({action.kind, action.address, std::move(action.reason), false});
     }
   }
+}
 
+ActionPlan ActionPlanner::plan(const PoolSnapshot& pool, const Verdicts& verdicts) {
+  ActionPlan result;
+  suppressed_this_scan_.clear();
+  // In dry-run nothing was sent, so nothing poolwatch owns can change either.
+  if (!dry_run_) forget_hosts_gone_from(result, pool);
+  auto wanted = compare_with_verdicts(result, pool, verdicts);
+  queue_within_cap(result, guard_new_downs(result, pool.hosts.size(), std::move(wanted)));
   const bool flush_dropped = !dry_run_ && retry_pending_flushes(result, pool, verdicts);
 
   suppressed_last_scan_ = std::move(suppressed_this_scan_);

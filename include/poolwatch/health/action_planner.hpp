@@ -18,6 +18,7 @@
 #include "poolwatch/director/director_protocol.hpp"
 #include "poolwatch/director/pool.hpp"
 #include "poolwatch/health/health_tracker.hpp"
+#include "poolwatch/health/pool_guard.hpp"
 
 namespace poolwatch {
 
@@ -89,15 +90,37 @@ class ActionPlanner {
   bool dry_run() const { return dry_run_; }
 
  private:
+  using Verdicts = std::map<IpAddress, BackendVerdict>;
   using SuppressionKey = std::tuple<IpAddress, director::HostCommand, SuppressedBecause>;
+
+  // A HOST-DOWN or HOST-UP that a scan wants, before the pool guard and the cap.
+  struct WantedAction {
+    director::HostCommand kind = director::HostCommand::down;
+    IpAddress address;
+    std::string reason;
+  };
+  // What comparing HOST-LIST with the verdicts asks for.
+  struct Wanted {
+    std::vector<WantedAction> resends;      // HOST-DOWNs the director lost: not guarded
+    std::vector<GuardCandidate> new_downs;  // for the pool guard to allow or block
+    std::vector<WantedAction> ups;
+    std::size_t held_down = 0;  // hosts in HOST-LIST that poolwatch still owns
+  };
+
+  // The phases of plan(), in order.
+  void forget_hosts_gone_from(ActionPlan& plan, const PoolSnapshot& pool);
+  Wanted compare_with_verdicts(ActionPlan& plan, const PoolSnapshot& pool,
+                               const Verdicts& verdicts);
+  std::vector<WantedAction> guard_new_downs(ActionPlan& plan, std::size_t pool_size, Wanted wanted);
+  void queue_within_cap(ActionPlan& plan, std::vector<WantedAction> wanted);
+
   void suppress(ActionPlan& plan, director::HostCommand kind, const IpAddress& address,
                 SuppressedBecause because, std::string reason);
   void add_down(ActionPlan& plan, const IpAddress& address, const std::string& reason) const;
   void add_flush(ActionPlan& plan, const IpAddress& address, std::string reason,
                  bool follows_down) const;
   // Returns true when a pending flush was dropped (save the state file).
-  bool retry_pending_flushes(ActionPlan& plan, const PoolSnapshot& pool,
-                             const std::map<IpAddress, BackendVerdict>& verdicts);
+  bool retry_pending_flushes(ActionPlan& plan, const PoolSnapshot& pool, const Verdicts& verdicts);
 
   ActionConfig config_;
   bool dry_run_;
