@@ -242,6 +242,20 @@ std::string_view command_name(HostCommand c) {
   return "HOST-UNKNOWN";
 }
 
+std::string_view to_string(HostCommand c) {
+  switch (c) {
+    case HostCommand::down:
+      return "down";
+    case HostCommand::up:
+      return "up";
+    case HostCommand::flush:
+      return "flush";
+    case HostCommand::reset_users:
+      return "reset_users";
+  }
+  return "unknown";
+}
+
 std::string format_host_command(HostCommand c, const IpAddress& host) {
   // The director parses the argument with inet_pton, which knows no scope ids.
   return fmt::format("{}\t{}\n", command_name(c), host.without_scope().to_string());

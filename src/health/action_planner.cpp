@@ -3,50 +3,43 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-
-#include "poolwatch/health/pool_guard.hpp"
+#include <iterator>
 
 namespace poolwatch {
+
+using director::HostCommand;
+
 namespace {
 
-struct WantedAction {
-  DirectorCommandKind kind;
-  IpAddress address;
-  std::string reason;
-};
+// The director answers "Ring sync timed out" both when the command waited for a ring
+// sync that never came (it did not run) and when it ran but the ring did not confirm it
+// in time (it took effect on this director). Such a "maybe" is taken the way the next
+// scan corrects: a HOST-DOWN as applied, since owning a host the director still lists up
+// only makes the next scan send the HOST-DOWN again, while not owning a host it did take
+// down would leave it down for good as someone else's. A HOST-UP as not applied: still
+// owned, it is sent again if the host is still down, and released once HOST-LIST lists it
+// up; given up, a HOST-UP that did not apply would leave an owned host down for good. A
+// flush as not applied: it stays pending and is sent again, and flushing a down host a
+// second time is harmless.
+bool taken_as_applied(HostCommand kind, DirectorReplyStatus reply) {
+  if (reply == DirectorReplyStatus::ok) return true;
+  return kind == HostCommand::down && reply == DirectorReplyStatus::ring_sync_timeout;
+}
 
 }  // namespace
-
-std::string_view to_string(DirectorCommandKind kind) {
-  switch (kind) {
-    case DirectorCommandKind::host_down:
-      return "HOST-DOWN";
-    case DirectorCommandKind::host_reset_users:
-      return "HOST-RESET-USERS";
-    case DirectorCommandKind::host_flush:
-      return "HOST-FLUSH";
-    case DirectorCommandKind::host_up:
-      return "HOST-UP";
-  }
-  return "?";
-}
 
 std::string_view to_string(SuppressedBecause because) {
   switch (because) {
     case SuppressedBecause::pool_guard:
-      return "pool guard";
+      return "pool_guard";
     case SuppressedBecause::dry_run:
-      return "dry run";
+      return "dry_run";
     case SuppressedBecause::manual_down:
-      return "manual down";
+      return "manual_down";
     case SuppressedBecause::scan_cap:
-      return "per-scan cap";
+      return "cap";
   }
   return "?";
-}
-
-std::string PlannedCommand::line() const {
-  return fmt::format("{}\t{}", to_string(kind), address.to_string());
 }
 
 ActionPlanner::ActionPlanner(ActionConfig config, bool dry_run, std::vector<OwnedHost> owned)
@@ -65,7 +58,7 @@ std::vector<OwnedHost> ActionPlanner::owned() const {
   return result;
 }
 
-void ActionPlanner::suppress(ActionPlan& plan, DirectorCommandKind kind, const IpAddress& address,
+void ActionPlanner::suppress(ActionPlan& plan, HostCommand kind, const IpAddress& address,
                              SuppressedBecause because, std::string reason) {
   SuppressionKey key{address, kind, because};
   const bool first = !suppressed_last_scan_.contains(key);
@@ -76,7 +69,7 @@ void ActionPlanner::suppress(ActionPlan& plan, DirectorCommandKind kind, const I
 
 void ActionPlanner::add_down(ActionPlan& plan, const IpAddress& address,
                              const std::string& reason) const {
-  plan.commands.push_back({DirectorCommandKind::host_down, address, reason, false});
+  plan.commands.push_back({HostCommand::down, address, reason, false});
   add_flush(plan, address, reason, true);
 }
 
@@ -84,12 +77,10 @@ void ActionPlanner::add_flush(ActionPlan& plan, const IpAddress& address, std::s
                               bool follows_down) const {
   switch (config_.flush_mode) {
     case FlushMode::reset_users:
-      plan.commands.push_back(
-          {DirectorCommandKind::host_reset_users, address, std::move(reason), follows_down});
+      plan.commands.push_back({HostCommand::reset_users, address, std::move(reason), follows_down});
       break;
     case FlushMode::flush:
-      plan.commands.push_back(
-          {DirectorCommandKind::host_flush, address, std::move(reason), follows_down});
+      plan.commands.push_back({HostCommand::flush, address, std::move(reason), follows_down});
       break;
     case FlushMode::none:
       break;
@@ -97,7 +88,7 @@ void ActionPlanner::add_flush(ActionPlan& plan, const IpAddress& address, std::s
 }
 
 bool ActionPlanner::retry_pending_flushes(ActionPlan& plan, const PoolSnapshot& pool,
-                                          const std::map<IpAddress, BackendVerdict>& verdicts) {
+                                          const Verdicts& verdicts) {
   bool dropped = false;
   for (auto& [address, owned] : owned_) {
     if (!owned.flush_pending) continue;
@@ -111,7 +102,7 @@ bool ActionPlanner::retry_pending_flushes(ActionPlan& plan, const PoolSnapshot& 
       continue;
     }
     const bool down_planned = std::any_of(plan.commands.begin(), plan.commands.end(), [&](auto& c) {
-      return c.address == address && c.kind == DirectorCommandKind::host_down;
+      return c.address == address && c.kind == HostCommand::down;
     });
     if (!down_planned)
       add_flush(plan, address,
@@ -120,30 +111,24 @@ bool ActionPlanner::retry_pending_flushes(ActionPlan& plan, const PoolSnapshot& 
   return dropped;
 }
 
-ActionPlan ActionPlanner::plan(const PoolSnapshot& pool,
-                               const std::map<IpAddress, BackendVerdict>& verdicts) {
-  ActionPlan result;
-  suppressed_this_scan_.clear();
-
-  // In dry-run nothing was sent, so nothing poolwatch owns can change either.
-  if (!dry_run_) {
-    for (auto it = owned_.begin(); it != owned_.end();) {
-      if (pool.find(it->first) != nullptr) {
-        ++it;
-        continue;
-      }
-      result.released.push_back({std::move(it->second), "gone from HOST-LIST, forgotten"});
-      it = owned_.erase(it);
+void ActionPlanner::forget_hosts_gone_from(ActionPlan& plan, const PoolSnapshot& pool) {
+  for (auto it = owned_.begin(); it != owned_.end();) {
+    if (pool.find(it->first) != nullptr) {
+      ++it;
+      continue;
     }
+    plan.released.push_back({std::move(it->second), "gone from HOST-LIST, forgotten"});
+    it = owned_.erase(it);
   }
+}
 
-  std::vector<WantedAction> resends;
-  std::vector<GuardCandidate> new_downs;
-  std::vector<WantedAction> ups;
-  std::size_t held_down = 0;
+ActionPlanner::Wanted ActionPlanner::compare_with_verdicts(ActionPlan& plan,
+                                                           const PoolSnapshot& pool,
+                                                           const Verdicts& verdicts) {
+  Wanted wanted;
   for (const auto& host : pool.hosts) {
     const bool owned = owns(host.address);
-    if (owned) ++held_down;
+    if (owned) ++wanted.held_down;
     const auto found = verdicts.find(host.address);
     if (found == verdicts.end()) continue;
     const BackendVerdict& verdict = found->second;
@@ -151,64 +136,84 @@ ActionPlan ActionPlanner::plan(const PoolSnapshot& pool,
     const bool director_down = host.down.value_or(false);
     if (verdict.verdict == Verdict::down && !director_down) {
       if (owned)
-        resends.push_back({DirectorCommandKind::host_down, host.address,
-                           fmt::format("the director lists it up again although poolwatch took "
-                                       "it down (director restart?); still failing: {}",
-                                       verdict.reason)});
+        wanted.resends.push_back(
+            {HostCommand::down, host.address,
+             fmt::format("the director lists it up again although poolwatch took "
+                         "it down (director restart?); still failing: {}",
+                         verdict.reason)});
       else
-        new_downs.push_back({host.address, verdict.since_unix, verdict.reason});
+        wanted.new_downs.push_back({host.address, verdict.since_unix, verdict.reason});
     } else if (verdict.verdict == Verdict::up && director_down) {
       if (owned)
-        ups.push_back({DirectorCommandKind::host_up, host.address,
-                       fmt::format("healthy again: {}", verdict.reason)});
+        wanted.ups.push_back(
+            {HostCommand::up, host.address, fmt::format("healthy again: {}", verdict.reason)});
       else if (config_.up_manual_downs)
-        ups.push_back({DirectorCommandKind::host_up, host.address,
-                       fmt::format("healthy, down by someone else, up_manual_downs is set: {}",
-                                   verdict.reason)});
+        wanted.ups.push_back(
+            {HostCommand::up, host.address,
+             fmt::format("healthy, down by someone else, up_manual_downs is set: {}",
+                         verdict.reason)});
       else
-        suppress(result, DirectorCommandKind::host_up, host.address, SuppressedBecause::manual_down,
+        suppress(plan, HostCommand::up, host.address, SuppressedBecause::manual_down,
                  "healthy, but down by an admin or another monitor: left down");
     } else if (verdict.verdict == Verdict::up && owned && !dry_run_) {
-      result.released.push_back(
+      plan.released.push_back(
           {owned_.at(host.address), "the director lists it up and it is healthy"});
       owned_.erase(host.address);
-      --held_down;
+      --wanted.held_down;
     }
   }
+  return wanted;
+}
 
-  auto guard = apply_pool_guard(pool.hosts.size(), held_down, config_.max_down_percent,
-                                std::move(new_downs));
+// Resends first (keeping a host down that poolwatch already holds), then the new downs
+// the guard allows, then the ups.
+std::vector<ActionPlanner::WantedAction> ActionPlanner::guard_new_downs(ActionPlan& plan,
+                                                                        std::size_t pool_size,
+                                                                        Wanted wanted) {
+  auto guard = apply_pool_guard(pool_size, wanted.held_down, config_.max_down_percent,
+                                std::move(wanted.new_downs));
   for (auto& blocked : guard.blocked)
-    suppress(result, DirectorCommandKind::host_down, blocked.candidate.address,
-             SuppressedBecause::pool_guard,
+    suppress(plan, HostCommand::down, blocked.candidate.address, SuppressedBecause::pool_guard,
              fmt::format("{} (failing: {})", blocked.reason, blocked.candidate.reason));
 
-  std::vector<WantedAction> wanted = std::move(resends);
+  std::vector<WantedAction> actions = std::move(wanted.resends);
   for (auto& allowed : guard.allowed)
-    wanted.push_back({DirectorCommandKind::host_down, allowed.address, std::move(allowed.reason)});
-  wanted.insert(wanted.end(), ups.begin(), ups.end());
+    actions.push_back({HostCommand::down, allowed.address, std::move(allowed.reason)});
+  actions.insert(actions.end(), std::make_move_iterator(wanted.ups.begin()),
+                 std::make_move_iterator(wanted.ups.end()));
+  return actions;
+}
 
-  // A down and its flush are one action; <= 0 means no cap.
-  const auto cap = config_.max_actions_per_scan;
+void ActionPlanner::queue_within_cap(ActionPlan& plan, std::vector<WantedAction> wanted) {
+  // A down and its flush are one action. The config refuses a cap below 1.
+  const auto cap = static_cast<std::size_t>(config_.max_actions_per_scan);
   std::size_t taken = 0;
   for (auto& action : wanted) {
-    if (cap > 0 && taken >= static_cast<std::size_t>(cap)) {
-      suppress(result, action.kind, action.address, SuppressedBecause::scan_cap,
+    if (taken >= cap) {
+      suppress(plan, action.kind, action.address, SuppressedBecause::scan_cap,
                fmt::format("max_actions_per_scan {} reached, retried next scan ({})", cap,
                            action.reason));
       continue;
     }
     ++taken;
     if (dry_run_) {
-      suppress(result, action.kind, action.address, SuppressedBecause::dry_run,
+      suppress(plan, action.kind, action.address, SuppressedBecause::dry_run,
                std::move(action.reason));
-    } else if (action.kind == DirectorCommandKind::host_down) {
-      add_down(result, action.address, action.reason);
+    } else if (action.kind == HostCommand::down) {
+      add_down(plan, action.address, action.reason);
     } else {
-      result.commands.push_back({action.kind, action.address, std::move(action.reason), false});
+      plan.commands.push_back({action.kind, action.address, std::move(action.reason), false});
     }
   }
+}
 
+ActionPlan ActionPlanner::plan(const PoolSnapshot& pool, const Verdicts& verdicts) {
+  ActionPlan result;
+  suppressed_this_scan_.clear();
+  // In dry-run nothing was sent, so nothing poolwatch owns can change either.
+  if (!dry_run_) forget_hosts_gone_from(result, pool);
+  auto wanted = compare_with_verdicts(result, pool, verdicts);
+  queue_within_cap(result, guard_new_downs(result, pool.hosts.size(), std::move(wanted)));
   const bool flush_dropped = !dry_run_ && retry_pending_flushes(result, pool, verdicts);
 
   suppressed_last_scan_ = std::move(suppressed_this_scan_);
@@ -217,11 +222,11 @@ ActionPlan ActionPlanner::plan(const PoolSnapshot& pool,
   return result;
 }
 
-bool ActionPlanner::on_command_result(const PlannedCommand& command, bool ok,
+bool ActionPlanner::on_command_result(const PlannedCommand& command, DirectorReplyStatus reply,
                                       std::int64_t unix_now) {
-  if (!ok || dry_run_) return false;
+  if (dry_run_ || !taken_as_applied(command.kind, reply)) return false;
   switch (command.kind) {
-    case DirectorCommandKind::host_down: {
+    case HostCommand::down: {
       // A re-sent HOST-DOWN keeps the original time: the outage did not start anew.
       auto [it, added] =
           owned_.try_emplace(command.address, OwnedHost{command.address, unix_now, command.reason});
@@ -230,10 +235,10 @@ bool ActionPlanner::on_command_result(const PlannedCommand& command, bool ok,
       it->second.flush_pending = flush_wanted || it->second.flush_pending;
       return added || flush_added;
     }
-    case DirectorCommandKind::host_up:
+    case HostCommand::up:
       return owned_.erase(command.address) > 0;
-    case DirectorCommandKind::host_reset_users:
-    case DirectorCommandKind::host_flush: {
+    case HostCommand::reset_users:
+    case HostCommand::flush: {
       const auto it = owned_.find(command.address);
       if (it == owned_.end() || !it->second.flush_pending) return false;
       it->second.flush_pending = false;

@@ -18,26 +18,10 @@ std::string str(std::string_view s) {
 
 }  // namespace
 
-std::string_view to_string(SuppressReason r) {
-  switch (r) {
-    case SuppressReason::pool_guard:
-      return "pool_guard";
-    case SuppressReason::dry_run:
-      return "dry_run";
-    case SuppressReason::manual_down:
-      return "manual_down";
-    case SuppressReason::cap:
-      return "cap";
-  }
-  return "unknown";
-}
-
 std::string_view outcome_label(FailureClass f) {
   switch (f) {
     case FailureClass::none:
       return "ok";
-    case FailureClass::resolve_error:
-      return "resolve_error";
     case FailureClass::connect_refused:
       return "connect_refused";
     case FailureClass::connect_timeout:
@@ -135,14 +119,14 @@ void PoolwatchMetrics::transition(std::string_view backend, std::string_view /*f
   transitions_.inc({str(backend), str(to)});
 }
 
-void PoolwatchMetrics::action_sent(std::string_view action, std::string_view backend,
+void PoolwatchMetrics::action_sent(director::HostCommand action, std::string_view backend,
                                    std::string_view result) {
-  actions_.inc({str(action), str(backend), str(result)});
+  actions_.inc({str(to_string(action)), str(backend), str(result)});
 }
 
-void PoolwatchMetrics::action_suppressed(std::string_view action, std::string_view backend,
-                                         SuppressReason reason) {
-  suppressed_.inc({str(action), str(backend), str(to_string(reason))});
+void PoolwatchMetrics::action_suppressed(director::HostCommand action, std::string_view backend,
+                                         SuppressedBecause reason) {
+  suppressed_.inc({str(to_string(action)), str(backend), str(to_string(reason))});
 }
 
 void PoolwatchMetrics::pool_guard_engaged(bool engaged) {

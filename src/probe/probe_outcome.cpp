@@ -30,8 +30,6 @@ std::string_view to_string(FailureClass f) {
   switch (f) {
     case FailureClass::none:
       return "ok";
-    case FailureClass::resolve_error:
-      return "resolve error";
     case FailureClass::connect_refused:
       return "connect refused";
     case FailureClass::connect_timeout:

@@ -15,52 +15,7 @@
 namespace poolwatch {
 
 namespace asio = boost::asio;
-
-namespace {
-
-director::HostCommand host_command(DirectorCommandKind kind) {
-  switch (kind) {
-    case DirectorCommandKind::host_down:
-      return director::HostCommand::down;
-    case DirectorCommandKind::host_up:
-      return director::HostCommand::up;
-    case DirectorCommandKind::host_flush:
-      return director::HostCommand::flush;
-    case DirectorCommandKind::host_reset_users:
-      return director::HostCommand::reset_users;
-  }
-  return director::HostCommand::down;
-}
-
-std::string_view action_label(DirectorCommandKind kind) {
-  switch (kind) {
-    case DirectorCommandKind::host_down:
-      return "down";
-    case DirectorCommandKind::host_up:
-      return "up";
-    case DirectorCommandKind::host_flush:
-      return "flush";
-    case DirectorCommandKind::host_reset_users:
-      return "reset_users";
-  }
-  return "?";
-}
-
-SuppressReason suppress_reason(SuppressedBecause b) {
-  switch (b) {
-    case SuppressedBecause::pool_guard:
-      return SuppressReason::pool_guard;
-    case SuppressedBecause::dry_run:
-      return SuppressReason::dry_run;
-    case SuppressedBecause::manual_down:
-      return SuppressReason::manual_down;
-    case SuppressedBecause::scan_cap:
-      return SuppressReason::cap;
-  }
-  return SuppressReason::cap;
-}
-
-}  // namespace
+using director::HostCommand;
 
 asio::awaitable<void> PoolWatcher::execute(ActionPlan plan) {
   report_suppressed(plan);
@@ -73,33 +28,26 @@ asio::awaitable<void> PoolWatcher::execute(ActionPlan plan) {
   for (const auto& command : plan.commands) {
     if (stopping_) co_return;
     const auto address = command.address.to_string();
-    const auto name = to_string(command.kind);
+    const auto name = director::command_name(command.kind);
     if (command.follows_down && !last_down_ok) {
       spdlog::warn("director: {} {} skipped: its HOST-DOWN failed", name, address);
       continue;
     }
-    const auto reply = co_await director_.send(host_command(command.kind), command.address);
+    const auto reply = co_await director_.send(command.kind, command.address);
     const bool ok = reply.ok();
-    if (command.kind == DirectorCommandKind::host_down) last_down_ok = ok;
+    if (command.kind == HostCommand::down) last_down_ok = ok;
     if (ok) {
       spdlog::info("director: {} {} sent: {}", name, address, command.reason);
     } else {
       spdlog::error("director: {} {} failed ({}{}{}); it is tried again next scan", name, address,
                     to_string(reply.status), reply.text.empty() ? "" : ": ", reply.text);
     }
-    metrics_.action_sent(action_label(command.kind), address, ok ? "ok" : to_string(reply.status));
+    metrics_.action_sent(command.kind, address, ok ? "ok" : to_string(reply.status));
     events_.action(std::chrono::system_clock::now(), name, address,
                    ok ? "ok" : std::string(to_string(reply.status)), command.reason);
-    // A HOST-DOWN answered "Ring sync timed out" may have reached the ring. Counting it
-    // as ours is the safe side: if it did not apply, the next scan sees the host up and
-    // sends it again; counted as failed, a host it did take down would never come back.
-    const bool owned_now = ok || (command.kind == DirectorCommandKind::host_down &&
-                                  reply.status == DirectorReplyStatus::ring_sync_timeout);
-    if (planner_.on_command_result(command, owned_now, unix_now())) save_state();
-    if (ok && command.kind == DirectorCommandKind::host_down)
-      run_hook("down", command.address, command.reason);
-    if (ok && command.kind == DirectorCommandKind::host_up)
-      run_hook("up", command.address, command.reason);
+    if (planner_.on_command_result(command, reply.status, unix_now())) save_state();
+    if (ok && command.kind == HostCommand::down) run_hook("down", command.address, command.reason);
+    if (ok && command.kind == HostCommand::up) run_hook("up", command.address, command.reason);
     // Without a connection the rest would fail the same way; the next scan retries.
     if (reply.status == DirectorReplyStatus::no_reply) co_return;
   }
@@ -109,7 +57,7 @@ void PoolWatcher::report_suppressed(const ActionPlan& plan) {
   bool guard = false;
   for (const auto& s : plan.suppressed) {
     const auto address = s.address.to_string();
-    const auto name = to_string(s.kind);
+    const auto name = director::command_name(s.kind);
     switch (s.because) {
       case SuppressedBecause::pool_guard:
         guard = true;
@@ -126,7 +74,7 @@ void PoolWatcher::report_suppressed(const ActionPlan& plan) {
         break;
     }
     if (s.first_report || s.because == SuppressedBecause::pool_guard) {
-      metrics_.action_suppressed(action_label(s.kind), address, suppress_reason(s.because));
+      metrics_.action_suppressed(s.kind, address, s.because);
       events_.suppressed(std::chrono::system_clock::now(), name, address,
                          std::string(to_string(s.because)) + ": " + s.reason);
     }

@@ -13,7 +13,7 @@ allowed() {
     config) echo "common probe" ;;
     director) echo "common config" ;;
     health) echo "common config director probe" ;;
-    http) echo "common config director probe" ;;
+    http) echo "common config director probe health" ;;
     service) echo "common config director probe health http" ;;
     cli) echo "common config director probe health http service" ;;
     *) echo "?" ;;

@@ -90,6 +90,9 @@ DirectorReplyStatus classify_reply(std::string_view line);
 enum class HostCommand { down, up, flush, reset_users };
 
 std::string_view command_name(HostCommand c);  // "HOST-DOWN", ...
+// "down", "up", "flush", "reset_users": the action label of the director-action metrics,
+// which dashboards and alert rules select on; keep the values.
+std::string_view to_string(HostCommand c);
 
 // "HOST-DOWN\t127.0.0.1\n". The address is printed the way the director parses it:
 // IPv6 without brackets.

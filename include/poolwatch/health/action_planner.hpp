@@ -2,8 +2,8 @@
 // Decides which director commands to send. It reconciles every scan: the director's
 // HOST-LIST (including its U/D flag), the health verdicts and the hosts poolwatch itself
 // took down ("owned") are compared afresh, so a HOST-DOWN that a director restart lost
-// is sent again and an admin's manual down is never undone. Ownership changes only when
-// the caller reports that the director answered OK.
+// is sent again and an admin's manual down is never undone. Ownership changes only with
+// the director's answers, which the caller feeds back through on_command_result.
 
 #include <cstdint>
 #include <map>
@@ -15,28 +15,28 @@
 
 #include "poolwatch/common/ip_address.hpp"
 #include "poolwatch/config/config.hpp"
+#include "poolwatch/director/director_protocol.hpp"
 #include "poolwatch/director/pool.hpp"
 #include "poolwatch/health/health_tracker.hpp"
+#include "poolwatch/health/pool_guard.hpp"
 
 namespace poolwatch {
 
-enum class DirectorCommandKind { host_down, host_reset_users, host_flush, host_up };
-std::string_view to_string(DirectorCommandKind kind);  // "HOST-DOWN", ...
-
 struct PlannedCommand {
-  DirectorCommandKind kind = DirectorCommandKind::host_down;
+  director::HostCommand kind = director::HostCommand::down;
   IpAddress address;
   std::string reason;
   // The flush that belongs to the HOST-DOWN before it: skip it if that HOST-DOWN failed.
   bool follows_down = false;
-  std::string line() const;  // "HOST-DOWN\t10.0.0.1", without the LF
 };
 
 enum class SuppressedBecause { pool_guard, dry_run, manual_down, scan_cap };
+// "pool_guard", "dry_run", "manual_down", "cap": the reason label of
+// poolwatch_actions_suppressed_total, which alert rules select on; keep the values.
 std::string_view to_string(SuppressedBecause because);
 
 struct SuppressedAction {
-  DirectorCommandKind kind = DirectorCommandKind::host_down;  // host_down or host_up
+  director::HostCommand kind = director::HostCommand::down;  // down or up
   IpAddress address;
   SuppressedBecause because = SuppressedBecause::pool_guard;
   std::string reason;
@@ -77,24 +77,50 @@ class ActionPlanner {
   // Hosts that have no entry in verdicts count as unknown: nothing is done about them.
   ActionPlan plan(const PoolSnapshot& pool, const std::map<IpAddress, BackendVerdict>& verdicts);
 
-  // The director's answer to one planned command. Returns true when ownership or a
-  // pending flush changed (save the state file).
-  bool on_command_result(const PlannedCommand& command, bool ok, std::int64_t unix_now);
+  // The director's answer to one planned command. An answer that leaves open whether the
+  // command took effect ("Ring sync timed out") is taken the way a later scan corrects:
+  // a HOST-DOWN as applied (the host is owned), a HOST-UP or a flush as not applied (the
+  // host stays owned, the flush pending, and both are sent again). Returns true when
+  // ownership or a pending flush changed (save the state file).
+  bool on_command_result(const PlannedCommand& command, DirectorReplyStatus reply,
+                         std::int64_t unix_now);
 
   bool owns(const IpAddress& address) const { return owned_.contains(address); }
   std::vector<OwnedHost> owned() const;  // ordered by address
   bool dry_run() const { return dry_run_; }
 
  private:
-  using SuppressionKey = std::tuple<IpAddress, DirectorCommandKind, SuppressedBecause>;
-  void suppress(ActionPlan& plan, DirectorCommandKind kind, const IpAddress& address,
+  using Verdicts = std::map<IpAddress, BackendVerdict>;
+  using SuppressionKey = std::tuple<IpAddress, director::HostCommand, SuppressedBecause>;
+
+  // A HOST-DOWN or HOST-UP that a scan wants, before the pool guard and the cap.
+  struct WantedAction {
+    director::HostCommand kind = director::HostCommand::down;
+    IpAddress address;
+    std::string reason;
+  };
+  // What comparing HOST-LIST with the verdicts asks for.
+  struct Wanted {
+    std::vector<WantedAction> resends;      // HOST-DOWNs the director lost: not guarded
+    std::vector<GuardCandidate> new_downs;  // for the pool guard to allow or block
+    std::vector<WantedAction> ups;
+    std::size_t held_down = 0;  // hosts in HOST-LIST that poolwatch still owns
+  };
+
+  // The phases of plan(), in order.
+  void forget_hosts_gone_from(ActionPlan& plan, const PoolSnapshot& pool);
+  Wanted compare_with_verdicts(ActionPlan& plan, const PoolSnapshot& pool,
+                               const Verdicts& verdicts);
+  std::vector<WantedAction> guard_new_downs(ActionPlan& plan, std::size_t pool_size, Wanted wanted);
+  void queue_within_cap(ActionPlan& plan, std::vector<WantedAction> wanted);
+
+  void suppress(ActionPlan& plan, director::HostCommand kind, const IpAddress& address,
                 SuppressedBecause because, std::string reason);
   void add_down(ActionPlan& plan, const IpAddress& address, const std::string& reason) const;
   void add_flush(ActionPlan& plan, const IpAddress& address, std::string reason,
                  bool follows_down) const;
   // Returns true when a pending flush was dropped (save the state file).
-  bool retry_pending_flushes(ActionPlan& plan, const PoolSnapshot& pool,
-                             const std::map<IpAddress, BackendVerdict>& verdicts);
+  bool retry_pending_flushes(ActionPlan& plan, const PoolSnapshot& pool, const Verdicts& verdicts);
 
   ActionConfig config_;
   bool dry_run_;

@@ -9,15 +9,13 @@
 #include <string>
 #include <string_view>
 
+#include "poolwatch/director/director_protocol.hpp"
 #include "poolwatch/director/pool.hpp"
+#include "poolwatch/health/action_planner.hpp"
 #include "poolwatch/http/metrics.hpp"
 #include "poolwatch/probe/probe_outcome.hpp"
 
 namespace poolwatch {
-
-// Why an action the health logic wanted was not sent to the director.
-enum class SuppressReason { pool_guard, dry_run, manual_down, cap };
-std::string_view to_string(SuppressReason r);
 
 // The outcome label of a probe: "ok" or the failure class in snake_case
 // ("connect_refused", "auth_temporary", ...).
@@ -36,9 +34,12 @@ class PoolwatchMetrics {
                     std::chrono::duration<double> latency);
   void backend_state(std::string_view backend, std::string_view state);
   void transition(std::string_view backend, std::string_view from, std::string_view to);
-  // action: "down", "up", "reset_users", "flush"...; result: "ok" or "error"...
-  void action_sent(std::string_view action, std::string_view backend, std::string_view result);
-  void action_suppressed(std::string_view action, std::string_view backend, SuppressReason reason);
+  // The labels are the enums' to_string: action "down", "up", "flush", "reset_users";
+  // reason "pool_guard", "dry_run", "manual_down", "cap"; result "ok" or the
+  // DirectorReplyStatus of a failure ("error", "ring_sync_timeout", ...).
+  void action_sent(director::HostCommand action, std::string_view backend, std::string_view result);
+  void action_suppressed(director::HostCommand action, std::string_view backend,
+                         SuppressedBecause reason);
   void pool_guard_engaged(bool engaged);
   void director_connected(bool connected);
   void director_reconnect();

@@ -17,7 +17,6 @@ enum class TlsMode { plain, implicit, starttls };
 // is the problem, "timeout" means something hung.
 enum class FailureClass {
   none,             // success
-  resolve_error,    // no address for the name (probe CLI only: the pool is IPs)
   connect_refused,  // RST / unreachable
   connect_timeout,  // no TCP handshake within the deadline
   tls_handshake,    // TLS handshake failed

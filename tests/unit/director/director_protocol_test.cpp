@@ -243,6 +243,14 @@ TEST(DirectorCommands, FormatWithAddress) {
             "HOST-RESET-USERS\t10.1.2.3\n");
 }
 
+// to_string is the metric label, command_name the word on the wire.
+TEST(DirectorCommands, LabelsAndNames) {
+  EXPECT_EQ(to_string(HostCommand::reset_users), "reset_users");
+  EXPECT_EQ(command_name(HostCommand::reset_users), "HOST-RESET-USERS");
+  EXPECT_EQ(to_string(HostCommand::flush), "flush");
+  EXPECT_EQ(command_name(HostCommand::flush), "HOST-FLUSH");
+}
+
 TEST(DirectorCommands, ScopeIdIsNotSent) {
   EXPECT_EQ(format_host_command(HostCommand::flush, make_ip_address("fe80::1%1")),
             "HOST-FLUSH\tfe80::1\n");

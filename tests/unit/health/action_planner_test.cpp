@@ -11,10 +11,14 @@
 #include <vector>
 
 using namespace poolwatch;
+using director::HostCommand;
 
 namespace {
 
 constexpr std::int64_t kNow = 1'700'000'000;
+constexpr auto kOk = DirectorReplyStatus::ok;
+constexpr auto kFail = DirectorReplyStatus::error;
+constexpr auto kRingSyncTimeout = DirectorReplyStatus::ring_sync_timeout;
 
 IpAddress addr(int last) {
   return make_ip_address("10.0.0." + std::to_string(last));
@@ -47,14 +51,19 @@ Verdicts verdicts(int n, std::vector<int> down = {}) {
   return result;
 }
 
+// The commands as the director would receive them, without the LF.
 std::vector<std::string> lines(const ActionPlan& plan) {
   std::vector<std::string> out;
-  for (const auto& c : plan.commands) out.push_back(c.line());
+  for (const auto& c : plan.commands) {
+    auto line = director::format_host_command(c.kind, c.address);
+    line.pop_back();
+    out.push_back(std::move(line));
+  }
   return out;
 }
 
 void all_ok(ActionPlanner& planner, const ActionPlan& plan) {
-  for (const auto& c : plan.commands) planner.on_command_result(c, true, kNow);
+  for (const auto& c : plan.commands) planner.on_command_result(c, kOk, kNow);
 }
 
 ActionConfig unguarded() {
@@ -92,20 +101,78 @@ TEST(ActionPlanner, OwnershipOnlyAfterTheDirectorSaidOk) {
   ActionPlanner planner(ActionConfig{}, false);
   const auto plan = planner.plan(pool(4), verdicts(4, {2}));
   EXPECT_FALSE(planner.owns(addr(2)));
-  EXPECT_FALSE(planner.on_command_result(plan.commands[0], false, kNow));
+  EXPECT_FALSE(planner.on_command_result(plan.commands[0], kFail, kNow));
   EXPECT_FALSE(planner.owns(addr(2)));
   // Not taken down: the next scan tries again.
   const auto retry = planner.plan(pool(4), verdicts(4, {2}));
   ASSERT_EQ(retry.commands.size(), 2u);
-  EXPECT_TRUE(planner.on_command_result(retry.commands[0], true, kNow + 10));
+  EXPECT_TRUE(planner.on_command_result(retry.commands[0], kOk, kNow + 10));
   EXPECT_EQ(
       planner.owned(),
       (std::vector<OwnedHost>{{addr(2), kNow + 10, "imap:143: 8/10 rapid polls failed", true}}));
   // The flush's OK is saved too: a restart must not send it again.
-  EXPECT_TRUE(planner.on_command_result(retry.commands[1], true, kNow + 10));
+  EXPECT_TRUE(planner.on_command_result(retry.commands[1], kOk, kNow + 10));
   EXPECT_EQ(planner.owned(),
             (std::vector<OwnedHost>{{addr(2), kNow + 10, "imap:143: 8/10 rapid polls failed"}}));
-  EXPECT_FALSE(planner.on_command_result(retry.commands[1], true, kNow + 10));  // nothing new
+  EXPECT_FALSE(planner.on_command_result(retry.commands[1], kOk, kNow + 10));  // nothing new
+}
+
+TEST(ActionPlanner, RefusedHostDownIsNotOwned) {
+  for (const auto reply : {DirectorReplyStatus::error, DirectorReplyStatus::not_found,
+                           DirectorReplyStatus::try_again, DirectorReplyStatus::no_reply}) {
+    ActionPlanner planner(ActionConfig{}, false);
+    const auto plan = planner.plan(pool(4), verdicts(4, {2}));
+    EXPECT_FALSE(planner.on_command_result(plan.commands[0], reply, kNow)) << to_string(reply);
+    EXPECT_TRUE(planner.owned().empty()) << to_string(reply);
+  }
+}
+
+// "Ring sync timed out": the HOST-DOWN may have taken effect. Owned, so that the next
+// scan either sends it again (still listed up) or only the flush (listed down).
+TEST(ActionPlanner, HostDownAnsweredRingSyncTimeoutIsOwned) {
+  ActionPlanner planner(ActionConfig{}, false);
+  const auto plan = planner.plan(pool(4), verdicts(4, {2}));
+  EXPECT_TRUE(planner.on_command_result(plan.commands[0], kRingSyncTimeout, kNow));
+  EXPECT_EQ(planner.owned(),
+            (std::vector<OwnedHost>{{addr(2), kNow, "imap:143: 8/10 rapid polls failed", true}}));
+  // The next scan: listed down, it did apply (this leaves the planner as it was) ...
+  EXPECT_EQ(lines(planner.plan(pool(4, {2}), verdicts(4, {2}))),
+            (std::vector<std::string>{"HOST-RESET-USERS\t10.0.0.2"}));
+  // ... or listed up, it did not.
+  EXPECT_EQ(lines(planner.plan(pool(4), verdicts(4, {2}))),
+            (std::vector<std::string>{"HOST-DOWN\t10.0.0.2", "HOST-RESET-USERS\t10.0.0.2"}));
+}
+
+// A HOST-UP that may not have taken effect keeps the host owned: sent again while the
+// director lists it down, released once it lists it up. Given up, the host would count
+// as an admin's down and stay down for good.
+TEST(ActionPlanner, HostUpAnsweredRingSyncTimeoutKeepsOwnership) {
+  ActionPlanner planner(ActionConfig{}, false, {{addr(3), kNow - 500, "x"}});
+  const auto plan = planner.plan(pool(4, {3}), verdicts(4));
+  ASSERT_EQ(lines(plan), (std::vector<std::string>{"HOST-UP\t10.0.0.3"}));
+  EXPECT_FALSE(planner.on_command_result(plan.commands[0], kRingSyncTimeout, kNow));
+  EXPECT_TRUE(planner.owns(addr(3)));
+  EXPECT_EQ(lines(planner.plan(pool(4, {3}), verdicts(4))),
+            (std::vector<std::string>{"HOST-UP\t10.0.0.3"}));
+  const auto applied = planner.plan(pool(4), verdicts(4));
+  EXPECT_TRUE(applied.commands.empty());
+  ASSERT_EQ(applied.released.size(), 1u);
+  EXPECT_FALSE(planner.owns(addr(3)));
+}
+
+// A flush that may not have taken effect stays pending and is sent again: flushing a
+// down host twice is harmless, never flushing it pins its users to a dead backend.
+TEST(ActionPlanner, FlushAnsweredRingSyncTimeoutStaysPending) {
+  ActionConfig config;
+  config.flush_mode = FlushMode::flush;
+  ActionPlanner planner(config, false);
+  const auto plan = planner.plan(pool(4), verdicts(4, {2}));
+  ASSERT_EQ(plan.commands.size(), 2u);
+  EXPECT_TRUE(planner.on_command_result(plan.commands[0], kOk, kNow));
+  EXPECT_FALSE(planner.on_command_result(plan.commands[1], kRingSyncTimeout, kNow));
+  EXPECT_TRUE(planner.owned().at(0).flush_pending);
+  EXPECT_EQ(lines(planner.plan(pool(4, {2}), verdicts(4, {2}))),
+            (std::vector<std::string>{"HOST-FLUSH\t10.0.0.2"}));
 }
 
 TEST(ActionPlanner, FlushModeNoneLeavesNoFlushPending) {
@@ -113,7 +180,7 @@ TEST(ActionPlanner, FlushModeNoneLeavesNoFlushPending) {
   none.flush_mode = FlushMode::none;
   ActionPlanner planner(none, false);
   const auto plan = planner.plan(pool(2), verdicts(2, {1}));
-  EXPECT_TRUE(planner.on_command_result(plan.commands[0], true, kNow));
+  EXPECT_TRUE(planner.on_command_result(plan.commands[0], kOk, kNow));
   EXPECT_FALSE(planner.owned().at(0).flush_pending);
 }
 
@@ -124,9 +191,9 @@ TEST(ActionPlanner, PendingFlushFromTheStateFileIsSentOnTheFirstScan) {
   EXPECT_EQ(lines(plan), std::vector<std::string>{"HOST-RESET-USERS\t10.0.0.2"});
   EXPECT_FALSE(plan.commands[0].follows_down);
   // Refused: still pending, nothing to save; then OK: saved as done.
-  EXPECT_FALSE(planner.on_command_result(plan.commands[0], false, kNow));
+  EXPECT_FALSE(planner.on_command_result(plan.commands[0], kFail, kNow));
   EXPECT_TRUE(planner.owned().at(0).flush_pending);
-  EXPECT_TRUE(planner.on_command_result(plan.commands[0], true, kNow));
+  EXPECT_TRUE(planner.on_command_result(plan.commands[0], kOk, kNow));
   EXPECT_EQ(planner.owned(),
             (std::vector<OwnedHost>{{addr(2), kNow - 500, "x"}, {addr(3), kNow - 500, "y"}}));
   EXPECT_TRUE(planner.plan(pool(4, {2, 3}), verdicts(4, {2, 3})).commands.empty());
@@ -162,14 +229,14 @@ TEST(ActionPlanner, RefusedFlushIsSentAgainWhileTheHostStaysDown) {
   ActionPlanner planner(ActionConfig{}, false);
   const auto first = planner.plan(pool(4), verdicts(4, {2}));
   ASSERT_EQ(first.commands.size(), 2u);
-  planner.on_command_result(first.commands[0], true, kNow);   // HOST-DOWN OK
-  planner.on_command_result(first.commands[1], false, kNow);  // HOST-RESET-USERS FAIL
+  planner.on_command_result(first.commands[0], kOk, kNow);    // HOST-DOWN OK
+  planner.on_command_result(first.commands[1], kFail, kNow);  // HOST-RESET-USERS FAIL
 
   const auto retry = planner.plan(pool(4, {2}), verdicts(4, {2}));
   EXPECT_EQ(lines(retry), std::vector<std::string>{"HOST-RESET-USERS\t10.0.0.2"});
   ASSERT_EQ(retry.commands.size(), 1u);
   EXPECT_FALSE(retry.commands[0].follows_down);  // its HOST-DOWN is long answered
-  planner.on_command_result(retry.commands[0], true, kNow);
+  planner.on_command_result(retry.commands[0], kOk, kNow);
   EXPECT_TRUE(planner.plan(pool(4, {2}), verdicts(4, {2})).commands.empty());
 }
 
@@ -178,7 +245,7 @@ TEST(ActionPlanner, FlushUnsentAfterALostConnectionIsSentNextScan) {
   config.flush_mode = FlushMode::flush;
   ActionPlanner planner(config, false);
   const auto first = planner.plan(pool(4), verdicts(4, {2}));
-  planner.on_command_result(first.commands[0], true, kNow);  // then the connection dropped
+  planner.on_command_result(first.commands[0], kOk, kNow);  // then the connection dropped
   EXPECT_EQ(lines(planner.plan(pool(4, {2}), verdicts(4, {2}))),
             std::vector<std::string>{"HOST-FLUSH\t10.0.0.2"});
 }
@@ -186,7 +253,7 @@ TEST(ActionPlanner, FlushUnsentAfterALostConnectionIsSentNextScan) {
 TEST(ActionPlanner, PendingFlushIsDroppedWhenItNoLongerHelps) {
   ActionPlanner planner(ActionConfig{}, false);
   const auto first = planner.plan(pool(4), verdicts(4, {2}));
-  planner.on_command_result(first.commands[0], true, kNow);
+  planner.on_command_result(first.commands[0], kOk, kNow);
   // Healthy again: HOST-UP, no flush.
   const auto up = planner.plan(pool(4, {2}), verdicts(4));
   EXPECT_EQ(lines(up), std::vector<std::string>{"HOST-UP\t10.0.0.2"});
@@ -196,14 +263,14 @@ TEST(ActionPlanner, PendingFlushIsDroppedWhenItNoLongerHelps) {
   // The director lost the down: HOST-DOWN with its own flush, not a second one.
   ActionPlanner lost(ActionConfig{}, false);
   const auto down = lost.plan(pool(4), verdicts(4, {2}));
-  lost.on_command_result(down.commands[0], true, kNow);
+  lost.on_command_result(down.commands[0], kOk, kNow);
   EXPECT_EQ(lines(lost.plan(pool(4), verdicts(4, {2}))),
             (std::vector<std::string>{"HOST-DOWN\t10.0.0.2", "HOST-RESET-USERS\t10.0.0.2"}));
 
   // flush_mode none after a reload: nothing left to send.
   ActionPlanner reloaded(ActionConfig{}, false);
   const auto before = reloaded.plan(pool(4), verdicts(4, {2}));
-  reloaded.on_command_result(before.commands[0], true, kNow);
+  reloaded.on_command_result(before.commands[0], kOk, kNow);
   ActionConfig none;
   none.flush_mode = FlushMode::none;
   reloaded.set_config(none, false);
@@ -228,7 +295,7 @@ TEST(ActionPlanner, ResendsALostHostDownAfterADirectorRestart) {
   EXPECT_NE(plan.commands[0].reason.find("lists it up again although poolwatch took it down"),
             std::string::npos);
   // Owned already, but its flush is pending again: saved.
-  EXPECT_TRUE(planner.on_command_result(plan.commands[0], true, kNow));
+  EXPECT_TRUE(planner.on_command_result(plan.commands[0], kOk, kNow));
   EXPECT_EQ(planner.owned().at(0).since, kNow - 500);  // the outage did not start anew
   EXPECT_TRUE(planner.owned().at(0).flush_pending);
 }
@@ -239,7 +306,7 @@ TEST(ActionPlanner, OwnedHostHealthyAgainIsBroughtUp) {
   EXPECT_EQ(lines(plan), (std::vector<std::string>{"HOST-UP\t10.0.0.3"}));
   EXPECT_EQ(plan.commands[0].reason, "healthy again: imap:143: first probe succeeded");
   EXPECT_TRUE(planner.owns(addr(3)));
-  EXPECT_TRUE(planner.on_command_result(plan.commands[0], true, kNow));
+  EXPECT_TRUE(planner.on_command_result(plan.commands[0], kOk, kNow));
   EXPECT_FALSE(planner.owns(addr(3)));
 }
 
@@ -250,7 +317,7 @@ TEST(ActionPlanner, ManualDownIsNeverBroughtUp) {
     EXPECT_TRUE(plan.commands.empty());
     ASSERT_EQ(plan.suppressed.size(), 1u);
     EXPECT_EQ(plan.suppressed[0].because, SuppressedBecause::manual_down);
-    EXPECT_EQ(plan.suppressed[0].kind, DirectorCommandKind::host_up);
+    EXPECT_EQ(plan.suppressed[0].kind, HostCommand::up);
     EXPECT_EQ(plan.suppressed[0].address, addr(3));
     EXPECT_EQ(plan.suppressed[0].first_report, scan == 0);
   }
@@ -263,7 +330,7 @@ TEST(ActionPlanner, UpManualDownsBringsThemUpWithoutOwningThem) {
   ActionPlanner planner(config, false);
   const auto plan = planner.plan(pool(4, {3}), verdicts(4));
   EXPECT_EQ(lines(plan), (std::vector<std::string>{"HOST-UP\t10.0.0.3"}));
-  EXPECT_FALSE(planner.on_command_result(plan.commands[0], true, kNow));
+  EXPECT_FALSE(planner.on_command_result(plan.commands[0], kOk, kNow));
   EXPECT_TRUE(planner.owned().empty());
 }
 
@@ -351,22 +418,13 @@ TEST(ActionPlanner, PerScanCapDefersTheRest) {
   ASSERT_EQ(plan.suppressed.size(), 2u);
   EXPECT_EQ(plan.suppressed[0].because, SuppressedBecause::scan_cap);
   EXPECT_EQ(plan.suppressed[0].address, addr(3));
-  EXPECT_EQ(plan.suppressed[1].kind, DirectorCommandKind::host_up);
+  EXPECT_EQ(plan.suppressed[1].kind, HostCommand::up);
   EXPECT_EQ(plan.suppressed[1].address, addr(5));
   all_ok(planner, plan);
   const auto next = planner.plan(pool(5, {1, 2, 5}), verdicts(5, {1, 2, 3}));
   EXPECT_EQ(lines(next),
             (std::vector<std::string>{"HOST-DOWN\t10.0.0.3", "HOST-RESET-USERS\t10.0.0.3",
                                       "HOST-UP\t10.0.0.5"}));
-}
-
-TEST(ActionPlanner, ZeroCapMeansNoCap) {
-  ActionConfig config = unguarded();
-  config.max_actions_per_scan = 0;
-  ActionPlanner planner(config, false);
-  EXPECT_EQ(
-      planner.plan(pool(20), verdicts(20, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12})).commands.size(),
-      24u);
 }
 
 TEST(ActionPlanner, ResendsComeFirstThenNewDownsThenUps) {
@@ -384,9 +442,9 @@ TEST(ActionPlanner, DryRunReportsEachWouldBeActionOncePerTransition) {
   EXPECT_TRUE(first.commands.empty());
   ASSERT_EQ(first.suppressed.size(), 2u);
   EXPECT_EQ(first.suppressed[0].because, SuppressedBecause::dry_run);
-  EXPECT_EQ(first.suppressed[0].kind, DirectorCommandKind::host_down);
+  EXPECT_EQ(first.suppressed[0].kind, HostCommand::down);
   EXPECT_EQ(first.suppressed[0].address, addr(1));
-  EXPECT_EQ(first.suppressed[1].kind, DirectorCommandKind::host_up);
+  EXPECT_EQ(first.suppressed[1].kind, HostCommand::up);
   EXPECT_EQ(first.suppressed[1].address, addr(3));
   // Same situation next scan: nothing new to report.
   EXPECT_TRUE(planner.plan(pool(4, {3}), verdicts(4, {1})).suppressed.empty());
@@ -396,8 +454,7 @@ TEST(ActionPlanner, DryRunReportsEachWouldBeActionOncePerTransition) {
   ASSERT_EQ(again.suppressed.size(), 1u);
   EXPECT_EQ(again.suppressed[0].address, addr(1));
   // Nothing changes ownership in dry-run, not even a vanished host.
-  EXPECT_FALSE(
-      planner.on_command_result({DirectorCommandKind::host_down, addr(1), "", false}, true, kNow));
+  EXPECT_FALSE(planner.on_command_result({HostCommand::down, addr(1), "", false}, kOk, kNow));
   const auto vanished = planner.plan(pool(2), verdicts(2));
   EXPECT_TRUE(vanished.released.empty());
   EXPECT_EQ(planner.owned(), (std::vector<OwnedHost>{{addr(3), kNow, "from state file"}}));
@@ -411,11 +468,4 @@ TEST(ActionPlanner, DryRunStillAppliesTheGuard) {
   EXPECT_EQ(plan.suppressed[0].address, addr(2));
   EXPECT_EQ(plan.suppressed[1].because, SuppressedBecause::dry_run);
   EXPECT_EQ(plan.suppressed[1].address, addr(1));
-}
-
-TEST(ActionPlanner, CommandNamesAndLines) {
-  EXPECT_EQ(to_string(DirectorCommandKind::host_reset_users), "HOST-RESET-USERS");
-  EXPECT_EQ(to_string(SuppressedBecause::scan_cap), "per-scan cap");
-  PlannedCommand up{DirectorCommandKind::host_up, make_ip_address("2001:db8::1"), "", false};
-  EXPECT_EQ(up.line(), "HOST-UP\t2001:db8::1");
 }

@@ -48,8 +48,8 @@ std::set<std::string> exported_names() {
   m.probe_result("10.0.0.1", Protocol::imap, FailureClass::none, 1ms);
   m.backend_state("10.0.0.1", "up");
   m.transition("10.0.0.1", "down", "up");
-  m.action_sent("up", "10.0.0.1", "ok");
-  m.action_suppressed("down", "10.0.0.1", SuppressReason::cap);
+  m.action_sent(director::HostCommand::up, "10.0.0.1", "ok");
+  m.action_suppressed(director::HostCommand::down, "10.0.0.1", SuppressedBecause::scan_cap);
   m.pool_guard_engaged(false);
   m.director_connected(true);
   m.director_reconnect();

@@ -14,6 +14,7 @@ namespace poolwatch {
 namespace {
 
 using namespace std::chrono_literals;
+using director::HostCommand;
 using metrics::Registry;
 using test::check_exposition;
 using Labels = std::map<std::string, std::string>;
@@ -186,9 +187,9 @@ TEST(PoolwatchMetrics, ScriptedCallsGiveExactValues) {
   m.probe_result("10.0.0.2", Protocol::lmtp, FailureClass::auth_temporary, 3s);
   m.backend_state("10.0.0.1", "suspect");
   m.transition("10.0.0.1", "up", "suspect");
-  m.action_sent("down", "10.0.0.2", "ok");
-  m.action_suppressed("down", "10.0.0.3", SuppressReason::pool_guard);
-  m.action_suppressed("up", "10.0.0.3", SuppressReason::manual_down);
+  m.action_sent(HostCommand::down, "10.0.0.2", "ok");
+  m.action_suppressed(HostCommand::down, "10.0.0.3", SuppressedBecause::pool_guard);
+  m.action_suppressed(HostCommand::up, "10.0.0.3", SuppressedBecause::manual_down);
   m.pool_guard_engaged(true);
   m.director_connected(true);
   m.director_reconnect();
@@ -257,6 +258,39 @@ TEST(PoolwatchMetrics, BackendStateStaysOneHot) {
   EXPECT_EQ(p.value("poolwatch_backend_state", {{"backend", "10.0.0.1"}, {"state", "up"}}), 1);
 }
 
+// Alert rules and dashboards select on these label values: renaming an enumerator must
+// not rename its label.
+TEST(PoolwatchMetrics, ActionAndReasonLabelsAreTheDocumentedValues) {
+  PoolwatchMetrics m;
+  const std::pair<HostCommand, std::string> actions[] = {{HostCommand::down, "down"},
+                                                         {HostCommand::up, "up"},
+                                                         {HostCommand::flush, "flush"},
+                                                         {HostCommand::reset_users, "reset_users"}};
+  const std::pair<SuppressedBecause, std::string> reasons[] = {
+      {SuppressedBecause::pool_guard, "pool_guard"},
+      {SuppressedBecause::dry_run, "dry_run"},
+      {SuppressedBecause::manual_down, "manual_down"},
+      {SuppressedBecause::scan_cap, "cap"}};
+  for (const auto& [action, label] : actions) {
+    m.action_sent(action, "10.0.0.1", "ok");
+    for (const auto& [reason, reason_label] : reasons)
+      m.action_suppressed(action, "10.0.0.1", reason);
+  }
+  auto p = checked(m.render());
+  for (const auto& [action, label] : actions) {
+    EXPECT_EQ(p.value("poolwatch_director_actions_total",
+                      Labels{{"action", label}, {"backend", "10.0.0.1"}, {"result", "ok"}}),
+              1)
+        << label;
+    for (const auto& [reason, reason_label] : reasons)
+      EXPECT_EQ(
+          p.value("poolwatch_actions_suppressed_total",
+                  Labels{{"action", label}, {"backend", "10.0.0.1"}, {"reason", reason_label}}),
+          1)
+          << label << " " << reason_label;
+  }
+}
+
 TEST(PoolwatchMetrics, PoolExportsDirectorViewAndForgetsVanishedBackends) {
   PoolwatchMetrics m;
   PoolSnapshot first;
@@ -265,7 +299,7 @@ TEST(PoolwatchMetrics, PoolExportsDirectorViewAndForgetsVanishedBackends) {
   m.pool(first);
   m.probe_result("10.0.0.2", Protocol::pop3, FailureClass::timeout, 10s);
   m.backend_state("10.0.0.2", "down");
-  m.action_sent("down", "10.0.0.2", "ok");
+  m.action_sent(HostCommand::down, "10.0.0.2", "ok");
   auto p = checked(m.render());
   EXPECT_EQ(p.value("poolwatch_pool_hosts"), 3);
   EXPECT_EQ(p.value("poolwatch_pool_down_hosts"), 1);
@@ -289,7 +323,7 @@ TEST(PoolwatchMetrics, ForgetBackendRemovesEverySeriesOfIt) {
   PoolwatchMetrics m;
   m.probe_result("::1", Protocol::imap, FailureClass::none, 1ms);
   m.backend_state("::1", "up");
-  m.action_suppressed("down", "::1", SuppressReason::dry_run);
+  m.action_suppressed(HostCommand::down, "::1", SuppressedBecause::dry_run);
   m.probe_result("::2", Protocol::imap, FailureClass::none, 1ms);
   m.forget_backend("::1");
   auto text = m.render();
