@@ -28,23 +28,6 @@ std::vector<OwnedHost> load_owned(const std::string& path) {
   return std::move(loaded.hosts);
 }
 
-// Severity order of a backend's states, for the one word that sums it up.
-int severity(CheckState s) {
-  switch (s) {
-    case CheckState::pending:
-      return 0;
-    case CheckState::up:
-      return 1;
-    case CheckState::suspect:
-      return 2;
-    case CheckState::rapid:
-      return 3;
-    case CheckState::down:
-      return 4;
-  }
-  return 0;
-}
-
 }  // namespace
 
 PoolWatcher::PoolWatcher(asio::any_io_executor executor, Config config, CredentialStore credentials)
@@ -138,9 +121,14 @@ asio::awaitable<void> PoolWatcher::scan() {
   for (const auto& id : sync.removed) stop_check(id);
   for (const auto& id : sync.added) start_check(id);
   for (const auto& t : sync.transitions) log_backend_transition(t);
-  forget_vanished(backends);
+  forget_vanished(sync.removed);
+  // A port dropped by a reload or a backend held down since before a restart changes
+  // the word without any probe result: publish every backend's, not only probed ones.
+  for (const auto& backend : tracker_.status())
+    metrics_.backend_state(backend.address.to_string(), to_string(backend.state));
 
-  co_await execute(planner_.plan(pool_, verdicts_for_planner()));
+  auto plan = planner_.plan(pool_, tracker_.verdicts());
+  co_await execute(std::move(plan));
 }
 
 void PoolWatcher::log_pool_changes(const PoolSnapshot& fresh) {
@@ -162,20 +150,11 @@ void PoolWatcher::log_pool_changes(const PoolSnapshot& fresh) {
       spdlog::info("director: host {} left the pool; forgetting it", h.address.to_string());
 }
 
-std::map<IpAddress, BackendVerdict> PoolWatcher::verdicts_for_planner() const {
-  return tracker_.verdicts();
-}
-
-void PoolWatcher::forget_vanished(const std::vector<IpAddress>& backends) {
-  const std::set<IpAddress> keep(backends.begin(), backends.end());
-  for (auto it = backend_checks_.begin(); it != backend_checks_.end();) {
-    if (keep.contains(it->first)) {
-      ++it;
-      continue;
-    }
-    metrics_.forget_backend(it->first.to_string());
-    it = backend_checks_.erase(it);
-  }
+void PoolWatcher::forget_vanished(const std::vector<CheckId>& removed) {
+  std::set<IpAddress> gone;
+  for (const auto& id : removed)
+    if (!tracker_.backend_state(id.address)) gone.insert(id.address);
+  for (const auto& address : gone) metrics_.forget_backend(address.to_string());
 }
 
 std::vector<IpAddress> PoolWatcher::probed_backends(const PoolSnapshot& pool) const {
@@ -256,29 +235,17 @@ void PoolWatcher::on_record(const CheckId& id, const ProbeOutcome& outcome, cons
   if (!outcome.ok())
     spdlog::debug("{} {}: {} ({} ms)", address, check_label(id.port), outcome.reason,
                   outcome.latency.count() / 1000);
-  auto& states = backend_checks_[id.address];
   if (r.check) {
-    states[check_label(id.port)] = r.check->to;
     const bool first_up = r.check->from == CheckState::pending && r.check->to == CheckState::up;
     // The reason starts with the check's label ("imap:143: ...").
     spdlog::log(first_up ? spdlog::level::debug : spdlog::level::info, "{} {} -> {}: {}", address,
                 to_string(r.check->from), to_string(r.check->to), r.check->reason);
     events_.transition(std::chrono::system_clock::now(), address, check_label(id.port),
                        to_string(r.check->from), to_string(r.check->to), r.check->reason);
-  } else if (!states.contains(check_label(id.port))) {
-    states[check_label(id.port)] = CheckState::pending;
   }
   if (r.backend) log_backend_transition(*r.backend);
-  metrics_.backend_state(address, backend_state_name(id.address));
-}
-
-std::string PoolWatcher::backend_state_name(const IpAddress& a) const {
-  auto it = backend_checks_.find(a);
-  CheckState worst = CheckState::pending;
-  if (it != backend_checks_.end())
-    for (const auto& [label, state] : it->second)
-      if (severity(state) > severity(worst)) worst = state;
-  return std::string(to_string(worst));
+  if (const auto state = tracker_.backend_state(id.address))
+    metrics_.backend_state(address, to_string(*state));
 }
 
 void PoolWatcher::log_backend_transition(const BackendTransition& t) {

@@ -87,8 +87,7 @@ std::vector<BackendStatusView> PoolWatcher::status() const {
   for (const auto& backend : tracker_.status()) {
     BackendStatusView v;
     v.address = backend.address.to_string();
-    v.state =
-        backend.verdict.verdict == Verdict::down ? "down" : backend_state_name(backend.address);
+    v.state = std::string(to_string(backend.state));
     v.since_unix = backend.verdict.since_unix;
     v.reason = backend.verdict.reason;
     if (planner_.owns(backend.address)) v.reason = "held down by poolwatch: " + v.reason;
@@ -115,11 +114,10 @@ std::vector<BackendStatusView> PoolWatcher::status() const {
 
 std::string PoolWatcher::status_summary() const {
   std::size_t down = 0, suspect = 0;
-  for (const auto& [a, checks] : backend_checks_) {
-    const auto s = backend_state_name(a);
-    if (s == "down")
+  for (const auto& backend : tracker_.status()) {
+    if (backend.state == CheckState::down)
       ++down;
-    else if (s == "suspect" || s == "rapid")
+    else if (backend.state == CheckState::suspect || backend.state == CheckState::rapid)
       ++suspect;
   }
   return fmt::format("{} backends, {} down, {} suspect, {} held down by poolwatch{}",

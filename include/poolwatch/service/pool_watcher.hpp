@@ -81,13 +81,12 @@ class PoolWatcher {
   void stop_check(const CheckId& id);
   void wake_checks();
   void log_pool_changes(const PoolSnapshot& fresh);
-  void forget_vanished(const std::vector<IpAddress>& backends);
-  std::map<IpAddress, BackendVerdict> verdicts_for_planner() const;
+  // Drops the metrics of backends no longer probed at all.
+  void forget_vanished(const std::vector<CheckId>& removed);
   std::vector<IpAddress> probed_backends(const PoolSnapshot& pool) const;
   std::optional<Account> account_for(const IpAddress& a) const;
   void on_record(const CheckId& id, const ProbeOutcome& outcome, const RecordResult& r);
   void log_backend_transition(const BackendTransition& t);
-  std::string backend_state_name(const IpAddress& a) const;
   void wake_scan();
 
   // Actions (pool_watcher_actions.cpp).
@@ -110,8 +109,6 @@ class PoolWatcher {
   WaitGroup loops_;
 
   std::map<CheckId, std::shared_ptr<CheckHandle>> checks_;
-  // Each probed backend's check states by label, for the one-word backend state.
-  std::map<IpAddress, std::map<std::string, CheckState>> backend_checks_;
   PoolSnapshot pool_;
   bool have_pool_ = false;
   bool ready_ = false;
