@@ -69,7 +69,7 @@ asio::awaitable<void> PoolWatcher::run() {
   while (!stopping_) {
     const auto started = std::chrono::steady_clock::now();
     rescan_requested_ = false;
-    co_await (scan() || wait_for_stop());
+    co_await (scan() || end_scan_on_stop());
     metrics_.scan_duration(std::chrono::steady_clock::now() - started);
     if (stopping_) break;
     // A backend that changed its verdict is acted on at once, not an interval later;
@@ -83,6 +83,36 @@ asio::awaitable<void> PoolWatcher::run() {
     boost::system::error_code ec;
     co_await scan_wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
+  co_await wind_down();
+}
+
+Seconds PoolWatcher::director_stop_grace() const {
+  return std::min(config_.director.command_timeout, Seconds(10));
+}
+
+// Ends a scan as soon as a stop is asked for, unless it is waiting for the director with
+// a connection open: the command may be on the wire, and closing before its reply
+// crashes directors 2.2.33-2.3.2 and loses whether a HOST-DOWN took effect (the state
+// file would not name the host, so after a restart it would pass for an admin's down
+// and never come back). That command gets a bounded grace; scan() then records its
+// result as usual, and execute() sends nothing after it. A scan still connecting
+// (handshake) waits too, at most director.connect_timeout.
+asio::awaitable<void> PoolWatcher::end_scan_on_stop() {
+  co_await wait_for_stop();
+  if (!director_busy_ || !director_.connected()) co_return;
+  const Seconds grace = director_stop_grace();
+  spdlog::info("stopping: waiting up to {:.1f} s for the director to answer the command in flight",
+               grace.count());
+  asio::steady_timer timer(executor_);
+  timer.expires_after(std::chrono::duration_cast<asio::steady_timer::duration>(grace));
+  boost::system::error_code ec;
+  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  if (!ec)
+    spdlog::warn("stopping: no reply from the director within {:.1f} s; closing the connection",
+                 grace.count());
+}
+
+asio::awaitable<void> PoolWatcher::wind_down() {
   spdlog::info("stopping: {} probe loop(s) to end", loops_.count());
   asio::steady_timer grace(executor_);
   grace.expires_after(std::chrono::milliseconds(600));
@@ -95,8 +125,26 @@ void PoolWatcher::wake_scan() {
   scan_wake_.cancel();
 }
 
+namespace {
+
+// Marks the scan as waiting for the director for as long as it lives.
+struct BusyFlag {
+  explicit BusyFlag(bool& flag) : flag_(flag) { flag_ = true; }
+  ~BusyFlag() { flag_ = false; }
+  BusyFlag(const BusyFlag&) = delete;
+  BusyFlag& operator=(const BusyFlag&) = delete;
+
+ private:
+  bool& flag_;
+};
+
+}  // namespace
+
 asio::awaitable<void> PoolWatcher::scan() {
+  std::optional<BusyFlag> busy(std::in_place, director_busy_);
   auto result = co_await director_.host_list();
+  busy.reset();
+  if (stopping_) co_return;  // answered within the stop grace: nothing more to do
   while (director_.reconnects() > seen_reconnects_) {
     ++seen_reconnects_;
     metrics_.director_reconnect();
@@ -128,6 +176,7 @@ asio::awaitable<void> PoolWatcher::scan() {
     metrics_.backend_state(backend.address.to_string(), to_string(backend.state));
 
   auto plan = planner_.plan(pool_, tracker_.verdicts());
+  busy.emplace(director_busy_);
   co_await execute(std::move(plan));
 }
 

@@ -38,12 +38,17 @@ class PoolWatcher {
   PoolWatcher& operator=(const PoolWatcher&) = delete;
 
   // Runs until request_stop(); returns when every loop has ended (or after a short
-  // grace), with the director connection closed.
+  // grace), with the director connection closed. A director command already sent when
+  // the stop comes gets director_stop_grace() to be answered and recorded first.
   boost::asio::awaitable<void> run();
   // One scan for --once: reads HOST-LIST, probes every backend and port once, prints
   // the pool and each result. Returns 0 all healthy, 1 some unhealthy, 2 error.
   boost::asio::awaitable<int> run_once(std::ostream& out);
+  // No new director command starts from now on; probes and waits are stopped at once.
   void request_stop();
+  // min(director.command_timeout, 10 s): how long a stop waits for the reply to a
+  // director command in flight before it closes the connection anyway.
+  Seconds director_stop_grace() const;
 
   // SIGHUP: settings that can change at runtime take effect (health, actions,
   // dry_run, credentials); the others are reported as needing a restart.
@@ -75,6 +80,8 @@ class PoolWatcher {
 
   boost::asio::awaitable<void> scan();
   boost::asio::awaitable<void> wait_for_stop();
+  boost::asio::awaitable<void> end_scan_on_stop();
+  boost::asio::awaitable<void> wind_down();
   boost::asio::awaitable<void> check_loop(CheckId id, std::shared_ptr<CheckHandle> handle);
   boost::asio::awaitable<void> once_probe(std::size_t index);
   void start_check(const CheckId& id);
@@ -114,6 +121,8 @@ class PoolWatcher {
   bool ready_ = false;
   bool stopping_ = false;
   bool rescan_requested_ = false;
+  // scan() is waiting for the director (HOST-LIST, or execute()'s commands).
+  bool director_busy_ = false;
   bool debug_ = false;
   std::uint64_t seen_reconnects_ = 0;
 
