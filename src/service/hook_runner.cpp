@@ -15,6 +15,8 @@
 #include <cstring>
 #include <vector>
 
+#include "poolwatch/config/config_loader.hpp"
+
 extern char** environ;
 
 namespace poolwatch {
@@ -32,13 +34,23 @@ boost::asio::awaitable<HookResult> run_transition_hook(std::string command, std:
                                                        std::string address, std::string reason,
                                                        Seconds timeout) {
   HookResult result;
+  auto words = split_hook_command(command);
+  if (words.empty()) {
+    result.error = "empty command";
+    co_return result;
+  }
+  words.push_back(std::move(event));
+  words.push_back(std::move(address));
+  words.push_back(std::move(reason));
+  std::vector<char*> argv;
+  for (auto& word : words) argv.push_back(word.data());
+  argv.push_back(nullptr);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  std::vector<char*> argv{command.data(), event.data(), address.data(), reason.data(), nullptr};
   pid_t pid = -1;
-  const int rc = posix_spawn(&pid, command.c_str(), &actions, nullptr, argv.data(), environ);
+  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
     result.error = std::strerror(rc);

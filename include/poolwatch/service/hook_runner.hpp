@@ -1,7 +1,8 @@
 #pragma once
 // Runs the operator's on_transition command (dovemon's beupdatescript) as
-// `CMD down|up ADDRESS REASON` without blocking the event loop: posix_spawn, then the
-// child is reaped by a timer and killed when it overruns its timeout.
+// `PROGRAM [FIXED ARGS...] down|up ADDRESS REASON` without blocking the event loop:
+// posix_spawn, no shell, then the child is reaped by a timer and killed when it
+// overruns its timeout.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -18,7 +19,8 @@ struct HookResult {
   std::string error;     // why it could not start
 };
 
-// Runs `command` with the three arguments, stdin/stdout to /dev/null and stderr
+// Runs `command` (split by split_hook_command: an absolute path and fixed arguments)
+// with the three arguments appended, stdin/stdout to /dev/null and stderr
 // inherited (so it reaches the same log as poolwatch). Never throws.
 boost::asio::awaitable<HookResult> run_transition_hook(std::string command, std::string event,
                                                        std::string address, std::string reason,
