@@ -11,6 +11,7 @@
 
 #include "poolwatch/common/text.hpp"
 #include "poolwatch/health/state_file.hpp"
+#include "poolwatch/service/hook_runner.hpp"
 
 namespace poolwatch {
 
@@ -41,7 +42,8 @@ PoolWatcher::PoolWatcher(asio::any_io_executor executor, Config config, Credenti
       events_(config_.event_log),
       scan_wake_(executor),
       stop_timer_(executor),
-      loops_(executor) {
+      loops_(executor),
+      hooks_(executor) {
   stop_timer_.expires_at(asio::steady_timer::time_point::max());
 }
 
@@ -117,6 +119,12 @@ asio::awaitable<void> PoolWatcher::wind_down() {
   asio::steady_timer grace(executor_);
   grace.expires_after(std::chrono::milliseconds(600));
   if (loops_.count() > 0) co_await (loops_.wait() || grace.async_wait(asio::use_awaitable));
+  // request_stop() told the running hooks to end: SIGTERM, SIGKILL after kHookKillGrace.
+  if (hooks_.count() > 0) {
+    spdlog::info("stopping: {} on_transition hook(s) to end", hooks_.count());
+    grace.expires_after(kHookKillGrace + std::chrono::milliseconds(500));
+    co_await (hooks_.wait() || grace.async_wait(asio::use_awaitable));
+  }
   co_await director_.shutdown(std::chrono::milliseconds(250));
 }
 

@@ -44,7 +44,8 @@ class PoolWatcher {
   // One scan for --once: reads HOST-LIST, probes every backend and port once, prints
   // the pool and each result. Returns 0 all healthy, 1 some unhealthy, 2 error.
   boost::asio::awaitable<int> run_once(std::ostream& out);
-  // No new director command starts from now on; probes and waits are stopped at once.
+  // No new director command or hook starts from now on; probes, waits and running
+  // hooks (SIGTERM, then SIGKILL) are stopped at once.
   void request_stop();
   // min(director.command_timeout, 10 s): how long a stop waits for the reply to a
   // director command in flight before it closes the connection anyway.
@@ -78,6 +79,12 @@ class PoolWatcher {
     void operator()(std::exception_ptr e) const;
   };
 
+  // Completion of an on_transition hook run: logs an escaped exception, counts it ended.
+  struct HookDone {
+    PoolWatcher* watcher;
+    void operator()(std::exception_ptr e) const;
+  };
+
   boost::asio::awaitable<void> scan();
   boost::asio::awaitable<void> wait_for_stop();
   boost::asio::awaitable<void> end_scan_on_stop();
@@ -101,6 +108,7 @@ class PoolWatcher {
   void report_suppressed(const ActionPlan& plan);
   void save_state();
   void run_hook(std::string_view event, const IpAddress& a, const std::string& reason);
+  boost::asio::awaitable<void> hook(std::string event, std::string address, std::string reason);
 
   boost::asio::any_io_executor executor_;
   Config config_;
@@ -114,6 +122,7 @@ class PoolWatcher {
   boost::asio::steady_timer scan_wake_;
   boost::asio::steady_timer stop_timer_;
   WaitGroup loops_;
+  WaitGroup hooks_;
 
   std::map<CheckId, std::shared_ptr<CheckHandle>> checks_;
   PoolSnapshot pool_;

@@ -1,7 +1,11 @@
 // PoolWatcher in-process with a real on_transition script: it is run without a shell as
-// PROGRAM [FIXED ARGS] down|up ADDRESS REASON.
+// PROGRAM [FIXED ARGS] down|up ADDRESS REASON, and a stop kills and reaps a hook still
+// running instead of waiting it out.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
 
+#include <cerrno>
 #include <fstream>
 #include <sstream>
 
@@ -39,6 +43,14 @@ std::vector<std::string> lines_of(const std::string& text) {
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   return lines;
+}
+
+// Gone, or a zombie its new parent has not reaped yet: either way no longer running.
+bool finished(pid_t pid) {
+  if (::kill(pid, 0) != 0) return errno == ESRCH;
+  const auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  const auto paren = stat.rfind(')');
+  return paren != std::string::npos && stat.size() > paren + 2 && stat[paren + 2] == 'Z';
 }
 
 class DaemonHook : public ::testing::Test {
@@ -90,6 +102,34 @@ TEST_F(DaemonHook, TheHookGetsItsFixedArgumentsThenTheTransition) {
   EXPECT_TRUE(lines[0].starts_with("[--channel][ops][down][127.0.8.2][imap:")) << lines[0];
   EXPECT_TRUE(lines[1].starts_with("[--channel][ops][up][127.0.8.2][")) << lines[1];
   EXPECT_TRUE(lines[0].ends_with("]")) << lines[0];
+}
+
+// A hook that would run for 20 s neither holds the stop up nor outlives it: it and the
+// process it started get SIGTERM, and poolwatch reaps it.
+TEST_F(DaemonHook, AStopKillsARunningHookAndItsChildren) {
+  const auto hook =
+      script("slow.sh", "echo $$ > " + path("hook.pid.tmp") + "\nsleep 20 &\necho $! > " +
+                            path("sleep.pid") + "\nmv " + path("hook.pid.tmp") + " " +
+                            path("hook.pid") + "\nwait\n");
+  auto c = config(hook);
+  c.actions.on_transition_timeout = Seconds(60);
+  watcher_.start(c);
+  dying_.reset();
+  ASSERT_TRUE(eventually([&] { return !read_file(path("hook.pid")).empty(); }, 15s))
+      << ::testing::PrintToString(director_.commands());
+  const pid_t hook_pid = std::stoi(read_file(path("hook.pid")));
+  const pid_t sleep_pid = std::stoi(read_file(path("sleep.pid")));
+  ASSERT_FALSE(finished(hook_pid));
+
+  const auto asked = std::chrono::steady_clock::now();
+  watcher_.stop();
+  const auto took = std::chrono::steady_clock::now() - asked;
+  EXPECT_LT(took, 2s) << "the stop waited for the hook";
+  // poolwatch runs in this process, so the hook was its child: reaped means gone.
+  EXPECT_NE(::kill(hook_pid, 0), 0) << "hook pid " << hook_pid << " left running or unreaped";
+  EXPECT_TRUE(eventually([&] { return finished(sleep_pid); }, 2s))
+      << "the hook's own child " << sleep_pid << " survived";
+  if (!finished(sleep_pid)) ::kill(sleep_pid, SIGKILL);
 }
 
 }  // namespace
