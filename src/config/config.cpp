@@ -2,6 +2,8 @@
 // involve several keys. Every error names its origin, line and key path.
 
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -129,6 +131,26 @@ class YamlLoader {
   KeyLines lines_;
 };
 
+// actions.on_transition must name a program that can run, checked now rather than
+// discovered at the first backend failure, when nobody is looking.
+std::optional<std::string> hook_command_problem(std::string_view command) {
+  const auto words = split_hook_command(command);
+  if (words.empty()) return std::nullopt;
+  const std::string& program = words.front();
+  const auto quoted = quote_value(program);
+  if (!program.starts_with('/'))
+    return fmt::format(
+        "{} is not an absolute path (the hook is an executable's absolute path, optionally "
+        "followed by fixed arguments; no shell runs it)",
+        quoted);
+  struct stat st {};
+  if (::stat(program.c_str(), &st) != 0) return fmt::format("{}: {}", quoted, std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return fmt::format("{} is not a regular file", quoted);
+  if (::access(program.c_str(), X_OK) != 0)
+    return fmt::format("{} is not executable: {}", quoted, std::strerror(errno));
+  return std::nullopt;
+}
+
 // The rules between keys. `where` gives the "file:line: " prefix for a key path.
 template <class Where>
 void validate_impl(const Config& c, Where where) {
@@ -158,6 +180,8 @@ void validate_impl(const Config& c, Where where) {
     fail("log.file", "must name the file, since log.target is file");
   if (!c.credentials.default_password_file.empty() && c.credentials.default_user.empty())
     fail("credentials.default_password_file", "is set but credentials.default_user is empty");
+  if (auto problem = hook_command_problem(c.actions.on_transition))
+    fail("actions.on_transition", *problem);
 }
 
 void YamlLoader::validate_with_lines(const Config& config) {

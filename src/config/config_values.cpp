@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -68,6 +69,19 @@ Seconds parse_duration(std::string_view text) {
   if (value < 0)
     throw ConfigError(fmt::format("duration must not be negative (got {})", quote_value(original)));
   return Seconds(value * scale);
+}
+
+std::vector<std::string> split_hook_command(std::string_view command) {
+  std::vector<std::string> words;
+  std::size_t at = 0;
+  while (at < command.size()) {
+    const auto start = command.find_first_not_of(" \t", at);
+    if (start == std::string_view::npos) break;
+    const auto end = std::min(command.find_first_of(" \t", start), command.size());
+    words.emplace_back(command.substr(start, end - start));
+    at = end;
+  }
+  return words;
 }
 
 PortSpec parse_port_spec(std::string_view text, TlsMode tls) {

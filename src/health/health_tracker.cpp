@@ -51,6 +51,23 @@ double max_jitter_factor(const HealthConfig& c) {
   return 1 + std::max(0.0, c.jitter_percent) / 100;
 }
 
+// How alarming a check state is, for the one word that sums a backend up.
+int severity(CheckState s) {
+  switch (s) {
+    case CheckState::pending:
+      return 0;
+    case CheckState::up:
+      return 1;
+    case CheckState::suspect:
+      return 2;
+    case CheckState::rapid:
+      return 3;
+    case CheckState::down:
+      return 4;
+  }
+  return 0;
+}
+
 template <typename Backend>
 auto find_check(Backend& backend, const PortSpec& port) -> decltype(&backend.checks[0].second) {
   for (auto& [spec, machine] : backend.checks)
@@ -416,10 +433,24 @@ std::map<IpAddress, BackendVerdict> HealthTracker::verdicts() const {
   return result;
 }
 
+std::optional<CheckState> HealthTracker::backend_state(const IpAddress& address) const {
+  const auto it = backends_.find(address);
+  if (it == backends_.end()) return std::nullopt;
+  return state_of(it->second);
+}
+
+CheckState HealthTracker::state_of(const Backend& backend) {
+  if (backend.verdict.verdict == Verdict::down) return CheckState::down;
+  CheckState worst = CheckState::pending;
+  for (const auto& check : backend.checks)
+    if (severity(check.second.state()) > severity(worst)) worst = check.second.state();
+  return worst;
+}
+
 std::vector<BackendStatus> HealthTracker::status() const {
   std::vector<BackendStatus> result;
   for (const auto& [address, backend] : backends_) {
-    BackendStatus status{address, backend.verdict, {}};
+    BackendStatus status{address, backend.verdict, state_of(backend), {}};
     for (const auto& check : backend.checks) status.checks.push_back(check.second.status());
     result.push_back(std::move(status));
   }

@@ -11,6 +11,7 @@
 
 #include "poolwatch/common/text.hpp"
 #include "poolwatch/health/state_file.hpp"
+#include "poolwatch/service/hook_runner.hpp"
 
 namespace poolwatch {
 
@@ -28,23 +29,6 @@ std::vector<OwnedHost> load_owned(const std::string& path) {
   return std::move(loaded.hosts);
 }
 
-// Severity order of a backend's states, for the one word that sums it up.
-int severity(CheckState s) {
-  switch (s) {
-    case CheckState::pending:
-      return 0;
-    case CheckState::up:
-      return 1;
-    case CheckState::suspect:
-      return 2;
-    case CheckState::rapid:
-      return 3;
-    case CheckState::down:
-      return 4;
-  }
-  return 0;
-}
-
 }  // namespace
 
 PoolWatcher::PoolWatcher(asio::any_io_executor executor, Config config, CredentialStore credentials)
@@ -58,7 +42,8 @@ PoolWatcher::PoolWatcher(asio::any_io_executor executor, Config config, Credenti
       events_(config_.event_log),
       scan_wake_(executor),
       stop_timer_(executor),
-      loops_(executor) {
+      loops_(executor),
+      hooks_(executor) {
   stop_timer_.expires_at(asio::steady_timer::time_point::max());
 }
 
@@ -86,7 +71,7 @@ asio::awaitable<void> PoolWatcher::run() {
   while (!stopping_) {
     const auto started = std::chrono::steady_clock::now();
     rescan_requested_ = false;
-    co_await (scan() || wait_for_stop());
+    co_await (scan() || end_scan_on_stop());
     metrics_.scan_duration(std::chrono::steady_clock::now() - started);
     if (stopping_) break;
     // A backend that changed its verdict is acted on at once, not an interval later;
@@ -100,10 +85,46 @@ asio::awaitable<void> PoolWatcher::run() {
     boost::system::error_code ec;
     co_await scan_wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
+  co_await wind_down();
+}
+
+Seconds PoolWatcher::director_stop_grace() const {
+  return std::min(config_.director.command_timeout, Seconds(10));
+}
+
+// Ends a scan as soon as a stop is asked for, unless it is waiting for the director with
+// a connection open: the command may be on the wire, and closing before its reply
+// crashes directors 2.2.33-2.3.2 and loses whether a HOST-DOWN took effect (the state
+// file would not name the host, so after a restart it would pass for an admin's down
+// and never come back). That command gets a bounded grace; scan() then records its
+// result as usual, and execute() sends nothing after it. A scan still connecting
+// (handshake) waits too, at most director.connect_timeout.
+asio::awaitable<void> PoolWatcher::end_scan_on_stop() {
+  co_await wait_for_stop();
+  if (!director_busy_ || !director_.connected()) co_return;
+  const Seconds grace = director_stop_grace();
+  spdlog::info("stopping: waiting up to {:.1f} s for the director to answer the command in flight",
+               grace.count());
+  asio::steady_timer timer(executor_);
+  timer.expires_after(std::chrono::duration_cast<asio::steady_timer::duration>(grace));
+  boost::system::error_code ec;
+  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  if (!ec)
+    spdlog::warn("stopping: no reply from the director within {:.1f} s; closing the connection",
+                 grace.count());
+}
+
+asio::awaitable<void> PoolWatcher::wind_down() {
   spdlog::info("stopping: {} probe loop(s) to end", loops_.count());
   asio::steady_timer grace(executor_);
   grace.expires_after(std::chrono::milliseconds(600));
   if (loops_.count() > 0) co_await (loops_.wait() || grace.async_wait(asio::use_awaitable));
+  // request_stop() told the running hooks to end: SIGTERM, SIGKILL after kHookKillGrace.
+  if (hooks_.count() > 0) {
+    spdlog::info("stopping: {} on_transition hook(s) to end", hooks_.count());
+    grace.expires_after(kHookKillGrace + std::chrono::milliseconds(500));
+    co_await (hooks_.wait() || grace.async_wait(asio::use_awaitable));
+  }
   co_await director_.shutdown(std::chrono::milliseconds(250));
 }
 
@@ -112,8 +133,26 @@ void PoolWatcher::wake_scan() {
   scan_wake_.cancel();
 }
 
+namespace {
+
+// Marks the scan as waiting for the director for as long as it lives.
+struct BusyFlag {
+  explicit BusyFlag(bool& flag) : flag_(flag) { flag_ = true; }
+  ~BusyFlag() { flag_ = false; }
+  BusyFlag(const BusyFlag&) = delete;
+  BusyFlag& operator=(const BusyFlag&) = delete;
+
+ private:
+  bool& flag_;
+};
+
+}  // namespace
+
 asio::awaitable<void> PoolWatcher::scan() {
+  std::optional<BusyFlag> busy(std::in_place, director_busy_);
   auto result = co_await director_.host_list();
+  busy.reset();
+  if (stopping_) co_return;  // answered within the stop grace: nothing more to do
   while (director_.reconnects() > seen_reconnects_) {
     ++seen_reconnects_;
     metrics_.director_reconnect();
@@ -138,9 +177,15 @@ asio::awaitable<void> PoolWatcher::scan() {
   for (const auto& id : sync.removed) stop_check(id);
   for (const auto& id : sync.added) start_check(id);
   for (const auto& t : sync.transitions) log_backend_transition(t);
-  forget_vanished(backends);
+  forget_vanished(sync.removed);
+  // A port dropped by a reload or a backend held down since before a restart changes
+  // the word without any probe result: publish every backend's, not only probed ones.
+  for (const auto& backend : tracker_.status())
+    metrics_.backend_state(backend.address.to_string(), to_string(backend.state));
 
-  co_await execute(planner_.plan(pool_, verdicts_for_planner()));
+  auto plan = planner_.plan(pool_, tracker_.verdicts());
+  busy.emplace(director_busy_);
+  co_await execute(std::move(plan));
 }
 
 void PoolWatcher::log_pool_changes(const PoolSnapshot& fresh) {
@@ -162,20 +207,11 @@ void PoolWatcher::log_pool_changes(const PoolSnapshot& fresh) {
       spdlog::info("director: host {} left the pool; forgetting it", h.address.to_string());
 }
 
-std::map<IpAddress, BackendVerdict> PoolWatcher::verdicts_for_planner() const {
-  return tracker_.verdicts();
-}
-
-void PoolWatcher::forget_vanished(const std::vector<IpAddress>& backends) {
-  const std::set<IpAddress> keep(backends.begin(), backends.end());
-  for (auto it = backend_checks_.begin(); it != backend_checks_.end();) {
-    if (keep.contains(it->first)) {
-      ++it;
-      continue;
-    }
-    metrics_.forget_backend(it->first.to_string());
-    it = backend_checks_.erase(it);
-  }
+void PoolWatcher::forget_vanished(const std::vector<CheckId>& removed) {
+  std::set<IpAddress> gone;
+  for (const auto& id : removed)
+    if (!tracker_.backend_state(id.address)) gone.insert(id.address);
+  for (const auto& address : gone) metrics_.forget_backend(address.to_string());
 }
 
 std::vector<IpAddress> PoolWatcher::probed_backends(const PoolSnapshot& pool) const {
@@ -256,29 +292,17 @@ void PoolWatcher::on_record(const CheckId& id, const ProbeOutcome& outcome, cons
   if (!outcome.ok())
     spdlog::debug("{} {}: {} ({} ms)", address, check_label(id.port), outcome.reason,
                   outcome.latency.count() / 1000);
-  auto& states = backend_checks_[id.address];
   if (r.check) {
-    states[check_label(id.port)] = r.check->to;
     const bool first_up = r.check->from == CheckState::pending && r.check->to == CheckState::up;
     // The reason starts with the check's label ("imap:143: ...").
     spdlog::log(first_up ? spdlog::level::debug : spdlog::level::info, "{} {} -> {}: {}", address,
                 to_string(r.check->from), to_string(r.check->to), r.check->reason);
     events_.transition(std::chrono::system_clock::now(), address, check_label(id.port),
                        to_string(r.check->from), to_string(r.check->to), r.check->reason);
-  } else if (!states.contains(check_label(id.port))) {
-    states[check_label(id.port)] = CheckState::pending;
   }
   if (r.backend) log_backend_transition(*r.backend);
-  metrics_.backend_state(address, backend_state_name(id.address));
-}
-
-std::string PoolWatcher::backend_state_name(const IpAddress& a) const {
-  auto it = backend_checks_.find(a);
-  CheckState worst = CheckState::pending;
-  if (it != backend_checks_.end())
-    for (const auto& [label, state] : it->second)
-      if (severity(state) > severity(worst)) worst = state;
-  return std::string(to_string(worst));
+  if (const auto state = tracker_.backend_state(id.address))
+    metrics_.backend_state(address, to_string(*state));
 }
 
 void PoolWatcher::log_backend_transition(const BackendTransition& t) {

@@ -2,6 +2,9 @@
 // (reload, reopen) and the transition hook.
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
 #include "poolwatch/common/text.hpp"
 #include "poolwatch/service/hook_runner.hpp"
 #include "poolwatch/service/logging.hpp"
@@ -10,12 +13,12 @@
 namespace poolwatch {
 
 namespace asio = boost::asio;
+using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
-asio::awaitable<void> run_and_log_hook(std::string command, std::string event, std::string address,
-                                       std::string reason, Seconds timeout) {
-  const auto r = co_await run_transition_hook(command, event, address, reason, timeout);
+void log_hook_result(const HookResult& r, const std::string& command, const std::string& event,
+                     const std::string& address, Seconds timeout) {
   if (!r.started)
     spdlog::error("on_transition hook {} for {} {} could not start: {}", command, event, address,
                   r.error);
@@ -33,10 +36,43 @@ asio::awaitable<void> run_and_log_hook(std::string command, std::string event, s
 
 void PoolWatcher::run_hook(std::string_view event, const IpAddress& a, const std::string& reason) {
   if (config_.actions.on_transition.empty()) return;
-  spawn_logged(executor_,
-               run_and_log_hook(config_.actions.on_transition, std::string(event), a.to_string(),
-                                reason, config_.actions.on_transition_timeout),
-               "on_transition hook");
+  if (stopping_) {
+    // It would be killed as soon as it started.
+    spdlog::warn("on_transition hook for {} {} not run: poolwatch is stopping", event,
+                 a.to_string());
+    return;
+  }
+  hooks_.add();
+  asio::co_spawn(executor_, hook(std::string(event), a.to_string(), reason), HookDone{this});
+}
+
+// One hook run, ended early by a stop: the hook gets SIGTERM, then SIGKILL, and is
+// reaped, so it neither holds the shutdown up to its timeout nor outlives poolwatch.
+asio::awaitable<void> PoolWatcher::hook(std::string event, std::string address,
+                                        std::string reason) {
+  // Copies: a reload may change the config while the hook runs.
+  const std::string command = config_.actions.on_transition;
+  const Seconds timeout = config_.actions.on_transition_timeout;
+  auto run =
+      co_await (run_transition_hook(command, event, address, reason, timeout) || wait_for_stop());
+  if (run.index() == 1)
+    spdlog::warn("on_transition hook {} for {} {} stopped: poolwatch is stopping", command, event,
+                 address);
+  else
+    log_hook_result(std::get<0>(run), command, event, address, timeout);
+}
+
+void PoolWatcher::HookDone::operator()(std::exception_ptr e) const {
+  if (e) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      spdlog::error("on_transition hook: stopped by an unexpected error: {}", ex.what());
+    } catch (...) {
+      spdlog::error("on_transition hook: stopped by an unexpected error");
+    }
+  }
+  watcher->hooks_.done();
 }
 
 asio::awaitable<void> PoolWatcher::once_probe(std::size_t index) {
@@ -87,8 +123,7 @@ std::vector<BackendStatusView> PoolWatcher::status() const {
   for (const auto& backend : tracker_.status()) {
     BackendStatusView v;
     v.address = backend.address.to_string();
-    v.state =
-        backend.verdict.verdict == Verdict::down ? "down" : backend_state_name(backend.address);
+    v.state = std::string(to_string(backend.state));
     v.since_unix = backend.verdict.since_unix;
     v.reason = backend.verdict.reason;
     if (planner_.owns(backend.address)) v.reason = "held down by poolwatch: " + v.reason;
@@ -115,11 +150,10 @@ std::vector<BackendStatusView> PoolWatcher::status() const {
 
 std::string PoolWatcher::status_summary() const {
   std::size_t down = 0, suspect = 0;
-  for (const auto& [a, checks] : backend_checks_) {
-    const auto s = backend_state_name(a);
-    if (s == "down")
+  for (const auto& backend : tracker_.status()) {
+    if (backend.state == CheckState::down)
       ++down;
-    else if (s == "suspect" || s == "rapid")
+    else if (backend.state == CheckState::suspect || backend.state == CheckState::rapid)
       ++suspect;
   }
   return fmt::format("{} backends, {} down, {} suspect, {} held down by poolwatch{}",

@@ -43,6 +43,12 @@ Seconds parse_duration(std::string_view text);
 // spec gets (plain for --port, implicit for --ssl). Throws ConfigError.
 PortSpec parse_port_spec(std::string_view text, TlsMode tls = TlsMode::plain);
 
+// actions.on_transition: the absolute path of an executable, optionally followed by
+// fixed arguments separated by spaces or tabs. No shell runs it, so there is no
+// quoting and no expansion: a word is whatever lies between the blanks. Returns the
+// words in order; none for an empty or blank command.
+std::vector<std::string> split_hook_command(std::string_view command);
+
 // "IMAP:993 (tls)" style text for logs and messages.
 std::string to_string(const PortSpec& port);
 

@@ -143,7 +143,8 @@ struct BackendTransition {
 struct BackendStatus {
   IpAddress address;
   BackendVerdict verdict;
-  std::vector<CheckStatus> checks;  // in PortSpec order of the config
+  CheckState state = CheckState::pending;  // the one word: HealthTracker::backend_state()
+  std::vector<CheckStatus> checks;         // in PortSpec order of the config
 };
 
 struct RecordResult {
@@ -180,11 +181,19 @@ class HealthTracker {
   std::map<IpAddress, BackendVerdict> verdicts() const;
   std::vector<BackendStatus> status() const;
 
+  // The one word for a backend in /status, the metrics and the sd_notify summary: down
+  // while its verdict is down (it stays down until every check is up again, so a check
+  // on its way back does not make it look better than the director is told), else the
+  // most severe state of its current checks: pending < up < suspect < rapid < down.
+  // nullopt for a backend that is not tracked.
+  std::optional<CheckState> backend_state(const IpAddress& address) const;
+
  private:
   struct Backend {
     std::vector<std::pair<PortSpec, CheckMachine>> checks;  // in config order
     BackendVerdict verdict;
   };
+  static CheckState state_of(const Backend& backend);
   std::optional<BackendTransition> reevaluate(const IpAddress& address, Backend& backend,
                                               const std::string& cause, std::int64_t unix_now);
 

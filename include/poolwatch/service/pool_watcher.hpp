@@ -38,12 +38,18 @@ class PoolWatcher {
   PoolWatcher& operator=(const PoolWatcher&) = delete;
 
   // Runs until request_stop(); returns when every loop has ended (or after a short
-  // grace), with the director connection closed.
+  // grace), with the director connection closed. A director command already sent when
+  // the stop comes gets director_stop_grace() to be answered and recorded first.
   boost::asio::awaitable<void> run();
   // One scan for --once: reads HOST-LIST, probes every backend and port once, prints
   // the pool and each result. Returns 0 all healthy, 1 some unhealthy, 2 error.
   boost::asio::awaitable<int> run_once(std::ostream& out);
+  // No new director command or hook starts from now on; probes, waits and running
+  // hooks (SIGTERM, then SIGKILL) are stopped at once.
   void request_stop();
+  // min(director.command_timeout, 10 s): how long a stop waits for the reply to a
+  // director command in flight before it closes the connection anyway.
+  Seconds director_stop_grace() const;
 
   // SIGHUP: settings that can change at runtime take effect (health, actions,
   // dry_run, credentials); the others are reported as needing a restart.
@@ -73,21 +79,28 @@ class PoolWatcher {
     void operator()(std::exception_ptr e) const;
   };
 
+  // Completion of an on_transition hook run: logs an escaped exception, counts it ended.
+  struct HookDone {
+    PoolWatcher* watcher;
+    void operator()(std::exception_ptr e) const;
+  };
+
   boost::asio::awaitable<void> scan();
   boost::asio::awaitable<void> wait_for_stop();
+  boost::asio::awaitable<void> end_scan_on_stop();
+  boost::asio::awaitable<void> wind_down();
   boost::asio::awaitable<void> check_loop(CheckId id, std::shared_ptr<CheckHandle> handle);
   boost::asio::awaitable<void> once_probe(std::size_t index);
   void start_check(const CheckId& id);
   void stop_check(const CheckId& id);
   void wake_checks();
   void log_pool_changes(const PoolSnapshot& fresh);
-  void forget_vanished(const std::vector<IpAddress>& backends);
-  std::map<IpAddress, BackendVerdict> verdicts_for_planner() const;
+  // Drops the metrics of backends no longer probed at all.
+  void forget_vanished(const std::vector<CheckId>& removed);
   std::vector<IpAddress> probed_backends(const PoolSnapshot& pool) const;
   std::optional<Account> account_for(const IpAddress& a) const;
   void on_record(const CheckId& id, const ProbeOutcome& outcome, const RecordResult& r);
   void log_backend_transition(const BackendTransition& t);
-  std::string backend_state_name(const IpAddress& a) const;
   void wake_scan();
 
   // Actions (pool_watcher_actions.cpp).
@@ -95,6 +108,7 @@ class PoolWatcher {
   void report_suppressed(const ActionPlan& plan);
   void save_state();
   void run_hook(std::string_view event, const IpAddress& a, const std::string& reason);
+  boost::asio::awaitable<void> hook(std::string event, std::string address, std::string reason);
 
   boost::asio::any_io_executor executor_;
   Config config_;
@@ -108,15 +122,16 @@ class PoolWatcher {
   boost::asio::steady_timer scan_wake_;
   boost::asio::steady_timer stop_timer_;
   WaitGroup loops_;
+  WaitGroup hooks_;
 
   std::map<CheckId, std::shared_ptr<CheckHandle>> checks_;
-  // Each probed backend's check states by label, for the one-word backend state.
-  std::map<IpAddress, std::map<std::string, CheckState>> backend_checks_;
   PoolSnapshot pool_;
   bool have_pool_ = false;
   bool ready_ = false;
   bool stopping_ = false;
   bool rescan_requested_ = false;
+  // scan() is waiting for the director (HOST-LIST, or execute()'s commands).
+  bool director_busy_ = false;
   bool debug_ = false;
   std::uint64_t seen_reconnects_ = 0;
 

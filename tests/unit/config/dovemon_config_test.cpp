@@ -299,10 +299,7 @@ TEST(DovemonConfig, DelayedDownLimitIsReported) {
       ::testing::ElementsAre(HasSubstr("absolute count (2)")));
 }
 
-TEST(DovemonConfig, Beupdatescript) {
-  auto s = parse("beupdatescript: /usr/local/bin/be-update");
-  EXPECT_EQ(s.config.actions.on_transition, "/usr/local/bin/be-update");
-  EXPECT_THAT(warnings_for(s, "beupdatescript"), ::testing::SizeIs(1));
+TEST(DovemonConfig, EmptyBeupdatescriptIsNoHook) {
   auto empty = parse("beupdatescript: ''");
   EXPECT_EQ(empty.config.actions.on_transition, "");
   EXPECT_THAT(empty.warnings, IsEmpty());
@@ -340,6 +337,16 @@ class DovemonFileTest : public ::testing::Test {
   }
   std::filesystem::path dir_;
 };
+
+// The script must exist and be executable: the config check looks at it.
+TEST_F(DovemonFileTest, Beupdatescript) {
+  write("be-update", "#!/bin/sh\nexit 0\n");
+  const auto script = (dir_ / "be-update").string();
+  std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+  auto s = parse("beupdatescript: " + script);
+  EXPECT_EQ(s.config.actions.on_transition, script);
+  EXPECT_THAT(warnings_for(s, "beupdatescript"), ::testing::SizeIs(1));
+}
 
 TEST_F(DovemonFileTest, TestAccountsNextToConfigAreMapped) {
   write("dovemon.config.yml", "interval: 15\n");

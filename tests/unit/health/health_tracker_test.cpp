@@ -200,3 +200,54 @@ TEST_F(HealthAggregate, StatusSnapshotPerBackend) {
   EXPECT_EQ(status[0].verdict.verdict, Verdict::unknown);
   EXPECT_EQ(status[1].checks[0].state, CheckState::pending);
 }
+
+// The one word: the most severe check state, pending the mildest, down whenever the
+// verdict is.
+TEST_F(HealthAggregate, BackendStateIsTheMostSevereCheckState) {
+  tracker_.sync({kA}, {kImap, kPop3}, {}, now_, kUnix);
+  EXPECT_EQ(tracker_.backend_state(kA), CheckState::pending);
+  EXPECT_EQ(tracker_.backend_state(kB), std::nullopt);
+  run({kA, kImap}, {});
+  EXPECT_EQ(tracker_.backend_state(kA), CheckState::up);  // pop3 still pending
+  run({kA, kPop3}, failed());
+  EXPECT_EQ(tracker_.backend_state(kA), CheckState::suspect);
+  fail_until_down({kA, kPop3});
+  EXPECT_EQ(tracker_.backend_state(kA), CheckState::down);
+  EXPECT_EQ(tracker_.status().at(0).state, CheckState::down);
+}
+
+// A check on its way back does not make a backend that is still down look better.
+TEST_F(HealthAggregate, BackendStateStaysDownWhileTheVerdictIs) {
+  tracker_.sync({kA}, {kImap, kPop3}, {}, now_, kUnix);
+  run({kA, kImap}, {});
+  run({kA, kPop3}, {});
+  fail_until_down({kA, kImap});
+  run({kA, kPop3}, failed());  // suspect
+  run({kA, kImap}, {});        // imap up again, pop3 still suspect: the verdict stays down
+  ASSERT_EQ(verdict(kA), Verdict::down);
+  EXPECT_EQ(tracker_.backend_state(kA), CheckState::down);
+}
+
+// SIGHUP dropping the failing port: the word follows the checks that remain.
+TEST_F(HealthAggregate, BackendStateForgetsARemovedCheck) {
+  tracker_.sync({kA}, {kImap, kPop3}, {}, now_, kUnix);
+  run({kA, kImap}, {});
+  fail_until_down({kA, kPop3});
+  ASSERT_EQ(tracker_.backend_state(kA), CheckState::down);
+  tracker_.sync({kA}, {kImap}, {}, now_, kUnix);
+  EXPECT_EQ(tracker_.backend_state(kA), CheckState::up);
+  EXPECT_EQ(tracker_.status().at(0).state, CheckState::up);
+}
+
+// After a restart a backend poolwatch held down is down from the start, and stays down
+// while its probes keep failing (no transition ever happens for it).
+TEST_F(HealthAggregate, BackendStateOfAHeldDownBackendIsDownBeforeAndAfterFailures) {
+  tracker_.sync({kA, kB}, {kImap}, {kA}, now_, kUnix);
+  EXPECT_EQ(tracker_.backend_state(kA), CheckState::down);
+  EXPECT_EQ(tracker_.backend_state(kB), CheckState::pending);
+  for (int i = 0; i < 5; ++i) {
+    const auto r = run({kA, kImap}, failed());
+    EXPECT_FALSE(r.check);
+    EXPECT_EQ(tracker_.backend_state(kA), CheckState::down);
+  }
+}
