@@ -209,7 +209,7 @@ awaitable<std::optional<std::string>> DirectorClient::connect_and_handshake() {
     close("unexpected data after the director's VERSION line");
     co_return last_error_;
   }
-  // g++ 12 miscompiles co_await inside an if condition: bind the result first.
+  // g++ 12: see CONTRIBUTING.md (no co_await in a condition).
   auto failed = co_await write_all(director::kHandshakeLine, deadline, timeout_text);
   if (failed) co_return failed;
   co_return std::nullopt;
@@ -317,7 +317,7 @@ awaitable<DirectorClient::Exchange> DirectorClient::exchange(std::string line,
 }
 
 awaitable<HostListResult> DirectorClient::host_list() {
-  std::string command(director::kHostListCommand);  // a local: g++ 12 double-destroys temporaries
+  std::string command(director::kHostListCommand);  // g++ 12: CONTRIBUTING.md
   auto done = co_await exchange(std::move(command), true);
   if (done.pool) co_return HostListResult{std::move(done.pool), {}};
   co_return HostListResult{std::nullopt, "HOST-LIST: " + done.reply.text};

@@ -274,8 +274,7 @@ asio::awaitable<void> PoolWatcher::check_loop(CheckId id, std::shared_ptr<CheckH
     co_await handle->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (handle->cancelled || stopping_ || !tracker_.contains(id)) break;
     if (ec == asio::error::operation_aborted) continue;  // woken by a reload: plan again
-    // g++ 12 destroys a temporary argument of a co_await expression twice: bind
-    // arguments to locals first.
+    // g++ 12: see CONTRIBUTING.md (no temporaries in a co_await expression).
     auto account = account_for(id.address);
     const auto timeout = std::chrono::duration_cast<Seconds>(plan.timeout);
     auto outcome = co_await probes_.run(target, std::move(account), timeout);

@@ -9,15 +9,13 @@
 #include <string>
 
 #include "poolwatch/config/config_loader.hpp"
+#include "support/source_tree.hpp"
 
 namespace poolwatch {
 namespace {
 
 std::string read_doc(const std::string& relative) {
-  std::ifstream in(std::string(POOLWATCH_SOURCE_DIR) + "/" + relative);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  return test::read_source_file(relative);
 }
 
 TEST(ManPage, ConfigManPageHasAnEntryForEveryKey) {

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "poolwatch/config/config_loader.hpp"
+#include "support/source_tree.hpp"
 
 using namespace poolwatch;
 using namespace std::chrono_literals;
@@ -23,10 +24,7 @@ using ::testing::StartsWith;
 namespace {
 
 std::string source_file(const std::string& relative) {
-  std::ifstream in(std::string(POOLWATCH_SOURCE_DIR) + "/" + relative);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  return test::read_source_file(relative);
 }
 
 // The message of the ConfigError that loading `yaml` throws ("" if it loads).
@@ -82,7 +80,7 @@ class TempDir {
 }  // namespace
 
 TEST(ConfigExample, ValidatesAndGivesTheDefaults) {
-  Config loaded = load_config_file(std::string(POOLWATCH_SOURCE_DIR) + "/config/poolwatch.yml");
+  Config loaded = load_config_file(POOLWATCH_SOURCE_DIR "/config/poolwatch.yml");
   EXPECT_EQ(loaded, Config{});
 }
 

@@ -14,6 +14,7 @@
 #include "poolwatch/common/ip_address.hpp"
 #include "poolwatch/http/poolwatch_metrics.hpp"
 #include "support/exposition_checker.hpp"
+#include "support/source_tree.hpp"
 
 namespace poolwatch {
 namespace {
@@ -21,11 +22,7 @@ namespace {
 using namespace std::chrono_literals;
 
 std::string read_doc(const std::string& name) {
-  std::ifstream in(std::string(POOLWATCH_SOURCE_DIR) + "/docs/" + name);
-  EXPECT_TRUE(in) << name;
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  return test::read_source_file("docs/" + name);
 }
 
 std::set<std::string> referenced_names(const std::string& text) {
