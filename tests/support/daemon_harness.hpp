@@ -3,8 +3,12 @@
 // and a config whose timings find a dead backend in well under a second.
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <chrono>
 #include <cstdint>
+#include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -27,6 +31,19 @@ Config fast_daemon_config(const testing::FakeDirector& director, std::uint16_t i
 
 // The real PoolWatcher, run as the daemon runs it: on its own io_context, here on a
 // thread of its own so the test can watch the fakes meanwhile.
+// Runs f on the thread that runs `io` (the only one that may touch what lives on it) and
+// returns its result; nullopt if the loop does not get to it within `guard`.
+template <typename F>
+auto run_on_loop(boost::asio::io_context& io, F f,
+                 std::chrono::milliseconds guard = std::chrono::seconds(15))
+    -> std::optional<decltype(f())> {
+  auto promise = std::make_shared<std::promise<decltype(f())>>();
+  auto future = promise->get_future();
+  boost::asio::post(io, [promise, f] { promise->set_value(f()); });
+  if (future.wait_for(guard) != std::future_status::ready) return std::nullopt;
+  return future.get();
+}
+
 class WatcherThread {
  public:
   WatcherThread() = default;

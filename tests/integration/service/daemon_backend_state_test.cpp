@@ -72,11 +72,7 @@ class DaemonBackendState : public ::testing::Test {
   // loop does not get to it in time.
   template <typename F>
   auto on_loop(F f) -> std::optional<decltype(f())> {
-    auto promise = std::make_shared<std::promise<decltype(f())>>();
-    auto future = promise->get_future();
-    asio::post(io_, [promise, f] { promise->set_value(f()); });
-    if (future.wait_for(kGuard) != std::future_status::ready) return std::nullopt;
-    return future.get();
+    return poolwatch::test::run_on_loop(io_, f, kGuard);
   }
 
   // The backend's state in /status ("" when it is not listed).
