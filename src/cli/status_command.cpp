@@ -15,6 +15,7 @@
 #include <ctime>
 #include <ostream>
 
+#include "poolwatch/common/asio_tokens.hpp"
 #include "poolwatch/common/text.hpp"
 #include "poolwatch/http/http_server.hpp"
 
@@ -27,7 +28,6 @@ using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::uint64_t kMaxBody = 16 * 1024 * 1024;
 
 // A peer's text for the terminal: whole, every control byte replaced.
@@ -178,15 +178,10 @@ HttpFetchResult http_get(const StatusUrl& url, std::chrono::milliseconds timeout
   HttpFetchResult result;
   asio::co_spawn(context, get_with_deadline(url, timeout),
                  [&result](std::exception_ptr e, HttpFetchResult r) {
-                   if (!e) {
+                   if (e)
+                     result.error = exception_message(e);
+                   else
                      result = std::move(r);
-                     return;
-                   }
-                   try {
-                     std::rethrow_exception(e);
-                   } catch (const std::exception& ex) {
-                     result.error = ex.what();
-                   }
                  });
   context.run();
   return result;

@@ -51,4 +51,15 @@ std::int64_t unix_now() {
       .count();
 }
 
+std::string exception_message(std::exception_ptr error) {
+  if (!error) return {};
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "an exception that is not a std::exception";
+  }
+}
+
 }  // namespace poolwatch

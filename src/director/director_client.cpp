@@ -12,6 +12,8 @@
 #include <deque>
 #include <variant>
 
+#include "poolwatch/common/asio_tokens.hpp"
+
 namespace poolwatch {
 
 namespace asio = boost::asio;
@@ -19,8 +21,6 @@ using namespace boost::asio::experimental::awaitable_operators;
 using asio::awaitable;
 
 namespace {
-
-constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 
 DirectorClient::Clock::duration to_duration(Seconds s) {
   return std::chrono::duration_cast<DirectorClient::Clock::duration>(s);
@@ -121,7 +121,7 @@ awaitable<bool> DirectorClient::acquire_turn(Clock::time_point give_up_at) {
     }
   } abandon{queue_, waiter};
 
-  co_await waiter->wakeup.async_wait(kUseTuple);
+  co_await waiter->wakeup.async_wait(use_tuple);
   abandon.armed = false;
   if (waiter->granted) co_return true;
   // Cancelled from outside, or gave up, while still queued.
@@ -181,8 +181,8 @@ awaitable<std::optional<std::string>> DirectorClient::connect_and_handshake() {
   lines_.clear();
 
   auto connected = co_await (
-      socket_.async_connect(asio::local::stream_protocol::endpoint(config_.socket), kUseTuple) ||
-      deadline.async_wait(kUseTuple));
+      socket_.async_connect(asio::local::stream_protocol::endpoint(config_.socket), use_tuple) ||
+      deadline.async_wait(use_tuple));
   if (connected.index() == 1) {
     boost::system::error_code ignored;
     socket_.close(ignored);
@@ -221,8 +221,8 @@ awaitable<std::optional<std::string>> DirectorClient::read_line(asio::steady_tim
   std::array<char, 4096> chunk;
   for (;;) {
     if (auto line = lines_.next_line()) co_return line;
-    auto result = co_await (socket_.async_read_some(asio::buffer(chunk), kUseTuple) ||
-                            deadline.async_wait(kUseTuple));
+    auto result = co_await (socket_.async_read_some(asio::buffer(chunk), use_tuple) ||
+                            deadline.async_wait(use_tuple));
     if (result.index() == 1) {
       error = deadline_reason(result, timeout_text);
       close(error);
@@ -248,8 +248,8 @@ awaitable<std::optional<std::string>> DirectorClient::read_line(asio::steady_tim
 awaitable<std::optional<std::string>> DirectorClient::write_all(std::string_view bytes,
                                                                 asio::steady_timer& deadline,
                                                                 std::string_view timeout_text) {
-  auto result = co_await (asio::async_write(socket_, asio::buffer(bytes), kUseTuple) ||
-                          deadline.async_wait(kUseTuple));
+  auto result = co_await (asio::async_write(socket_, asio::buffer(bytes), use_tuple) ||
+                          deadline.async_wait(use_tuple));
   if (result.index() == 1) {
     close(deadline_reason(result, timeout_text));
     co_return last_error_;

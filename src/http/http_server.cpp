@@ -15,6 +15,8 @@
 #include <charconv>
 #include <unordered_set>
 
+#include "poolwatch/common/asio_tokens.hpp"
+#include "poolwatch/common/text.hpp"
 #include "poolwatch/http/metrics.hpp"
 
 namespace poolwatch {
@@ -35,7 +37,6 @@ std::size_t header_bytes(const http::request<http::empty_body>& req) {
   return n;
 }
 
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // Bytes read from a client after its reply, so closing does not reset the connection
 // before the client has read the reply (a close with unread input sends RST).
 constexpr std::size_t kDrainLimit = 64 * 1024;
@@ -46,14 +47,7 @@ constexpr std::string_view kBusyReply =
 struct LogException {
   const char* what;
   void operator()(std::exception_ptr e) const {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      spdlog::error("http: {} failed: {}", what, ex.what());
-    } catch (...) {
-      spdlog::error("http: {} failed with an unknown exception", what);
-    }
+    if (e) spdlog::error("http: {} failed: {}", what, exception_message(e));
   }
 };
 

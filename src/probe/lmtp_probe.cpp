@@ -18,7 +18,6 @@ namespace poolwatch::detail {
 namespace {
 
 using boost::asio::awaitable;
-using lmtp::Reply;
 
 class LmtpSession {
  public:
@@ -63,7 +62,7 @@ class LmtpSession {
     return {};
   }
 
-  awaitable<std::optional<Reply>> read_reply() {
+  awaitable<std::optional<lmtp::Reply>> read_reply() {
     lmtp::ReplyParser parser;
     for (;;) {
       const auto line = co_await transport_.read_line();
@@ -82,7 +81,7 @@ class LmtpSession {
     }
   }
 
-  awaitable<std::optional<Reply>> command(std::string_view line) {
+  awaitable<std::optional<lmtp::Reply>> command(std::string_view line) {
     const auto verb = line.substr(0, line.find_first_of(" :"));
     transport_.set_step(fmt::format("{} reply", verb));
     const bool sent = co_await transport_.write_line(line);
@@ -90,7 +89,7 @@ class LmtpSession {
     co_return co_await read_reply();
   }
 
-  awaitable<std::optional<Reply>> expect_positive(std::string_view line) {
+  awaitable<std::optional<lmtp::Reply>> expect_positive(std::string_view line) {
     auto reply = co_await command(line);
     if (reply && !reply->positive()) {
       transport_.fail(FailureClass::protocol_error,
@@ -100,12 +99,12 @@ class LmtpSession {
     co_return reply;
   }
 
-  awaitable<std::optional<Reply>> lhlo() {
+  awaitable<std::optional<lmtp::Reply>> lhlo() {
     const auto line = fmt::format("LHLO {}", params_.local_name);
     co_return co_await expect_positive(line);
   }
 
-  awaitable<bool> starttls(const Reply& hello) {
+  awaitable<bool> starttls(const lmtp::Reply& hello) {
     if (!lmtp::has_extension(hello, "STARTTLS"))
       co_return transport_.fail(FailureClass::config_error, "server does not advertise STARTTLS");
     const auto reply = co_await command("STARTTLS");

@@ -17,7 +17,6 @@ namespace poolwatch::detail {
 namespace {
 
 using boost::asio::awaitable;
-using pop3::Reply;
 using pop3::ReplyKind;
 
 bool has_line_breaks(std::string_view s) {
@@ -52,7 +51,7 @@ class Pop3Session {
   }
 
  private:
-  awaitable<std::optional<Reply>> read_reply() {
+  awaitable<std::optional<pop3::Reply>> read_reply() {
     const auto line = co_await transport_.read_line();
     if (!line) co_return std::nullopt;
     auto reply = pop3::parse_reply(*line);
@@ -63,7 +62,8 @@ class Pop3Session {
     co_return reply;
   }
 
-  awaitable<std::optional<Reply>> command(std::string_view line, std::string_view shown = {}) {
+  awaitable<std::optional<pop3::Reply>> command(std::string_view line,
+                                                std::string_view shown = {}) {
     transport_.set_step(fmt::format("{} reply", line.substr(0, line.find(' '))));
     const bool sent = co_await transport_.write_line(line, shown.empty() ? line : shown);
     if (!sent) co_return std::nullopt;
@@ -79,7 +79,7 @@ class Pop3Session {
     co_return co_await transport_.start_tls();
   }
 
-  bool login_failed(const Reply& reply) {
+  bool login_failed(const pop3::Reply& reply) {
     return transport_.fail(reply.kind == ReplyKind::err ? pop3::classify_auth_failure(reply)
                                                         : FailureClass::protocol_error,
                            "login failed: " + pop3::describe(reply));

@@ -12,6 +12,7 @@
 #include <exception>
 
 #include "poolwatch/common/asio_address.hpp"
+#include "poolwatch/common/asio_tokens.hpp"
 #include "poolwatch/common/text.hpp"
 #include "poolwatch/probe/deep_check.hpp"
 
@@ -22,8 +23,6 @@ using asio::awaitable;
 using namespace asio::experimental::awaitable_operators;
 
 namespace {
-
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 std::string our_host_name() {
   boost::system::error_code ec;

@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "poolwatch/common/asio_address.hpp"
+#include "poolwatch/common/asio_tokens.hpp"
 #include "poolwatch/common/text.hpp"
 
 namespace poolwatch {
@@ -21,8 +22,6 @@ using asio::awaitable;
 using asio::ip::tcp;
 
 namespace {
-
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 // The resolver cannot be cancelled per operation, so the probe waits on a timer that the
 // lookup's handler cancels; when the deadline cancels that wait instead, the lookup runs

@@ -239,15 +239,8 @@ void PoolWatcher::start_check(const CheckId& id) {
 
 void PoolWatcher::CheckLoopDone::operator()(std::exception_ptr e) const {
   if (e && !watcher->stopping_) {
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      spdlog::error("{} {}: probe loop ended by an unexpected error: {}", id.address.to_string(),
-                    check_label(id.port), ex.what());
-    } catch (...) {
-      spdlog::error("{} {}: probe loop ended by an unexpected error", id.address.to_string(),
-                    check_label(id.port));
-    }
+    spdlog::error("{} {}: probe loop ended by an unexpected error: {}", id.address.to_string(),
+                  check_label(id.port), exception_message(e));
   }
   watcher->loops_.done();
 }

@@ -63,15 +63,8 @@ asio::awaitable<void> PoolWatcher::hook(std::string event, std::string address,
 }
 
 void PoolWatcher::HookDone::operator()(std::exception_ptr e) const {
-  if (e) {
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      spdlog::error("on_transition hook: stopped by an unexpected error: {}", ex.what());
-    } catch (...) {
-      spdlog::error("on_transition hook: stopped by an unexpected error");
-    }
-  }
+  if (e)
+    spdlog::error("on_transition hook: stopped by an unexpected error: {}", exception_message(e));
   watcher->hooks_.done();
 }
 

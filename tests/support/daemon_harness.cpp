@@ -1,11 +1,21 @@
 #include "support/daemon_harness.hpp"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 
 #include "poolwatch/config/credentials.hpp"
 #include "poolwatch/service/spawn.hpp"
 
 namespace poolwatch::test {
+
+HostEntry pool_host(const IpAddress& address) {
+  return HostEntry{address, 100, 0, "", false, 0};
+}
+
+std::size_t count_host_lists(const testing::FakeDirector& director) {
+  const auto commands = director.commands();
+  return static_cast<std::size_t>(std::count(commands.begin(), commands.end(), "HOST-LIST"));
+}
 
 testing::FakeMailServerOptions fake_backend_at(const IpAddress& address, std::uint16_t port) {
   testing::FakeMailServerOptions o;

@@ -22,6 +22,12 @@ namespace poolwatch::test {
 
 // A fake IMAP backend on `address`. Backends are known by IP, so a pool of fakes shares
 // one port (0: any free port).
+// A host of the fake director's pool: up, 100 vhosts, no users.
+HostEntry pool_host(const IpAddress& address);
+
+// How many HOST-LISTs the fake director has answered.
+std::size_t count_host_lists(const testing::FakeDirector& director);
+
 testing::FakeMailServerOptions fake_backend_at(const IpAddress& address, std::uint16_t port);
 
 // IMAP on imap_port without login, 0.2 s interval, 2 failures then a rapid round of 2

@@ -24,7 +24,9 @@
 #include <stdexcept>
 #include <thread>
 
+#include "poolwatch/common/asio_tokens.hpp"
 #include "poolwatch/common/line_buffer.hpp"
+#include "poolwatch/common/text.hpp"
 #include "poolwatch/director/director_protocol.hpp"
 #include "support/fake_director_table.hpp"
 
@@ -36,19 +38,13 @@ using Direction = FakeDirector::Event::Direction;
 
 namespace {
 
-constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 // The director reads requests through a 1024-byte stream buffer, LF included.
 constexpr std::size_t kMaxRequest = director::kMaxRequestLine - 1;
 // How much of an "endless" line is sent at most, should the client never hang up.
 constexpr std::size_t kEndlessLineCap = 64 * 1024 * 1024;
 
-void log_exception(std::exception_ptr error) {
-  if (!error) return;
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    spdlog::error("fake director: coroutine failed: {}", e.what());
-  }
+void log_director_failure(std::exception_ptr error) {
+  if (error) spdlog::error("fake director: coroutine failed: {}", exception_message(error));
 }
 
 template <typename State, typename Access>
@@ -121,7 +117,7 @@ struct FakeDirector::Server {
   void listen() {
     ::unlink(socket_path.c_str());
     acceptor.emplace(io, asio::local::stream_protocol::endpoint(socket_path));
-    asio::co_spawn(io, accept_loop(), log_exception);
+    asio::co_spawn(io, accept_loop(), log_director_failure);
   }
 
   void stop() {
@@ -145,7 +141,7 @@ struct FakeDirector::Server {
     for (;;) {
       if (!acceptor) co_return;
       auto connection = std::make_shared<Connection>(io, next_connection_id);
-      auto [ec] = co_await acceptor->async_accept(connection->socket, kUseTuple);
+      auto [ec] = co_await acceptor->async_accept(connection->socket, use_tuple);
       if (ec) co_return;  // closed by stop()
       ++next_connection_id;
       std::erase_if(connections, [](const auto& weak) { return weak.expired(); });
@@ -156,14 +152,14 @@ struct FakeDirector::Server {
         ++state->open;
         state->changed.notify_all();
       }
-      asio::co_spawn(io, serve(connection), log_exception);
+      asio::co_spawn(io, serve(connection), log_director_failure);
     }
   }
 
   awaitable<bool> send_line(Connection& connection, std::string line) {
     std::string wire = line + "\n";
     state->record(Direction::sent, connection.id, std::move(line), false);
-    auto [ec, size] = co_await asio::async_write(connection.socket, asio::buffer(wire), kUseTuple);
+    auto [ec, size] = co_await asio::async_write(connection.socket, asio::buffer(wire), use_tuple);
     co_return !ec;
   }
 
@@ -173,7 +169,7 @@ struct FakeDirector::Server {
     std::array<char, 4096> chunk;
     for (;;) {
       if (auto line = connection.lines.next_line()) co_return line;
-      auto [ec, size] = co_await connection.socket.async_read_some(asio::buffer(chunk), kUseTuple);
+      auto [ec, size] = co_await connection.socket.async_read_some(asio::buffer(chunk), use_tuple);
       if (ec) co_return std::nullopt;
       if (connection.lines.feed({chunk.data(), size}) == LineBuffer::Status::line_too_long)
         co_return std::nullopt;
@@ -246,7 +242,7 @@ struct FakeDirector::Server {
 
       if (delay.count() > 0) {
         asio::steady_timer hold(io, delay);
-        co_await hold.async_wait(kUseTuple);
+        co_await hold.async_wait(use_tuple);
       }
       boost::system::error_code ec;
       if (connection.lines.has_line() || connection.socket.available(ec) > 0) {
@@ -266,7 +262,7 @@ struct FakeDirector::Server {
     state->record(Direction::sent, connection.id, "<endless line>", false);
     for (std::size_t sent = 0; sent < kEndlessLineCap; sent += chunk.size()) {
       auto [ec, size] =
-          co_await asio::async_write(connection.socket, asio::buffer(chunk), kUseTuple);
+          co_await asio::async_write(connection.socket, asio::buffer(chunk), use_tuple);
       if (ec) co_return;
     }
   }

@@ -18,7 +18,9 @@
 #include <optional>
 #include <tuple>
 
+#include "poolwatch/common/asio_tokens.hpp"
 #include "poolwatch/common/line_buffer.hpp"
+#include "poolwatch/common/text.hpp"
 #include "poolwatch/probe/probe_runner.hpp"
 #include "support/test_certs.hpp"
 
@@ -28,9 +30,7 @@ namespace asio = boost::asio;
 using asio::awaitable;
 using asio::ip::tcp;
 
-namespace {
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-}
+namespace {}
 
 struct FakeMailServer::Impl {
   explicit Impl(const FakeMailServerOptions& o) : options(o), acceptor(io) {}
@@ -178,13 +178,8 @@ awaitable<void> serve(FakeMailServer::Impl& server, tcp::socket socket) {
   co_await session.run();
 }
 
-void log_exception(std::exception_ptr error) {
-  if (!error) return;
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "fake mail server: %s\n", e.what());
-  }
+void log_mail_server_failure(std::exception_ptr error) {
+  if (error) std::fprintf(stderr, "fake mail server: %s\n", exception_message(error).c_str());
 }
 
 awaitable<void> accept_loop(FakeMailServer::Impl& server) {
@@ -196,7 +191,7 @@ awaitable<void> accept_loop(FakeMailServer::Impl& server) {
       std::lock_guard lock(server.mutex);
       ++server.connections;
     }
-    asio::co_spawn(server.io, serve(server, std::move(socket)), &log_exception);
+    asio::co_spawn(server.io, serve(server, std::move(socket)), &log_mail_server_failure);
   }
 }
 
@@ -223,7 +218,7 @@ FakeMailServer::FakeMailServer(FakeMailServerOptions options)
   acceptor.bind(endpoint);
   acceptor.listen(asio::socket_base::max_listen_connections);
   port_ = acceptor.local_endpoint().port();
-  asio::co_spawn(impl_->io, accept_loop(*impl_), &log_exception);
+  asio::co_spawn(impl_->io, accept_loop(*impl_), &log_mail_server_failure);
   thread_ = std::thread([impl = impl_.get()] { impl->io.run(); });
 }
 
@@ -344,6 +339,24 @@ ProbeConfig probe_config_for(const FakeMailServer& server) {
 
 Account fake_account() {
   return Account{"probe", Secret("probepass"), ""};
+}
+
+FakeMailServerOptions fake_options(Protocol protocol, FakeBehaviour behaviour, TlsMode tls) {
+  FakeMailServerOptions options;
+  options.protocol = protocol;
+  options.tls = tls;
+  options.behaviour = behaviour;
+  return options;
+}
+
+bool transcript_mentions(const ProbeOutcome& outcome, std::string_view text) {
+  return std::any_of(outcome.transcript.begin(), outcome.transcript.end(),
+                     [&](const auto& line) { return line.find(text) != std::string::npos; });
+}
+
+ProbeOutcome probe_server(const FakeMailServer& server, const std::optional<Account>& account,
+                          Seconds timeout) {
+  return probe_once(server, probe_config_for(server), account, timeout);
 }
 
 ProbeOutcome probe_once(const FakeMailServer& server, const ProbeConfig& config,

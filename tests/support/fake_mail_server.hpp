@@ -167,8 +167,21 @@ ProbeConfig probe_config_for(const FakeMailServer& server);
 // The account every fake accepts by default.
 Account fake_account();
 
+// Options of a fake that speaks `protocol` over `tls` and behaves as `behaviour`.
+FakeMailServerOptions fake_options(Protocol protocol,
+                                   FakeBehaviour behaviour = FakeBehaviour::normal,
+                                   TlsMode tls = TlsMode::plain);
+
+// Whether a line of the probe's transcript contains `text`.
+bool transcript_mentions(const ProbeOutcome& outcome, std::string_view text);
+
 // Runs one probe of `server` on a private io_context and returns its outcome.
 ProbeOutcome probe_once(const FakeMailServer& server, const ProbeConfig& config,
                         const std::optional<Account>& account, Seconds timeout = Seconds{5});
+
+// probe_once with the config of `server`'s own port (probe_config_for).
+ProbeOutcome probe_server(const FakeMailServer& server,
+                          const std::optional<Account>& account = fake_account(),
+                          Seconds timeout = Seconds{5});
 
 }  // namespace poolwatch::testing

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <string>
 #include <string_view>
 
@@ -28,5 +29,9 @@ bool iequals(std::string_view a, std::string_view b);  // ASCII case-insensitive
 // Seconds since the epoch by the system clock: the wall-clock time the state file, the
 // event log and /status show. Decisions use an injected clock, never this.
 std::int64_t unix_now();
+
+// What an exception caught at a coroutine's spawn site says: its what(), or a fixed
+// text for one that is not a std::exception. Empty for a null pointer.
+std::string exception_message(std::exception_ptr error);
 
 }  // namespace poolwatch

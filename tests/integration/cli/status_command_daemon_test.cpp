@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "poolwatch/cli/status_command.hpp"
+#include "poolwatch/common/asio_tokens.hpp"
 #include "poolwatch/http/http_server.hpp"
 
 namespace poolwatch {
@@ -21,8 +22,6 @@ namespace {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using namespace std::chrono_literals;
-
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 // Answers one connection with fixed bytes (after reading the request head), then
 // closes; with `hold` it answers nothing and keeps the connection open until stopped.

@@ -21,8 +21,11 @@
 
 #include "support/fake_director.hpp"
 #include "support/fake_director_table.hpp"
+#include "support/run_awaitable.hpp"
 
 namespace {
+
+using poolwatch::testing::run_awaitable;
 
 namespace asio = boost::asio;
 using poolwatch::DirectorClient;
@@ -49,16 +52,6 @@ std::vector<HostEntry> sample_pool() {
 }
 
 // Runs the io_context until `op` completes; a generous guard turns a hang into a failure.
-template <typename T>
-T run(asio::io_context& io, asio::awaitable<T> op) {
-  auto future = asio::co_spawn(io, std::move(op), asio::use_future);
-  io.restart();
-  io.run_for(std::chrono::seconds(30));
-  if (future.wait_for(milliseconds(0)) != std::future_status::ready)
-    throw std::runtime_error("operation did not complete within 30 s");
-  return future.get();
-}
-
 asio::awaitable<void> wait_for(milliseconds delay) {
   asio::steady_timer timer(co_await asio::this_coro::executor, delay);
   co_await timer.async_wait(asio::use_awaitable);
@@ -89,7 +82,7 @@ class DirectorClientTest : public ::testing::Test {
 
 TEST_F(DirectorClientTest, HandshakeThenHostList) {
   EXPECT_FALSE(client.connected());
-  const HostListResult result = run(io, client.host_list());
+  const HostListResult result = run_awaitable(io, client.host_list());
   ASSERT_TRUE(result.pool) << result.error;
   EXPECT_TRUE(client.connected());
   EXPECT_EQ(client.reconnects(), 0u);
@@ -104,7 +97,7 @@ TEST_F(DirectorClientTest, HandshakeThenHostList) {
 }
 
 TEST_F(DirectorClientTest, FullHostListSortedAndUnescaped) {
-  const HostListResult result = run(io, client.host_list());
+  const HostListResult result = run_awaitable(io, client.host_list());
   ASSERT_TRUE(result.pool) << result.error;
   const auto& hosts = result.pool->hosts;
   ASSERT_EQ(hosts.size(), 4u);
@@ -116,12 +109,12 @@ TEST_F(DirectorClientTest, FullHostListSortedAndUnescaped) {
 
 TEST_F(DirectorClientTest, OlderHostListFormats) {
   fake.set_host_list_fields(4);
-  auto four = run(io, client.host_list());
+  auto four = run_awaitable(io, client.host_list());
   ASSERT_TRUE(four.pool) << four.error;
   EXPECT_EQ(four.pool->hosts[1].tag, "odd\ttag");
   EXPECT_FALSE(four.pool->hosts[1].down.has_value());
   fake.set_host_list_fields(3);
-  auto three = run(io, client.host_list());
+  auto three = run_awaitable(io, client.host_list());
   ASSERT_TRUE(three.pool) << three.error;
   EXPECT_EQ(three.pool->hosts[2].user_count, 1u);
   EXPECT_EQ(three.pool->hosts[2].tag, "");
@@ -130,7 +123,7 @@ TEST_F(DirectorClientTest, OlderHostListFormats) {
 
 TEST_F(DirectorClientTest, EmptyPool) {
   fake.set_hosts({});
-  auto result = run(io, client.host_list());
+  auto result = run_awaitable(io, client.host_list());
   ASSERT_TRUE(result.pool) << result.error;
   EXPECT_TRUE(result.pool->hosts.empty());
 }
@@ -138,17 +131,17 @@ TEST_F(DirectorClientTest, EmptyPool) {
 TEST_F(DirectorClientTest, EachCommandAndItsEffect) {
   const auto a = make_ip_address("127.0.1.1");
   const auto tagged = make_ip_address("127.0.2.13");
-  DirectorReply down = run(io, client.host_down(a));
+  DirectorReply down = run_awaitable(io, client.host_down(a));
   EXPECT_EQ(down.status, DirectorReplyStatus::ok);
   EXPECT_EQ(down.text, "OK");
   EXPECT_EQ(fake.host(a)->down, true);
   EXPECT_GT(fake.host(a)->last_updown_change.value_or(0), 0);
 
-  EXPECT_TRUE(run(io, client.host_flush(tagged)).ok());
+  EXPECT_TRUE(run_awaitable(io, client.host_flush(tagged)).ok());
   EXPECT_EQ(fake.host(tagged)->user_count, 0u);
-  EXPECT_TRUE(run(io, client.host_up(tagged)).ok());
+  EXPECT_TRUE(run_awaitable(io, client.host_up(tagged)).ok());
   EXPECT_EQ(fake.host(tagged)->down, false);
-  EXPECT_TRUE(run(io, client.host_reset_users(make_ip_address("::1"))).ok());
+  EXPECT_TRUE(run_awaitable(io, client.host_reset_users(make_ip_address("::1"))).ok());
   EXPECT_EQ(fake.host(make_ip_address("::1"))->user_count, 0u);
 
   EXPECT_EQ(fake.commands(),
@@ -159,7 +152,7 @@ TEST_F(DirectorClientTest, EachCommandAndItsEffect) {
 }
 
 TEST_F(DirectorClientTest, UnknownHostIsNotFoundAndConnectionStays) {
-  auto reply = run(io, client.host_down(make_ip_address("127.9.9.9")));
+  auto reply = run_awaitable(io, client.host_down(make_ip_address("127.9.9.9")));
   EXPECT_EQ(reply.status, DirectorReplyStatus::not_found);
   EXPECT_EQ(reply.text, "NOTFOUND");
   EXPECT_TRUE(client.connected());
@@ -169,22 +162,22 @@ TEST_F(DirectorClientTest, UnknownHostIsNotFoundAndConnectionStays) {
 TEST_F(DirectorClientTest, ErrorAndTryAgainRepliesKeepTheConnection) {
   fake.reply_next_with("host is already being updated - try again later");
   fake.reply_next_with("TRYAGAIN");
-  auto busy = run(io, client.host_up(make_ip_address("127.0.1.1")));
+  auto busy = run_awaitable(io, client.host_up(make_ip_address("127.0.1.1")));
   EXPECT_EQ(busy.status, DirectorReplyStatus::error);
   EXPECT_EQ(busy.text, "host is already being updated - try again later");
-  auto again = run(io, client.host_up(make_ip_address("127.0.1.1")));
+  auto again = run_awaitable(io, client.host_up(make_ip_address("127.0.1.1")));
   EXPECT_EQ(again.status, DirectorReplyStatus::try_again);
-  EXPECT_TRUE(run(io, client.host_up(make_ip_address("127.0.1.1"))).ok());
+  EXPECT_TRUE(run_awaitable(io, client.host_up(make_ip_address("127.0.1.1"))).ok());
   EXPECT_EQ(fake.connections_accepted(), 1u);
 }
 
 TEST_F(DirectorClientTest, RingSyncTimeoutForcesANewConnection) {
   fake.reply_next_with("Ring sync timed out");
-  auto reply = run(io, client.host_down(make_ip_address("127.0.1.1")));
+  auto reply = run_awaitable(io, client.host_down(make_ip_address("127.0.1.1")));
   EXPECT_EQ(reply.status, DirectorReplyStatus::ring_sync_timeout);
   EXPECT_FALSE(client.connected());
 
-  EXPECT_TRUE(run(io, client.host_flush(make_ip_address("127.0.1.1"))).ok());
+  EXPECT_TRUE(run_awaitable(io, client.host_flush(make_ip_address("127.0.1.1"))).ok());
   EXPECT_EQ(fake.reuses_after_ring_sync_timeout(), 0u);
   EXPECT_EQ(fake.connections_accepted(), 2u);
   const auto transcript = fake.transcript();
@@ -248,27 +241,27 @@ TEST_F(DirectorClientTest, NeverAnsweredCommandTimesOut) {
   short_timeout.command_timeout = Seconds{0.3};
   DirectorClient impatient{io.get_executor(), short_timeout};
   fake.ignore_next_command();
-  auto reply = run(io, impatient.host_down(make_ip_address("127.0.1.1")));
+  auto reply = run_awaitable(io, impatient.host_down(make_ip_address("127.0.1.1")));
   EXPECT_EQ(reply.status, DirectorReplyStatus::no_reply);
   EXPECT_EQ(reply.text, "no reply to HOST-DOWN within 0.3 s");
   EXPECT_FALSE(impatient.connected());
   EXPECT_EQ(impatient.last_error(), reply.text);
-  EXPECT_TRUE(run(io, impatient.host_down(make_ip_address("127.0.1.1"))).ok());
+  EXPECT_TRUE(run_awaitable(io, impatient.host_down(make_ip_address("127.0.1.1"))).ok());
   EXPECT_EQ(fake.connections_accepted(), 2u);
 }
 
 TEST_F(DirectorClientTest, OverlongReplyLineIsRefused) {
   fake.endless_line_on_next_command();
-  auto result = run(io, client.host_list());
+  auto result = run_awaitable(io, client.host_list());
   EXPECT_FALSE(result.pool);
   EXPECT_EQ(result.error, "HOST-LIST: director sent a line longer than 65536 bytes");
   EXPECT_FALSE(client.connected());
-  EXPECT_TRUE(run(io, client.host_list()).pool.has_value());
+  EXPECT_TRUE(run_awaitable(io, client.host_list()).pool.has_value());
 }
 
 TEST_F(DirectorClientTest, MalformedHostListClosesTheConnection) {
   fake.reply_next_with("127.0.1.1\tlots\t0\t\tU\t0");
-  auto result = run(io, client.host_list());
+  auto result = run_awaitable(io, client.host_list());
   EXPECT_FALSE(result.pool);
   EXPECT_NE(result.error.find("bad vhost count 'lots'"), std::string::npos) << result.error;
   EXPECT_FALSE(client.connected());
@@ -276,17 +269,17 @@ TEST_F(DirectorClientTest, MalformedHostListClosesTheConnection) {
 
 TEST_F(DirectorClientTest, ConnectionClosedMidCommand) {
   fake.close_on_next_command();
-  auto reply = run(io, client.host_up(make_ip_address("127.0.1.1")));
+  auto reply = run_awaitable(io, client.host_up(make_ip_address("127.0.1.1")));
   EXPECT_EQ(reply.status, DirectorReplyStatus::no_reply);
   EXPECT_EQ(reply.text, "director closed the connection");
   // The director is still there, so the next command reconnects at once.
-  EXPECT_TRUE(run(io, client.host_up(make_ip_address("127.0.1.1"))).ok());
+  EXPECT_TRUE(run_awaitable(io, client.host_up(make_ip_address("127.0.1.1"))).ok());
   EXPECT_EQ(client.reconnects(), 1u);
 }
 
 TEST_F(DirectorClientTest, BadVersionLineMeansNothingIsSent) {
   fake.set_greeting("VERSION\tdirector-doveadm\t2\t0");
-  auto reply = run(io, client.host_down(make_ip_address("127.0.1.1")));
+  auto reply = run_awaitable(io, client.host_down(make_ip_address("127.0.1.1")));
   EXPECT_EQ(reply.status, DirectorReplyStatus::no_reply);
   EXPECT_NE(reply.text.find("major version"), std::string::npos) << reply.text;
   EXPECT_TRUE(fake.received_lines().empty());
@@ -299,7 +292,7 @@ TEST_F(DirectorClientTest, MissingGreetingTimesOut) {
   quick.connect_timeout = Seconds{0.2};
   DirectorClient client_with_short_connect{io.get_executor(), quick};
   fake.set_greeting(std::nullopt);
-  auto reply = run(io, client_with_short_connect.host_list());
+  auto reply = run_awaitable(io, client_with_short_connect.host_list());
   EXPECT_FALSE(reply.pool);
   EXPECT_EQ(reply.error, "HOST-LIST: no director handshake within 0.2 s");
   EXPECT_TRUE(fake.received_lines().empty());
@@ -307,11 +300,11 @@ TEST_F(DirectorClientTest, MissingGreetingTimesOut) {
 
 TEST_F(DirectorClientTest, BackoffRefusesAtOnceWithoutConnecting) {
   fake.set_greeting("VERSION\tsomething-else\t1\t0");
-  auto first = run(io, client.host_list());
+  auto first = run_awaitable(io, client.host_list());
   EXPECT_FALSE(first.pool);
   EXPECT_EQ(fake.connections_accepted(), 1u);
   EXPECT_EQ(client.current_backoff(), milliseconds(50));
-  auto second = run(io, client.host_list());
+  auto second = run_awaitable(io, client.host_list());
   EXPECT_NE(second.error.find("director unreachable, next attempt in 0."), std::string::npos)
       << second.error;
   EXPECT_NE(second.error.find("something-else"), std::string::npos) << second.error;
@@ -331,23 +324,23 @@ asio::awaitable<std::vector<milliseconds>> backoffs_while_down(DirectorClient& c
 }
 
 TEST_F(DirectorClientTest, SocketGoneAndBackWithCappedBackoff) {
-  ASSERT_TRUE(run(io, client.host_list()).pool);
+  ASSERT_TRUE(run_awaitable(io, client.host_list()).pool);
   fake.stop_listening();
 
   // Depending on timing the write or the read notices; either way there is no reply.
-  auto lost = run(io, client.host_list());
+  auto lost = run_awaitable(io, client.host_list());
   EXPECT_FALSE(lost.pool);
   EXPECT_FALSE(client.connected());
 
   // Real connection attempts back off 50, 100, 200, 200 ms (cap 200).
-  auto backoffs = run(io, backoffs_while_down(client, 4));
+  auto backoffs = run_awaitable(io, backoffs_while_down(client, 4));
   EXPECT_EQ(backoffs, (std::vector<milliseconds>{milliseconds(50), milliseconds(100),
                                                  milliseconds(200), milliseconds(200)}));
   EXPECT_NE(client.last_error().find("No such file"), std::string::npos) << client.last_error();
 
   fake.start_listening();
   int refused = 0;
-  EXPECT_GT(run(io, host_list_until_ok(client, refused)), 0);
+  EXPECT_GT(run_awaitable(io, host_list_until_ok(client, refused)), 0);
   EXPECT_TRUE(client.connected());
   EXPECT_EQ(client.reconnects(), 1u);
   EXPECT_EQ(client.current_backoff(), milliseconds(0));
@@ -368,18 +361,18 @@ TEST(DirectorClientFailCount, EachCommandOfASessionCanFail) {
       DirectorReply reply;
       switch (step) {
         case 0:
-          reply = run(io, client.host_down(a));
+          reply = run_awaitable(io, client.host_down(a));
           break;
         case 1:
-          reply = run(io, client.host_flush(a));
+          reply = run_awaitable(io, client.host_flush(a));
           break;
         case 2: {
-          auto list = run(io, client.host_list());
+          auto list = run_awaitable(io, client.host_list());
           reply.status = list.pool ? DirectorReplyStatus::ok : DirectorReplyStatus::no_reply;
           break;
         }
         default:
-          reply = run(io, client.host_up(a));
+          reply = run_awaitable(io, client.host_up(a));
           break;
       }
       EXPECT_EQ(reply.status,
@@ -396,7 +389,7 @@ TEST_F(DirectorClientTest, ShutdownWaitsForTheReplyInFlight) {
   auto in_flight =
       asio::co_spawn(io, client.host_down(make_ip_address("127.0.1.1")), asio::use_future);
   auto queued = asio::co_spawn(io, client.host_up(make_ip_address("127.0.1.2")), asio::use_future);
-  run(io, client.shutdown(milliseconds(10000)));
+  run_awaitable(io, client.shutdown(milliseconds(10000)));
   ASSERT_EQ(in_flight.wait_for(milliseconds(0)), std::future_status::ready);
   EXPECT_TRUE(in_flight.get().ok());
   ASSERT_EQ(queued.wait_for(milliseconds(0)), std::future_status::ready);
@@ -405,14 +398,15 @@ TEST_F(DirectorClientTest, ShutdownWaitsForTheReplyInFlight) {
   EXPECT_EQ(refused.text, "director client is shutting down");
   EXPECT_FALSE(client.connected());
   EXPECT_EQ(fake.commands(), std::vector<std::string>{"HOST-DOWN\t127.0.1.1"});
-  EXPECT_EQ(run(io, client.host_list()).error, "HOST-LIST: director client is shutting down");
+  EXPECT_EQ(run_awaitable(io, client.host_list()).error,
+            "HOST-LIST: director client is shutting down");
 }
 
 TEST_F(DirectorClientTest, ShutdownGivesUpAfterGrace) {
   fake.ignore_next_command();
   auto in_flight =
       asio::co_spawn(io, client.host_down(make_ip_address("127.0.1.1")), asio::use_future);
-  run(io, client.shutdown(milliseconds(100)));
+  run_awaitable(io, client.shutdown(milliseconds(100)));
   EXPECT_FALSE(client.connected());
   io.restart();
   io.run_for(std::chrono::seconds(10));
@@ -430,10 +424,10 @@ asio::awaitable<bool> host_list_within(DirectorClient& client, milliseconds limi
 
 TEST_F(DirectorClientTest, CallerCancellationMidReplyClosesTheConnection) {
   fake.ignore_next_command();
-  EXPECT_FALSE(run(io, host_list_within(client, milliseconds(100))));
+  EXPECT_FALSE(run_awaitable(io, host_list_within(client, milliseconds(100))));
   EXPECT_FALSE(client.connected());
   EXPECT_EQ(client.last_error(), "cancelled");
-  EXPECT_TRUE(run(io, host_list_within(client, milliseconds(10000))));
+  EXPECT_TRUE(run_awaitable(io, host_list_within(client, milliseconds(10000))));
   EXPECT_EQ(fake.connections_accepted(), 2u);
 }
 
@@ -455,9 +449,9 @@ TEST_F(DirectorClientTest, CallerCancellationWhileQueuedLeavesTheQueueWorking) {
 }
 
 TEST_F(DirectorClientTest, UnspecifiedAddressIsNeverSent) {
-  auto reply = run(io, client.host_flush(make_ip_address("0.0.0.0")));
+  auto reply = run_awaitable(io, client.host_flush(make_ip_address("0.0.0.0")));
   EXPECT_EQ(reply.status, DirectorReplyStatus::error);
-  auto v6 = run(io, client.host_flush(make_ip_address("::")));
+  auto v6 = run_awaitable(io, client.host_flush(make_ip_address("::")));
   EXPECT_EQ(v6.status, DirectorReplyStatus::error);
   EXPECT_EQ(fake.connections_accepted(), 0u);
 }

@@ -10,8 +10,11 @@
 
 #include "poolwatch/director/director_client.hpp"
 #include "support/fake_director.hpp"
+#include "support/run_awaitable.hpp"
 
 namespace {
+
+using poolwatch::testing::run_awaitable;
 
 namespace asio = boost::asio;
 using poolwatch::DirectorClient;
@@ -29,16 +32,6 @@ using Lines = std::vector<std::string>;
 const auto kFirst = make_ip_address("127.0.4.1");
 const auto kSecond = make_ip_address("127.0.4.2");
 
-template <typename T>
-T run(asio::io_context& io, asio::awaitable<T> op) {
-  auto future = asio::co_spawn(io, std::move(op), asio::use_future);
-  io.restart();
-  io.run_for(std::chrono::seconds(30));
-  if (future.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready)
-    throw std::runtime_error("operation did not complete within 30 s");
-  return future.get();
-}
-
 class FakeDirectorFaults : public ::testing::Test {
  protected:
   FakeDirectorFaults() {
@@ -47,11 +40,13 @@ class FakeDirectorFaults : public ::testing::Test {
     client = std::make_unique<DirectorClient>(io.get_executor(), config);
   }
 
-  bool host_list_ok() { return run(io, client->host_list()).pool.has_value(); }
-  DirectorReply down(const IpAddress& a) { return run(io, client->host_down(a)); }
-  DirectorReply up(const IpAddress& a) { return run(io, client->host_up(a)); }
-  DirectorReply flush(const IpAddress& a) { return run(io, client->host_flush(a)); }
-  DirectorReply reset_users(const IpAddress& a) { return run(io, client->host_reset_users(a)); }
+  bool host_list_ok() { return run_awaitable(io, client->host_list()).pool.has_value(); }
+  DirectorReply down(const IpAddress& a) { return run_awaitable(io, client->host_down(a)); }
+  DirectorReply up(const IpAddress& a) { return run_awaitable(io, client->host_up(a)); }
+  DirectorReply flush(const IpAddress& a) { return run_awaitable(io, client->host_flush(a)); }
+  DirectorReply reset_users(const IpAddress& a) {
+    return run_awaitable(io, client->host_reset_users(a));
+  }
 
   // Each sent reply line, prefixed by the command it answers; HOST-LIST's lines skipped.
   Lines replies() const {

@@ -21,6 +21,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "poolwatch/common/asio_tokens.hpp"
 #include "poolwatch/http/poolwatch_metrics.hpp"
 #include "poolwatch/http/status_view.hpp"
 #include "support/exposition_checker.hpp"
@@ -34,7 +35,6 @@ using asio::ip::tcp;
 using namespace asio::experimental::awaitable_operators;
 using namespace std::chrono_literals;
 
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // Only a failure guard: nothing here should come close to it.
 constexpr auto kGuard = 20s;
 

@@ -25,8 +25,8 @@ constexpr std::string_view other_mail =
 constexpr std::string_view leftover_probe =
     "From: poolwatch <poolwatch@localhost>\r\nSubject: poolwatch-probe 1-deadbeef\r\n\r\nold\r\n";
 
-FakeMailServerOptions fake(Protocol protocol, std::shared_ptr<FakeMailbox> mailbox,
-                           FakeBehaviour behaviour = FakeBehaviour::normal) {
+FakeMailServerOptions deep_fake(Protocol protocol, std::shared_ptr<FakeMailbox> mailbox,
+                                FakeBehaviour behaviour = FakeBehaviour::normal) {
   FakeMailServerOptions options;
   options.protocol = protocol;
   options.behaviour = behaviour;
@@ -88,7 +88,7 @@ TEST(DeepCheckMarker, SearchResultParsing) {
 TEST(ProbeDeepImap, AppendExpungeRemovesOurAndLeftoverProbeMessagesOnly) {
   auto mailbox = mailbox_with_other_mail();
   mailbox->add(std::string(leftover_probe));
-  FakeMailServer server(fake(Protocol::imap, mailbox));
+  FakeMailServer server(deep_fake(Protocol::imap, mailbox));
   const auto outcome = deep_probe(server);
   ASSERT_TRUE(outcome.ok()) << outcome.reason;
   EXPECT_TRUE(only_other_mail_left(*mailbox));
@@ -101,7 +101,7 @@ TEST(ProbeDeepImap, AppendExpungeRemovesOurAndLeftoverProbeMessagesOnly) {
 
 TEST(ProbeDeepImap, RepeatedProbesNeverGrowTheMailbox) {
   auto mailbox = mailbox_with_other_mail();
-  FakeMailServer server(fake(Protocol::imap, mailbox));
+  FakeMailServer server(deep_fake(Protocol::imap, mailbox));
   for (int i = 0; i < 3; ++i) {
     const auto outcome = deep_probe(server);
     ASSERT_TRUE(outcome.ok()) << outcome.reason;
@@ -111,7 +111,7 @@ TEST(ProbeDeepImap, RepeatedProbesNeverGrowTheMailbox) {
 
 TEST(ProbeDeepImap, SynchronisingLiteralAndPlainExpungeWithoutExtensions) {
   auto mailbox = mailbox_with_other_mail();
-  auto options = fake(Protocol::imap, mailbox);
+  auto options = deep_fake(Protocol::imap, mailbox);
   options.literal_plus = false;
   options.uidplus = false;
   FakeMailServer server(options);
@@ -128,7 +128,7 @@ TEST(ProbeDeepImap, SynchronisingLiteralAndPlainExpungeWithoutExtensions) {
 TEST(ProbeDeepImap, AppendRefusedIsAProtocolError) {
   for (const bool literal_plus : {true, false}) {
     auto mailbox = mailbox_with_other_mail();
-    auto options = fake(Protocol::imap, mailbox, FakeBehaviour::reject_append);
+    auto options = deep_fake(Protocol::imap, mailbox, FakeBehaviour::reject_append);
     options.literal_plus = literal_plus;
     FakeMailServer server(options);
     const auto outcome = deep_probe(server);
@@ -141,7 +141,7 @@ TEST(ProbeDeepImap, AppendRefusedIsAProtocolError) {
 }
 
 TEST(ProbeDeepImap, TranscriptShowsTheTestMessageButNoPassword) {
-  FakeMailServer server(fake(Protocol::imap, std::make_shared<FakeMailbox>()));
+  FakeMailServer server(deep_fake(Protocol::imap, std::make_shared<FakeMailbox>()));
   const auto outcome = deep_probe(server);
   ASSERT_TRUE(outcome.ok()) << outcome.reason;
   EXPECT_TRUE(std::any_of(
@@ -157,7 +157,7 @@ TEST(ProbeDeepImap, FailCountOverTheAppendDialogue) {
   auto mailbox = mailbox_with_other_mail();
   int failures = 0;
   for (int n = 1; n < 40; ++n) {
-    auto options = fake(Protocol::imap, mailbox);
+    auto options = deep_fake(Protocol::imap, mailbox);
     options.close_at_exchange = n;
     FakeMailServer server(options);
     const auto outcome = deep_probe(server);
@@ -173,7 +173,7 @@ TEST(ProbeDeepImap, FailCountOverTheAppendDialogue) {
 
 TEST(ProbeDeepLmtpPop3, DeliveryThenDeleRemovesOnlyTheProbeMessage) {
   auto mailbox = mailbox_with_other_mail();
-  FakeMailServer lmtp(fake(Protocol::lmtp, mailbox));
+  FakeMailServer lmtp(deep_fake(Protocol::lmtp, mailbox));
   const auto delivered = deep_probe(lmtp);
   ASSERT_TRUE(delivered.ok()) << delivered.reason;
   EXPECT_TRUE(received_line_starting(lmtp, "DATA"));
@@ -181,7 +181,7 @@ TEST(ProbeDeepLmtpPop3, DeliveryThenDeleRemovesOnlyTheProbeMessage) {
   ASSERT_EQ(mailbox->size(), 2u);
   EXPECT_EQ(mailbox->probe_messages(), 1u);
 
-  FakeMailServer pop3(fake(Protocol::pop3, mailbox));
+  FakeMailServer pop3(deep_fake(Protocol::pop3, mailbox));
   const auto cleaned = deep_probe(pop3);
   ASSERT_TRUE(cleaned.ok()) << cleaned.reason;
   EXPECT_TRUE(only_other_mail_left(*mailbox));
@@ -192,11 +192,11 @@ TEST(ProbeDeepLmtpPop3, DeliveryThenDeleRemovesOnlyTheProbeMessage) {
 
 TEST(ProbeDeepLmtpPop3, ImapCleanupAlsoRemovesDeliveredProbeMessages) {
   auto mailbox = mailbox_with_other_mail();
-  FakeMailServer lmtp(fake(Protocol::lmtp, mailbox));
+  FakeMailServer lmtp(deep_fake(Protocol::lmtp, mailbox));
   ASSERT_TRUE(deep_probe(lmtp).ok());
   ASSERT_TRUE(deep_probe(lmtp).ok());
   EXPECT_EQ(mailbox->probe_messages(), 2u);
-  FakeMailServer imap(fake(Protocol::imap, mailbox));
+  FakeMailServer imap(deep_fake(Protocol::imap, mailbox));
   const auto outcome = deep_probe(imap);
   ASSERT_TRUE(outcome.ok()) << outcome.reason;
   EXPECT_TRUE(only_other_mail_left(*mailbox));
@@ -204,7 +204,7 @@ TEST(ProbeDeepLmtpPop3, ImapCleanupAlsoRemovesDeliveredProbeMessages) {
 
 TEST(ProbeDeepLmtpPop3, Pop3WithoutProbeMessagesDeletesNothing) {
   auto mailbox = mailbox_with_other_mail();
-  FakeMailServer pop3(fake(Protocol::pop3, mailbox));
+  FakeMailServer pop3(deep_fake(Protocol::pop3, mailbox));
   const auto outcome = deep_probe(pop3);
   ASSERT_TRUE(outcome.ok()) << outcome.reason;
   EXPECT_TRUE(only_other_mail_left(*mailbox));
@@ -217,7 +217,7 @@ TEST(ProbeDeepLmtpPop3, FailCountOverDeliveryAndDele) {
     mailbox->add(std::string(leftover_probe));
     int failures = 0;
     for (int n = 1; n < 40; ++n) {
-      auto options = fake(protocol, mailbox);
+      auto options = deep_fake(protocol, mailbox);
       options.close_at_exchange = n;
       FakeMailServer server(options);
       const auto outcome = deep_probe(server);

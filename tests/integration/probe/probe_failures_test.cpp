@@ -16,19 +16,6 @@ using namespace poolwatch::testing;
 using ::testing::HasSubstr;
 namespace asio = boost::asio;
 
-namespace {
-
-FakeMailServerOptions fake(Protocol protocol, FakeBehaviour behaviour = FakeBehaviour::normal,
-                           TlsMode tls = TlsMode::plain) {
-  FakeMailServerOptions options;
-  options.protocol = protocol;
-  options.tls = tls;
-  options.behaviour = behaviour;
-  return options;
-}
-
-}  // namespace
-
 TEST(ProbeFailures, ConnectRefused) {
   std::uint16_t closed_port = 0;
   {
@@ -52,7 +39,7 @@ TEST(ProbeFailures, ConnectRefused) {
 }
 
 TEST(ProbeFailures, EndlessLineIsProtocolErrorNotUnboundedBuffering) {
-  FakeMailServer server(fake(Protocol::imap, FakeBehaviour::endless_line));
+  FakeMailServer server(fake_options(Protocol::imap, FakeBehaviour::endless_line));
   auto config = probe_config_for(server);
   config.max_line = 1024;
   const auto outcome = probe_once(server, config, fake_account(), Seconds{30});
@@ -61,7 +48,7 @@ TEST(ProbeFailures, EndlessLineIsProtocolErrorNotUnboundedBuffering) {
 }
 
 TEST(ProbeFailures, ByteCapPerDialogue) {
-  FakeMailServer server(fake(Protocol::imap));
+  FakeMailServer server(fake_options(Protocol::imap));
   auto config = probe_config_for(server);
   config.max_bytes = 20;  // the greeting alone is longer
   const auto outcome = probe_once(server, config, fake_account());
@@ -71,7 +58,7 @@ TEST(ProbeFailures, ByteCapPerDialogue) {
 
 TEST(ProbeFailures, SlowDripTimesOutWaitingForGreeting) {
   for (auto protocol : {Protocol::imap, Protocol::pop3, Protocol::lmtp}) {
-    FakeMailServer server(fake(protocol, FakeBehaviour::slow_drip));
+    FakeMailServer server(fake_options(protocol, FakeBehaviour::slow_drip));
     const auto outcome = probe_once(server, probe_config_for(server), fake_account(), Seconds{0.5});
     EXPECT_EQ(outcome.failure, FailureClass::timeout);
     EXPECT_THAT(outcome.reason, HasSubstr("timeout after 0.5 s waiting for greeting"));
@@ -79,14 +66,15 @@ TEST(ProbeFailures, SlowDripTimesOutWaitingForGreeting) {
 }
 
 TEST(ProbeFailures, NeverAnsweringServerTimesOut) {
-  FakeMailServer server(fake(Protocol::imap, FakeBehaviour::never_answer));
+  FakeMailServer server(fake_options(Protocol::imap, FakeBehaviour::never_answer));
   const auto outcome = probe_once(server, probe_config_for(server), fake_account(), Seconds{0.3});
   EXPECT_EQ(outcome.failure, FailureClass::timeout);
   EXPECT_THAT(outcome.reason, HasSubstr("greeting"));
 }
 
 TEST(ProbeFailures, NeverAnsweringTlsServerTimesOutInHandshake) {
-  FakeMailServer server(fake(Protocol::imap, FakeBehaviour::never_answer, TlsMode::implicit));
+  FakeMailServer server(
+      fake_options(Protocol::imap, FakeBehaviour::never_answer, TlsMode::implicit));
   const auto outcome = probe_once(server, probe_config_for(server), fake_account(), Seconds{0.3});
   EXPECT_EQ(outcome.failure, FailureClass::timeout);
   EXPECT_THAT(outcome.reason, HasSubstr("TLS handshake"));
@@ -94,7 +82,7 @@ TEST(ProbeFailures, NeverAnsweringTlsServerTimesOutInHandshake) {
 
 TEST(ProbeFailures, WrongCertificateNameIsTlsVerify) {
   for (auto tls : {TlsMode::implicit, TlsMode::starttls}) {
-    auto options = fake(Protocol::imap, FakeBehaviour::normal, tls);
+    auto options = fake_options(Protocol::imap, FakeBehaviour::normal, tls);
     options.wrong_certificate = true;
     FakeMailServer server(options);
     const auto outcome = probe_once(server, probe_config_for(server), fake_account());
@@ -106,7 +94,7 @@ TEST(ProbeFailures, WrongCertificateNameIsTlsVerify) {
 }
 
 TEST(ProbeFailures, UntrustedCaIsTlsVerifyAndNoVerifyAcceptsIt) {
-  FakeMailServer server(fake(Protocol::imap, FakeBehaviour::normal, TlsMode::implicit));
+  FakeMailServer server(fake_options(Protocol::imap, FakeBehaviour::normal, TlsMode::implicit));
   auto config = probe_config_for(server);
   config.tls.ca_file.clear();
   config.tls.ca_dir = "/nonexistent-ca-dir";  // trust nothing
@@ -116,7 +104,7 @@ TEST(ProbeFailures, UntrustedCaIsTlsVerifyAndNoVerifyAcceptsIt) {
 }
 
 TEST(ProbeFailures, HostnameVerificationWithTemplateAndPtr) {
-  FakeMailServer server(fake(Protocol::imap, FakeBehaviour::normal, TlsMode::implicit));
+  FakeMailServer server(fake_options(Protocol::imap, FakeBehaviour::normal, TlsMode::implicit));
   auto config = probe_config_for(server);
   config.tls.verify_name = VerifyName::hostname;
   config.tls.name_template = "%{backend_host}.test";  // probe_once names the host "backend1"
@@ -132,7 +120,7 @@ TEST(ProbeFailures, HostnameVerificationWithTemplateAndPtr) {
 }
 
 TEST(ProbeFailures, PlainClientAgainstTlsPortIsHandshakeOrProtocolFailure) {
-  FakeMailServer server(fake(Protocol::imap));
+  FakeMailServer server(fake_options(Protocol::imap));
   ProbeConfig config = probe_config_for(server);
   asio::io_context io;
   ProbeRunner runner(io.get_executor(), config);
@@ -165,7 +153,7 @@ TEST(ProbeFailures, EveryExchangeCanFailCleanly) {
         Case{Protocol::lmtp, TlsMode::plain, 6}}) {
     int succeeded_at = 0;
     for (int n = 1; n <= 20 && succeeded_at == 0; ++n) {
-      auto options = fake(c.protocol, FakeBehaviour::normal, c.tls);
+      auto options = fake_options(c.protocol, FakeBehaviour::normal, c.tls);
       options.close_at_exchange = n;
       FakeMailServer server(options);
       auto config = probe_config_for(server);

@@ -14,40 +14,17 @@ using namespace poolwatch::testing;
 using ::testing::Contains;
 using ::testing::HasSubstr;
 
-namespace {
-
-FakeMailServerOptions imap(FakeBehaviour behaviour = FakeBehaviour::normal,
-                           TlsMode tls = TlsMode::plain) {
-  FakeMailServerOptions options;
-  options.protocol = Protocol::imap;
-  options.tls = tls;
-  options.behaviour = behaviour;
-  return options;
-}
-
-ProbeOutcome probe(const FakeMailServer& server, std::optional<Account> account = fake_account(),
-                   Seconds timeout = Seconds{5}) {
-  return probe_once(server, probe_config_for(server), account, timeout);
-}
-
-bool transcript_mentions(const ProbeOutcome& outcome, std::string_view text) {
-  return std::any_of(outcome.transcript.begin(), outcome.transcript.end(),
-                     [&](const auto& line) { return line.find(text) != std::string::npos; });
-}
-
-}  // namespace
-
 TEST(ProbeImap, GreetingAndLogoutWithoutAccount) {
-  FakeMailServer server(imap());
-  const auto outcome = probe(server, std::nullopt);
+  FakeMailServer server(fake_options(Protocol::imap));
+  const auto outcome = probe_server(server, std::nullopt);
   EXPECT_TRUE(outcome.ok()) << outcome.reason;
   EXPECT_EQ(server.received(), std::vector<std::string>{"pw1 LOGOUT"});
   EXPECT_GT(outcome.latency.count(), 0);
 }
 
 TEST(ProbeImap, LoginWithQuotedStringsAndMaskedPassword) {
-  FakeMailServer server(imap());
-  const auto outcome = probe(server);
+  FakeMailServer server(fake_options(Protocol::imap));
+  const auto outcome = probe_server(server);
   ASSERT_TRUE(outcome.ok()) << outcome.reason;
   EXPECT_THAT(server.received(), Contains("pw1 LOGIN \"probe\" \"probepass\""));
   EXPECT_TRUE(transcript_mentions(outcome, "C: pw1 LOGIN \"probe\" <redacted>"));
@@ -56,26 +33,26 @@ TEST(ProbeImap, LoginWithQuotedStringsAndMaskedPassword) {
 }
 
 TEST(ProbeImap, QuotesSpecialCharactersInPassword) {
-  auto options = imap();
+  auto options = fake_options(Protocol::imap);
   options.password = "pa ss\"w\\d";
   FakeMailServer server(options);
-  const auto outcome = probe(server, Account{"probe", Secret(options.password), ""});
+  const auto outcome = probe_server(server, Account{"probe", Secret(options.password), ""});
   EXPECT_TRUE(outcome.ok()) << outcome.reason;
   EXPECT_THAT(server.received(), Contains("pw1 LOGIN \"probe\" \"pa ss\\\"w\\\\d\""));
 }
 
 TEST(ProbeImap, NonAsciiPasswordUsesAuthenticatePlain) {
-  auto options = imap();
+  auto options = fake_options(Protocol::imap);
   options.password = "p\xc3\xa4ss";
   FakeMailServer server(options);
-  const auto outcome = probe(server, Account{"probe", Secret(options.password), ""});
+  const auto outcome = probe_server(server, Account{"probe", Secret(options.password), ""});
   EXPECT_TRUE(outcome.ok()) << outcome.reason;
   EXPECT_TRUE(server.received().at(0).starts_with("pw1 AUTHENTICATE PLAIN "));
   EXPECT_TRUE(transcript_mentions(outcome, "C: pw1 AUTHENTICATE PLAIN <redacted>"));
 }
 
 TEST(ProbeImap, ListAndSelectAfterLogin) {
-  FakeMailServer server(imap());
+  FakeMailServer server(fake_options(Protocol::imap));
   auto config = probe_config_for(server);
   config.imap_list = true;
   config.imap_select = true;
@@ -87,7 +64,7 @@ TEST(ProbeImap, ListAndSelectAfterLogin) {
 }
 
 TEST(ProbeImap, AuthenticatePlainWithInitialResponse) {
-  FakeMailServer server(imap());
+  FakeMailServer server(fake_options(Protocol::imap));
   auto config = probe_config_for(server);
   config.auth = AuthMechanism::plain;
   const auto outcome = probe_once(server, config, fake_account());
@@ -97,7 +74,7 @@ TEST(ProbeImap, AuthenticatePlainWithInitialResponse) {
 }
 
 TEST(ProbeImap, AuthenticatePlainWithContinuationWithoutSaslIr) {
-  auto options = imap();
+  auto options = fake_options(Protocol::imap);
   options.sasl_ir = false;
   FakeMailServer server(options);
   auto config = probe_config_for(server);
@@ -110,86 +87,86 @@ TEST(ProbeImap, AuthenticatePlainWithContinuationWithoutSaslIr) {
 }
 
 TEST(ProbeImap, MasterUserIsSentAsAuthcidWithUserAsAuthzid) {
-  FakeMailServer server(imap());
-  const auto outcome = probe(server, Account{"probe", Secret("masterpass"), "master"});
+  FakeMailServer server(fake_options(Protocol::imap));
+  const auto outcome = probe_server(server, Account{"probe", Secret("masterpass"), "master"});
   EXPECT_TRUE(outcome.ok()) << outcome.reason;
   EXPECT_EQ(server.received().at(0), "pw1 AUTHENTICATE PLAIN cHJvYmUAbWFzdGVyAG1hc3RlcnBhc3M=");
-  const auto wrong = probe(server, Account{"probe", Secret("probepass"), "master"});
+  const auto wrong = probe_server(server, Account{"probe", Secret("probepass"), "master"});
   EXPECT_EQ(wrong.failure, FailureClass::auth_rejected);
 }
 
 TEST(ProbeImap, AsksForCapabilitiesWhenTheGreetingHasNone) {
-  auto options = imap();
+  auto options = fake_options(Protocol::imap);
   options.capability_in_greeting = false;
   FakeMailServer server(options);
-  const auto outcome = probe(server);
+  const auto outcome = probe_server(server);
   EXPECT_TRUE(outcome.ok()) << outcome.reason;
   EXPECT_EQ(server.received().at(0), "pw1 CAPABILITY");
 }
 
 TEST(ProbeImap, SkipsAuthWaitNotice) {
-  FakeMailServer server(imap(FakeBehaviour::auth_wait_notice));
-  const auto outcome = probe(server);
+  FakeMailServer server(fake_options(Protocol::imap, FakeBehaviour::auth_wait_notice));
+  const auto outcome = probe_server(server);
   EXPECT_TRUE(outcome.ok()) << outcome.reason;
 }
 
 TEST(ProbeImap, RejectedPasswordIsAuthRejected) {
-  FakeMailServer server(imap(FakeBehaviour::reject_password));
-  const auto outcome = probe(server);
+  FakeMailServer server(fake_options(Protocol::imap, FakeBehaviour::reject_password));
+  const auto outcome = probe_server(server);
   EXPECT_EQ(outcome.failure, FailureClass::auth_rejected);
   EXPECT_THAT(outcome.reason, HasSubstr("NO [AUTHENTICATIONFAILED]"));
   EXPECT_THAT(outcome.reason, ::testing::Not(HasSubstr("probepass")));
 }
 
 TEST(ProbeImap, UnavailableIsAuthTemporary) {
-  FakeMailServer server(imap(FakeBehaviour::temp_auth_failure));
-  EXPECT_EQ(probe(server).failure, FailureClass::auth_temporary);
+  FakeMailServer server(fake_options(Protocol::imap, FakeBehaviour::temp_auth_failure));
+  EXPECT_EQ(probe_server(server).failure, FailureClass::auth_temporary);
 }
 
 TEST(ProbeImap, PreauthIsProtocolError) {
-  FakeMailServer server(imap(FakeBehaviour::preauth));
-  const auto outcome = probe(server);
+  FakeMailServer server(fake_options(Protocol::imap, FakeBehaviour::preauth));
+  const auto outcome = probe_server(server);
   EXPECT_EQ(outcome.failure, FailureClass::protocol_error);
   EXPECT_THAT(outcome.reason, HasSubstr("PREAUTH"));
 }
 
 TEST(ProbeImap, ByeGreetingIsProtocolError) {
-  FakeMailServer server(imap(FakeBehaviour::bye));
-  const auto outcome = probe(server);
+  FakeMailServer server(fake_options(Protocol::imap, FakeBehaviour::bye));
+  const auto outcome = probe_server(server);
   EXPECT_EQ(outcome.failure, FailureClass::protocol_error);
   EXPECT_THAT(outcome.reason, HasSubstr("BYE Too many connections"));
 }
 
 TEST(ProbeImap, GarbageAfterGreetingIsProtocolError) {
-  FakeMailServer server(imap(FakeBehaviour::garbage_after_greeting));
-  const auto outcome = probe(server);
+  FakeMailServer server(fake_options(Protocol::imap, FakeBehaviour::garbage_after_greeting));
+  const auto outcome = probe_server(server);
   EXPECT_EQ(outcome.failure, FailureClass::protocol_error);
   EXPECT_THAT(outcome.reason, HasSubstr("LOGIN reply"));
 }
 
 TEST(ProbeImap, LoginDisabledIsConfigError) {
-  FakeMailServer server(imap(FakeBehaviour::login_disabled));
-  const auto outcome = probe(server);
+  FakeMailServer server(fake_options(Protocol::imap, FakeBehaviour::login_disabled));
+  const auto outcome = probe_server(server);
   EXPECT_EQ(outcome.failure, FailureClass::config_error);
   EXPECT_THAT(outcome.reason, HasSubstr("LOGINDISABLED"));
   EXPECT_TRUE(server.received().empty());  // the password never left
 }
 
 TEST(ProbeImap, LoginDisabledWithoutAccountIsHealthy) {
-  FakeMailServer server(imap(FakeBehaviour::login_disabled));
-  EXPECT_TRUE(probe(server, std::nullopt).ok());
+  FakeMailServer server(fake_options(Protocol::imap, FakeBehaviour::login_disabled));
+  EXPECT_TRUE(probe_server(server, std::nullopt).ok());
 }
 
 TEST(ProbeImap, ResetMidDialogueIsIoError) {
-  FakeMailServer server(imap(FakeBehaviour::reset_mid_dialogue));
-  const auto outcome = probe(server);
+  FakeMailServer server(fake_options(Protocol::imap, FakeBehaviour::reset_mid_dialogue));
+  const auto outcome = probe_server(server);
   EXPECT_EQ(outcome.failure, FailureClass::io_error);
   EXPECT_THAT(outcome.reason, HasSubstr("LOGIN reply"));
 }
 
 TEST(ProbeImap, StarttlsUpgradesTheConnection) {
-  FakeMailServer server(imap(FakeBehaviour::normal, TlsMode::starttls));
-  const auto outcome = probe(server);
+  FakeMailServer server(fake_options(Protocol::imap, FakeBehaviour::normal, TlsMode::starttls));
+  const auto outcome = probe_server(server);
   EXPECT_TRUE(outcome.ok()) << outcome.reason;
   EXPECT_EQ(server.tls_handshakes(), 1u);
   // Capabilities are asked again inside TLS before logging in.
@@ -199,23 +176,25 @@ TEST(ProbeImap, StarttlsUpgradesTheConnection) {
 }
 
 TEST(ProbeImap, StarttlsNotAdvertisedIsConfigError) {
-  FakeMailServer server(imap(FakeBehaviour::no_starttls, TlsMode::starttls));
-  const auto outcome = probe(server);
+  FakeMailServer server(
+      fake_options(Protocol::imap, FakeBehaviour::no_starttls, TlsMode::starttls));
+  const auto outcome = probe_server(server);
   EXPECT_EQ(outcome.failure, FailureClass::config_error);
   EXPECT_THAT(outcome.reason, HasSubstr("STARTTLS"));
   EXPECT_TRUE(server.received().empty());
 }
 
 TEST(ProbeImap, PlaintextAfterStarttlsReplyIsRefused) {
-  FakeMailServer server(imap(FakeBehaviour::injection_after_starttls, TlsMode::starttls));
-  const auto outcome = probe(server);
+  FakeMailServer server(
+      fake_options(Protocol::imap, FakeBehaviour::injection_after_starttls, TlsMode::starttls));
+  const auto outcome = probe_server(server);
   EXPECT_EQ(outcome.failure, FailureClass::protocol_error);
   EXPECT_THAT(outcome.reason, HasSubstr("injection"));
 }
 
 TEST(ProbeImap, ImplicitTls) {
-  FakeMailServer server(imap(FakeBehaviour::normal, TlsMode::implicit));
-  const auto outcome = probe(server);
+  FakeMailServer server(fake_options(Protocol::imap, FakeBehaviour::normal, TlsMode::implicit));
+  const auto outcome = probe_server(server);
   EXPECT_TRUE(outcome.ok()) << outcome.reason;
   EXPECT_EQ(server.tls_handshakes(), 1u);
 }

@@ -15,30 +15,12 @@ using ::testing::HasSubstr;
 
 namespace {
 
-FakeMailServerOptions fake(Protocol protocol, FakeBehaviour behaviour = FakeBehaviour::normal,
-                           TlsMode tls = TlsMode::plain) {
-  FakeMailServerOptions options;
-  options.protocol = protocol;
-  options.tls = tls;
-  options.behaviour = behaviour;
-  return options;
-}
-
-ProbeOutcome probe(const FakeMailServer& server, std::optional<Account> account = fake_account()) {
-  return probe_once(server, probe_config_for(server), account);
-}
-
-bool transcript_mentions(const ProbeOutcome& outcome, std::string_view text) {
-  return std::any_of(outcome.transcript.begin(), outcome.transcript.end(),
-                     [&](const auto& line) { return line.find(text) != std::string::npos; });
-}
-
 using Lines = std::vector<std::string>;
 
 }  // namespace
 
 TEST(ProbePop3, UserPassStatQuit) {
-  FakeMailServer server(fake(Protocol::pop3));
+  FakeMailServer server(fake_options(Protocol::pop3));
   auto config = probe_config_for(server);
   config.pop3_stat = true;
   const auto outcome = probe_once(server, config, fake_account());
@@ -49,18 +31,18 @@ TEST(ProbePop3, UserPassStatQuit) {
 }
 
 TEST(ProbePop3, GreetingOnlyWithoutAccount) {
-  FakeMailServer server(fake(Protocol::pop3));
-  EXPECT_TRUE(probe(server, std::nullopt).ok());
+  FakeMailServer server(fake_options(Protocol::pop3));
+  EXPECT_TRUE(probe_server(server, std::nullopt).ok());
   EXPECT_EQ(server.received(), Lines{"QUIT"});
 }
 
 TEST(ProbePop3, AuthPlainAndMasterUser) {
-  FakeMailServer server(fake(Protocol::pop3));
+  FakeMailServer server(fake_options(Protocol::pop3));
   auto config = probe_config_for(server);
   config.auth = AuthMechanism::plain;
   EXPECT_TRUE(probe_once(server, config, fake_account()).ok());
   EXPECT_EQ(server.received().at(0), "AUTH PLAIN AHByb2JlAHByb2JlcGFzcw==");
-  const auto master = probe(server, Account{"probe", Secret("masterpass"), "master"});
+  const auto master = probe_server(server, Account{"probe", Secret("masterpass"), "master"});
   EXPECT_TRUE(master.ok()) << master.reason;
   EXPECT_THAT(server.received(),
               ::testing::Contains("AUTH PLAIN cHJvYmUAbWFzdGVyAG1hc3RlcnBhc3M="));
@@ -80,8 +62,8 @@ TEST(ProbePop3, FailureClasses) {
         Case{FakeBehaviour::garbage_after_greeting, FailureClass::protocol_error, "USER reply"},
         Case{FakeBehaviour::login_disabled, FailureClass::config_error, "Plaintext"},
         Case{FakeBehaviour::reset_mid_dialogue, FailureClass::io_error, "USER reply"}}) {
-    FakeMailServer server(fake(Protocol::pop3, c.behaviour));
-    const auto outcome = probe(server);
+    FakeMailServer server(fake_options(Protocol::pop3, c.behaviour));
+    const auto outcome = probe_server(server);
     EXPECT_EQ(outcome.failure, c.expected) << outcome.reason;
     EXPECT_THAT(outcome.reason, HasSubstr(c.reason));
     EXPECT_THAT(outcome.reason, ::testing::Not(HasSubstr("probepass")));
@@ -89,27 +71,28 @@ TEST(ProbePop3, FailureClasses) {
 }
 
 TEST(ProbePop3, StlsAndImplicitTls) {
-  FakeMailServer starttls(fake(Protocol::pop3, FakeBehaviour::normal, TlsMode::starttls));
-  const auto upgraded = probe(starttls);
+  FakeMailServer starttls(fake_options(Protocol::pop3, FakeBehaviour::normal, TlsMode::starttls));
+  const auto upgraded = probe_server(starttls);
   EXPECT_TRUE(upgraded.ok()) << upgraded.reason;
   EXPECT_EQ(starttls.received(), (Lines{"STLS", "USER probe", "PASS probepass", "QUIT"}));
   EXPECT_EQ(starttls.tls_handshakes(), 1u);
 
-  FakeMailServer implicit(fake(Protocol::pop3, FakeBehaviour::normal, TlsMode::implicit));
-  EXPECT_TRUE(probe(implicit).ok());
+  FakeMailServer implicit(fake_options(Protocol::pop3, FakeBehaviour::normal, TlsMode::implicit));
+  EXPECT_TRUE(probe_server(implicit).ok());
   EXPECT_EQ(implicit.tls_handshakes(), 1u);
 }
 
 TEST(ProbePop3, StlsRefusedIsConfigError) {
-  FakeMailServer server(fake(Protocol::pop3, FakeBehaviour::no_starttls, TlsMode::starttls));
-  const auto outcome = probe(server);
+  FakeMailServer server(
+      fake_options(Protocol::pop3, FakeBehaviour::no_starttls, TlsMode::starttls));
+  const auto outcome = probe_server(server);
   EXPECT_EQ(outcome.failure, FailureClass::config_error);
   EXPECT_EQ(server.received(), Lines{"STLS"});
 }
 
 TEST(ProbeLmtp, LhloRcptRsetQuit) {
-  FakeMailServer server(fake(Protocol::lmtp));
-  const auto outcome = probe(server);
+  FakeMailServer server(fake_options(Protocol::lmtp));
+  const auto outcome = probe_server(server);
   EXPECT_TRUE(outcome.ok()) << outcome.reason;
   const auto received = server.received();
   ASSERT_EQ(received.size(), 5u);
@@ -119,8 +102,8 @@ TEST(ProbeLmtp, LhloRcptRsetQuit) {
 }
 
 TEST(ProbeLmtp, NoRcptWithoutUserOrWhenDisabled) {
-  FakeMailServer server(fake(Protocol::lmtp));
-  EXPECT_TRUE(probe(server, std::nullopt).ok());
+  FakeMailServer server(fake_options(Protocol::lmtp));
+  EXPECT_TRUE(probe_server(server, std::nullopt).ok());
   EXPECT_EQ(server.received().size(), 2u);  // LHLO, QUIT
   auto config = probe_config_for(server);
   config.lmtp_rcpt = false;
@@ -130,7 +113,7 @@ TEST(ProbeLmtp, NoRcptWithoutUserOrWhenDisabled) {
 
 TEST(ProbeLmtp, LmtpFromAndToSetTheEnvelopeWithoutAnAccount) {
   // poolmon's --lmtp-from/--lmtp-to: one recipient for every backend, no login needed.
-  FakeMailServer server(fake(Protocol::lmtp));
+  FakeMailServer server(fake_options(Protocol::lmtp));
   auto config = probe_config_for(server);
   config.lmtp_from = "monitor@example.test";
   config.lmtp_to = "probe@example.test";
@@ -144,7 +127,7 @@ TEST(ProbeLmtp, LmtpFromAndToSetTheEnvelopeWithoutAnAccount) {
 }
 
 TEST(ProbeLmtp, LmtpToWinsOverTheAccountAndExpandsPerBackend) {
-  auto options = fake(Protocol::lmtp);
+  auto options = fake_options(Protocol::lmtp);
   options.user = "probe-backend1";
   FakeMailServer server(options);
   auto config = probe_config_for(server);
@@ -160,7 +143,7 @@ TEST(ProbeLmtp, LmtpToWinsOverTheAccountAndExpandsPerBackend) {
 }
 
 TEST(ProbeLmtp, LmtpToIsNotCheckedWhenRcptIsOff) {
-  FakeMailServer server(fake(Protocol::lmtp));
+  FakeMailServer server(fake_options(Protocol::lmtp));
   auto config = probe_config_for(server);
   config.lmtp_to = "probe@example.test";
   config.lmtp_rcpt = false;
@@ -181,16 +164,16 @@ TEST(ProbeLmtp, FailureClasses) {
         Case{FakeBehaviour::bye, FailureClass::protocol_error, "421"},
         Case{FakeBehaviour::garbage_after_greeting, FailureClass::protocol_error, "LHLO reply"},
         Case{FakeBehaviour::reset_mid_dialogue, FailureClass::io_error, "LHLO reply"}}) {
-    FakeMailServer server(fake(Protocol::lmtp, c.behaviour));
-    const auto outcome = probe(server);
+    FakeMailServer server(fake_options(Protocol::lmtp, c.behaviour));
+    const auto outcome = probe_server(server);
     EXPECT_EQ(outcome.failure, c.expected) << outcome.reason;
     EXPECT_THAT(outcome.reason, HasSubstr(c.reason));
   }
 }
 
 TEST(ProbeLmtp, StarttlsThenLhloAgain) {
-  FakeMailServer server(fake(Protocol::lmtp, FakeBehaviour::normal, TlsMode::starttls));
-  const auto outcome = probe(server);
+  FakeMailServer server(fake_options(Protocol::lmtp, FakeBehaviour::normal, TlsMode::starttls));
+  const auto outcome = probe_server(server);
   EXPECT_TRUE(outcome.ok()) << outcome.reason;
   const auto received = server.received();
   ASSERT_EQ(received.size(), 7u);
@@ -200,13 +183,14 @@ TEST(ProbeLmtp, StarttlsThenLhloAgain) {
 }
 
 TEST(ProbeLmtp, StarttlsNotAdvertisedIsConfigError) {
-  FakeMailServer server(fake(Protocol::lmtp, FakeBehaviour::no_starttls, TlsMode::starttls));
-  const auto outcome = probe(server);
+  FakeMailServer server(
+      fake_options(Protocol::lmtp, FakeBehaviour::no_starttls, TlsMode::starttls));
+  const auto outcome = probe_server(server);
   EXPECT_EQ(outcome.failure, FailureClass::config_error);
   EXPECT_EQ(server.received().size(), 1u);  // LHLO only
 }
 
 TEST(ProbeLmtp, ImplicitTls) {
-  FakeMailServer server(fake(Protocol::lmtp, FakeBehaviour::normal, TlsMode::implicit));
-  EXPECT_TRUE(probe(server).ok());
+  FakeMailServer server(fake_options(Protocol::lmtp, FakeBehaviour::normal, TlsMode::implicit));
+  EXPECT_TRUE(probe_server(server).ok());
 }

@@ -17,15 +17,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-FakeMailServerOptions fake(FakeBehaviour behaviour = FakeBehaviour::normal,
-                           TlsMode tls = TlsMode::plain) {
-  FakeMailServerOptions options;
-  options.protocol = Protocol::imap;
-  options.tls = tls;
-  options.behaviour = behaviour;
-  return options;
-}
-
 ProbeTarget target_of(const FakeMailServer& server) {
   return {make_ip_address("127.0.0.1"),
           "backend1",
@@ -50,8 +41,8 @@ void spawn_probe(asio::io_context& io, ProbeRunner& runner, const ProbeTarget& t
 }  // namespace
 
 TEST(ProbeRunner, FiveHundredConcurrentProbesOnOneThread) {
-  FakeMailServer healthy(fake());
-  FakeMailServer hung(fake(FakeBehaviour::never_answer));
+  FakeMailServer healthy(fake_options(Protocol::imap));
+  FakeMailServer hung(fake_options(Protocol::imap, FakeBehaviour::never_answer));
   asio::io_context io;
   ProbeConfig config = probe_config_for(healthy);
   ProbeRunner runner(io.get_executor(), config);
@@ -77,7 +68,7 @@ TEST(ProbeRunner, FiveHundredConcurrentProbesOnOneThread) {
 }
 
 TEST(ProbeRunner, MaxInFlightQueuesProbes) {
-  FakeMailServer hung(fake(FakeBehaviour::never_answer));
+  FakeMailServer hung(fake_options(Protocol::imap, FakeBehaviour::never_answer));
   asio::io_context io;
   ProbeConfig config = probe_config_for(hung);
   config.max_in_flight = 2;
@@ -102,7 +93,7 @@ TEST(ProbeRunner, MaxInFlightQueuesProbes) {
 }
 
 TEST(ProbeRunner, TlsSessionsAreResumedPerBackend) {
-  FakeMailServer server(fake(FakeBehaviour::normal, TlsMode::implicit));
+  FakeMailServer server(fake_options(Protocol::imap, FakeBehaviour::normal, TlsMode::implicit));
   asio::io_context io;
   ProbeRunner runner(io.get_executor(), probe_config_for(server));
   Finished finished;
@@ -120,7 +111,7 @@ TEST(ProbeRunner, TlsSessionsAreResumedPerBackend) {
 }
 
 TEST(ProbeRunner, SessionResumptionCanBeDisabled) {
-  FakeMailServer server(fake(FakeBehaviour::normal, TlsMode::implicit));
+  FakeMailServer server(fake_options(Protocol::imap, FakeBehaviour::normal, TlsMode::implicit));
   asio::io_context io;
   auto config = probe_config_for(server);
   config.tls.session_resumption = false;

@@ -25,15 +25,11 @@ namespace asio = boost::asio;
 
 namespace {
 
-const auto kHealthy = make_ip_address("127.0.3.1");
-const auto kDying = make_ip_address("127.0.3.2");
-
-HostEntry host(const IpAddress& a) {
-  return HostEntry{a, 100, 0, "", false, 0};
-}
-
 class DaemonActions : public ::testing::Test {
  protected:
+  static inline const auto kHealthy = make_ip_address("127.0.3.1");
+  static inline const auto kDying = make_ip_address("127.0.3.2");
+
   void SetUp() override {
     healthy_ = std::make_unique<FakeMailServer>(options(kHealthy, 0));
     port_ = healthy_->port();
@@ -73,7 +69,8 @@ class DaemonActions : public ::testing::Test {
   }
 
   TempDir dir_;
-  FakeDirector director_{{host(kHealthy), host(kDying)}};
+  FakeDirector director_{
+      {poolwatch::test::pool_host(kHealthy), poolwatch::test::pool_host(kDying)}};
   std::unique_ptr<FakeMailServer> healthy_, dying_;
   std::uint16_t port_ = 0;
   poolwatch::test::WatcherThread watcher_;  // last: stopped before the fakes go
@@ -123,7 +120,7 @@ TEST_F(DaemonActions, ADownTheDirectorForgotIsSentAgain) {
   dying_.reset();
   ASSERT_TRUE(wait_actions(1));
   // What a director restart does: every host is up again.
-  director_.set_hosts({host(kHealthy), host(kDying)});
+  director_.set_hosts({poolwatch::test::pool_host(kHealthy), poolwatch::test::pool_host(kDying)});
   ASSERT_TRUE(wait_actions(2));
   EXPECT_EQ(actions().at(1), "HOST-DOWN\t127.0.3.2");
 }

@@ -31,18 +31,14 @@ namespace asio = boost::asio;
 
 namespace {
 
-// Not the addresses of the other daemon tests, so all can run at once.
-const auto kHealthy = make_ip_address("127.0.7.1");
-const auto kDying = make_ip_address("127.0.7.2");
-const std::string kDyingText = "127.0.7.2";
-constexpr auto kGuard = 15s;
-
-HostEntry host(const IpAddress& a) {
-  return HostEntry{a, 100, 0, "", false, 0};
-}
-
 class DaemonBackendState : public ::testing::Test {
  protected:
+  // Not the addresses of the other daemon tests, so all can run at once.
+  static inline const auto kHealthy = make_ip_address("127.0.7.1");
+  static inline const auto kDying = make_ip_address("127.0.7.2");
+  static inline const std::string kDyingText = "127.0.7.2";
+  static constexpr auto kGuard = 15s;
+
   void SetUp() override {
     healthy_ = std::make_unique<FakeMailServer>(poolwatch::test::fake_backend_at(kHealthy, 0));
     port_ = healthy_->port();
@@ -106,7 +102,8 @@ class DaemonBackendState : public ::testing::Test {
   }
 
   TempDir dir_;
-  FakeDirector director_{{host(kHealthy), host(kDying)}};
+  FakeDirector director_{
+      {poolwatch::test::pool_host(kHealthy), poolwatch::test::pool_host(kDying)}};
   std::unique_ptr<FakeMailServer> healthy_, dying_;
   std::uint16_t port_ = 0;
   asio::io_context io_;

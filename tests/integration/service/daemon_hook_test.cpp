@@ -23,14 +23,6 @@ using poolwatch::testing::FakeMailServer;
 
 namespace {
 
-// Not the addresses of the other daemon tests, so all can run at once.
-const auto kHealthy = make_ip_address("127.0.8.1");
-const auto kDying = make_ip_address("127.0.8.2");
-
-HostEntry host(const IpAddress& a) {
-  return HostEntry{a, 100, 0, "", false, 0};
-}
-
 std::string read_file(const std::string& path) {
   std::ifstream in(path);
   std::stringstream s;
@@ -55,6 +47,10 @@ bool finished(pid_t pid) {
 
 class DaemonHook : public ::testing::Test {
  protected:
+  // Not the addresses of the other daemon tests, so all can run at once.
+  static inline const auto kHealthy = make_ip_address("127.0.8.1");
+  static inline const auto kDying = make_ip_address("127.0.8.2");
+
   void SetUp() override {
     healthy_ = std::make_unique<FakeMailServer>(poolwatch::test::fake_backend_at(kHealthy, 0));
     port_ = healthy_->port();
@@ -77,7 +73,8 @@ class DaemonHook : public ::testing::Test {
   std::string path(const std::string& name) const { return dir_.path() + "/" + name; }
 
   TempDir dir_;
-  FakeDirector director_{{host(kHealthy), host(kDying)}};
+  FakeDirector director_{
+      {poolwatch::test::pool_host(kHealthy), poolwatch::test::pool_host(kDying)}};
   std::unique_ptr<FakeMailServer> healthy_, dying_;
   std::uint16_t port_ = 0;
   poolwatch::test::WatcherThread watcher_;  // last: stopped before the fakes go

@@ -20,6 +20,7 @@
 #include <optional>
 #include <thread>
 
+#include "poolwatch/common/asio_tokens.hpp"
 #include "poolwatch/http/http_server.hpp"
 #include "poolwatch/service/pool_watcher.hpp"
 #include "support/child_process.hpp"
@@ -44,21 +45,9 @@ using asio::ip::tcp;
 
 namespace {
 
-// Not the addresses of daemon_actions_test.cpp, so both can run at once.
-const auto kHealthy = make_ip_address("127.0.4.1");
-const auto kDying = make_ip_address("127.0.4.2");
-// Only a failure guard: nothing here should come close to it.
-constexpr auto kGuard = 15s;
-constexpr std::size_t kIdleClients = 200;
-
-HostEntry host(const IpAddress& a) {
-  return HostEntry{a, 100, 0, "", false, 0};
-}
-
 // One GET on a fresh connection: the reply's status, or 0 on any error or the guard.
 asio::awaitable<unsigned> get_dialogue(tcp::socket& socket, tcp::endpoint endpoint,
                                        std::string target) {
-  constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
   auto [connect_ec] = co_await socket.async_connect(endpoint, use_tuple);
   if (connect_ec) co_return 0u;
   const std::string request = "GET " + target + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
@@ -96,6 +85,13 @@ std::vector<unsigned> get_concurrently(tcp::endpoint endpoint, const std::string
 
 class DaemonMetrics : public ::testing::Test {
  protected:
+  // Not the addresses of daemon_actions_test.cpp, so both can run at once.
+  static inline const auto kHealthy = make_ip_address("127.0.4.1");
+  static inline const auto kDying = make_ip_address("127.0.4.2");
+  // Only a failure guard: nothing here should come close to it.
+  static constexpr auto kGuard = 15s;
+  static constexpr std::size_t kIdleClients = 200;
+
   void SetUp() override {
     healthy_ = std::make_unique<FakeMailServer>(options(kHealthy, 0));
     port_ = healthy_->port();
@@ -176,7 +172,8 @@ class DaemonMetrics : public ::testing::Test {
   }
 
   TempDir dir_;
-  FakeDirector director_{{host(kHealthy), host(kDying)}};
+  FakeDirector director_{
+      {poolwatch::test::pool_host(kHealthy), poolwatch::test::pool_host(kDying)}};
   std::unique_ptr<FakeMailServer> healthy_, dying_;
   std::uint16_t port_ = 0;
   asio::io_context io_;

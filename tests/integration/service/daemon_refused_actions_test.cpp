@@ -34,18 +34,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-const auto kHealthy = make_ip_address("127.0.3.11");
-const auto kDying = make_ip_address("127.0.3.12");
-const std::string kDown = "HOST-DOWN\t127.0.3.12";
-const std::string kResetUsers = "HOST-RESET-USERS\t127.0.3.12";
-const std::string kUp = "HOST-UP\t127.0.3.12";
-const std::string kSkippedFlush =
-    "director: HOST-RESET-USERS 127.0.3.12 skipped: its HOST-DOWN failed";
-
-HostEntry host(const IpAddress& a) {
-  return HostEntry{a, 100, 0, "", false, 0};
-}
-
 std::string answered(const std::string& command, const std::string& reply) {
   return command + " -> " + reply;
 }
@@ -58,6 +46,14 @@ std::size_t count_of(const std::string& text, const std::string& needle) {
 
 class DaemonRefusedActions : public ::testing::Test {
  protected:
+  static inline const auto kHealthy = make_ip_address("127.0.3.11");
+  static inline const auto kDying = make_ip_address("127.0.3.12");
+  static inline const std::string kDown = "HOST-DOWN\t127.0.3.12";
+  static inline const std::string kResetUsers = "HOST-RESET-USERS\t127.0.3.12";
+  static inline const std::string kUp = "HOST-UP\t127.0.3.12";
+  static inline const std::string kSkippedFlush =
+      "director: HOST-RESET-USERS 127.0.3.12 skipped: its HOST-DOWN failed";
+
   void SetUp() override {
     healthy_ = std::make_unique<FakeMailServer>(poolwatch::test::fake_backend_at(kHealthy, 0));
     port_ = healthy_->port();
@@ -151,7 +147,8 @@ class DaemonRefusedActions : public ::testing::Test {
   std::string log() const { return log_.str(); }
 
   TempDir dir_;
-  FakeDirector director_{{host(kHealthy), host(kDying)}};
+  FakeDirector director_{
+      {poolwatch::test::pool_host(kHealthy), poolwatch::test::pool_host(kDying)}};
   std::unique_ptr<FakeMailServer> healthy_, dying_;
   std::uint16_t port_ = 0;
   std::ostringstream log_;

@@ -16,6 +16,7 @@
 #include <stdexcept>
 
 #include "support/child_process.hpp"
+#include "support/daemon_harness.hpp"
 #include "support/fake_director.hpp"
 
 using namespace std::chrono_literals;
@@ -108,11 +109,6 @@ std::vector<std::string> status_lines(NotifySocket& notify) {
   return out;
 }
 
-std::size_t count_host_lists(const FakeDirector& director) {
-  const auto commands = director.commands();
-  return static_cast<std::size_t>(std::count(commands.begin(), commands.end(), "HOST-LIST"));
-}
-
 class DaemonNotify : public ::testing::Test {
  protected:
   DaemonNotify() : notify_(dir_.path() + "/notify") {
@@ -157,13 +153,13 @@ TEST_F(DaemonNotify, ReadyOnlyAfterHostListThenStatusWatchdogAndStopping) {
   const auto unreachable = status_lines(notify_);
   ASSERT_FALSE(unreachable.empty()) << notify_.dump();
   EXPECT_NE(unreachable.back().find("director unreachable"), std::string::npos) << notify_.dump();
-  EXPECT_EQ(count_host_lists(director_), 0u);
+  EXPECT_EQ(poolwatch::test::count_host_lists(director_), 0u);
 
   director_.start_listening();
   ASSERT_TRUE(eventually([&] { return notify_.find("READY=1").has_value(); }, 15s))
       << notify_.dump() << daemon->output();
   // READY=1 is sent after the answer it depends on, so the question was asked by now.
-  EXPECT_GE(count_host_lists(director_), 1u);
+  EXPECT_GE(poolwatch::test::count_host_lists(director_), 1u);
   const auto ready_index = *notify_.find("READY=1");
   EXPECT_EQ(notify_.count("READY=1"), 1u) << notify_.dump();
 
@@ -232,9 +228,10 @@ TEST_F(DaemonNotify, WithoutNotifySocketNothingArrives) {
   ASSERT_TRUE(
       eventually([&] { return daemon->output_contains("director: pool of 2 host(s)"); }, 10s))
       << daemon->output();
-  const auto host_lists = count_host_lists(director_);
+  const auto host_lists = poolwatch::test::count_host_lists(director_);
   // A few more scans (0.3 s apart) span at least one housekeeping tick (1 s).
-  ASSERT_TRUE(eventually([&] { return count_host_lists(director_) >= host_lists + 5; }, 15s));
+  ASSERT_TRUE(eventually(
+      [&] { return poolwatch::test::count_host_lists(director_) >= host_lists + 5; }, 15s));
   EXPECT_TRUE(notify_.messages().empty()) << notify_.dump();
   daemon->signal(SIGTERM);
   EXPECT_EQ(daemon->wait(10s), 0) << daemon->output();

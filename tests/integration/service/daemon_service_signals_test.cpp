@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "support/child_process.hpp"
+#include "support/daemon_harness.hpp"
 #include "support/fake_director.hpp"
 #include "support/fake_mail_server.hpp"
 
@@ -45,11 +46,6 @@ std::size_t occurrences(const std::string& text, const std::string& needle) {
   std::size_t n = 0;
   for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
   return n;
-}
-
-std::size_t count_host_lists(const FakeDirector& director) {
-  const auto commands = director.commands();
-  return static_cast<std::size_t>(std::count(commands.begin(), commands.end(), "HOST-LIST"));
 }
 
 class DaemonService : public ::testing::Test {
@@ -180,7 +176,7 @@ TEST_F(DaemonService, WithoutForegroundItDetachesAndSigtermToTheDaemonRemovesThe
   ASSERT_TRUE(eventually(
       [&] { return read_file(log_file()).find("director: pool of") != std::string::npos; }, 10s))
       << read_file(log_file());
-  EXPECT_GE(count_host_lists(director_), 1u);
+  EXPECT_GE(poolwatch::test::count_host_lists(director_), 1u);
 
   ASSERT_EQ(::kill(daemon, SIGTERM), 0);
   const auto status = reaper.wait(5s);
@@ -208,15 +204,17 @@ TEST_F(DaemonService, HupAppliesANewIntervalAndNewProbePorts) {
   ASSERT_TRUE(
       eventually([&] { return daemon->output_contains("director: pool of 1 host(s)"); }, 10s))
       << daemon->output();
-  const auto host_lists = count_host_lists(director_);
+  const auto host_lists = poolwatch::test::count_host_lists(director_);
 
   config(ports(true) + "health:\n  interval: 200ms\n  jitter_percent: 0\n");
   daemon->signal(SIGHUP);
   ASSERT_TRUE(eventually([&] { return daemon->output_contains("config reloaded"); }, 10s))
       << daemon->output();
   // A reload itself triggers one scan; many more can only come from the new interval.
-  EXPECT_TRUE(eventually([&] { return count_host_lists(director_) >= host_lists + 6; }, 10s))
-      << "HOST-LISTs since the reload: " << count_host_lists(director_) - host_lists << "\n"
+  EXPECT_TRUE(eventually(
+      [&] { return poolwatch::test::count_host_lists(director_) >= host_lists + 6; }, 10s))
+      << "HOST-LISTs since the reload: "
+      << poolwatch::test::count_host_lists(director_) - host_lists << "\n"
       << daemon->output();
   // The port added by the reload is probed, again and again at the new interval.
   EXPECT_TRUE(eventually([&] { return second_port.connections() >= 5; }, 10s))
@@ -267,7 +265,7 @@ TEST_F(DaemonService, HupReportsRestartOnlyKeysAndKeepsTheOldValues) {
   const std::string interval = "health:\n  interval: 200ms\n";
   config(interval);
   auto daemon = start("daemon");
-  ASSERT_TRUE(eventually([&] { return count_host_lists(director_) >= 1; }, 10s))
+  ASSERT_TRUE(eventually([&] { return poolwatch::test::count_host_lists(director_) >= 1; }, 10s))
       << daemon->output();
 
   const auto other_socket = dir_.path() + "/elsewhere";
@@ -283,8 +281,9 @@ TEST_F(DaemonService, HupReportsRestartOnlyKeysAndKeepsTheOldValues) {
       << daemon->output();
 
   // Still talking to the old director, still holding the old pidfile.
-  const auto host_lists = count_host_lists(director_);
-  EXPECT_TRUE(eventually([&] { return count_host_lists(director_) >= host_lists + 3; }, 10s))
+  const auto host_lists = poolwatch::test::count_host_lists(director_);
+  EXPECT_TRUE(eventually(
+      [&] { return poolwatch::test::count_host_lists(director_) >= host_lists + 3; }, 10s))
       << daemon->output();
   EXPECT_FALSE(daemon->output_contains(other_socket)) << daemon->output();
   EXPECT_EQ(read_file(pidfile()), std::to_string(daemon->pid()) + "\n");

@@ -26,15 +26,6 @@ using Fault = FakeDirector::Fault;
 
 namespace {
 
-// Not the addresses of the other daemon tests, so all can run at once.
-const auto kHealthy = make_ip_address("127.0.6.1");
-const auto kDying = make_ip_address("127.0.6.2");
-const std::string kDown = "HOST-DOWN\t127.0.6.2";
-
-HostEntry host(const IpAddress& a) {
-  return HostEntry{a, 100, 0, "", false, 0};
-}
-
 std::chrono::milliseconds since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                start);
@@ -42,6 +33,11 @@ std::chrono::milliseconds since(std::chrono::steady_clock::time_point start) {
 
 class DaemonStop : public ::testing::Test {
  protected:
+  // Not the addresses of the other daemon tests, so all can run at once.
+  static inline const auto kHealthy = make_ip_address("127.0.6.1");
+  static inline const auto kDying = make_ip_address("127.0.6.2");
+  static inline const std::string kDown = "HOST-DOWN\t127.0.6.2";
+
   void SetUp() override {
     healthy_ = std::make_unique<FakeMailServer>(poolwatch::test::fake_backend_at(kHealthy, 0));
     port_ = healthy_->port();
@@ -99,7 +95,8 @@ class DaemonStop : public ::testing::Test {
   }
 
   TempDir dir_;
-  FakeDirector director_{{host(kHealthy), host(kDying)}};
+  FakeDirector director_{
+      {poolwatch::test::pool_host(kHealthy), poolwatch::test::pool_host(kDying)}};
   std::unique_ptr<FakeMailServer> healthy_, dying_;
   std::uint16_t port_ = 0;
   poolwatch::test::WatcherThread watcher_;  // last: stopped before the fakes go

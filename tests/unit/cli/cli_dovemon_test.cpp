@@ -11,7 +11,8 @@ using poolwatch::test::TempDir;
 
 namespace {
 
-std::variant<CliOptions, int> parse(std::vector<std::string> args, std::string* error = nullptr) {
+std::variant<CliOptions, int> parse_dovemon_cli(std::vector<std::string> args,
+                                                std::string* error = nullptr) {
   std::vector<const char*> argv{"poolwatch"};
   for (const auto& a : args) argv.push_back(a.c_str());
   std::ostringstream out, err;
@@ -26,7 +27,7 @@ TEST(CliDovemon, MapsTheFileAndReportsWhatItCannotHonour) {
                               "director_admin_socket: /tmp/dm/director-admin\n"
                               "interval: 7\nretry_count: 4\nuse_host_flush: True\n"
                               "use_delayed_down: yes\n");
-  auto result = parse({"--dovemon-config", file});
+  auto result = parse_dovemon_cli({"--dovemon-config", file});
   ASSERT_TRUE(std::holds_alternative<CliOptions>(result));
   const auto& options = std::get<CliOptions>(result);
   EXPECT_EQ(options.config.director.socket, "/tmp/dm/director-admin");
@@ -42,7 +43,7 @@ TEST(CliDovemon, MapsTheFileAndReportsWhatItCannotHonour) {
 TEST(CliDovemon, FlagsStillOverrideTheDovemonFile) {
   TempDir dir;
   const auto file = dir.write("dovemon.config.yml", "interval: 7\n");
-  auto result = parse({"--dovemon-config", file, "--interval", "3"});
+  auto result = parse_dovemon_cli({"--dovemon-config", file, "--interval", "3"});
   ASSERT_TRUE(std::holds_alternative<CliOptions>(result));
   EXPECT_DOUBLE_EQ(std::get<CliOptions>(result).config.health.interval.count(), 3.0);
 }
@@ -52,7 +53,7 @@ TEST(CliDovemon, ExcludesAPoolwatchConfig) {
   const auto dovemon = dir.write("dovemon.config.yml", "interval: 7\n");
   const auto ours = dir.write("poolwatch.yml", "dry_run: true\n");
   std::string error;
-  auto result = parse({"--dovemon-config", dovemon, "-c", ours}, &error);
+  auto result = parse_dovemon_cli({"--dovemon-config", dovemon, "-c", ours}, &error);
   ASSERT_TRUE(std::holds_alternative<int>(result));
   EXPECT_EQ(std::get<int>(result), 2);
   EXPECT_NE(error.find("exclude each other"), std::string::npos) << error;
@@ -60,7 +61,7 @@ TEST(CliDovemon, ExcludesAPoolwatchConfig) {
 
 TEST(CliDovemon, MissingFileIsAConfigError) {
   std::string error;
-  auto result = parse({"--dovemon-config", "/nonexistent/dovemon.config.yml"}, &error);
+  auto result = parse_dovemon_cli({"--dovemon-config", "/nonexistent/dovemon.config.yml"}, &error);
   ASSERT_TRUE(std::holds_alternative<int>(result));
   EXPECT_EQ(std::get<int>(result), 2);
   EXPECT_NE(error.find("/nonexistent/dovemon.config.yml"), std::string::npos) << error;

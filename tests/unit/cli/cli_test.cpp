@@ -27,7 +27,7 @@ struct Parsed {
   int exit_code() const { return std::get<int>(result); }
 };
 
-Parsed parse(std::vector<std::string> args) {
+Parsed parse_cli(std::vector<std::string> args) {
   args.insert(args.begin(), "poolwatch");
   std::vector<const char*> argv;
   for (const auto& arg : args) argv.push_back(arg.c_str());
@@ -55,7 +55,7 @@ class Cli : public ::testing::Test {
   // Parses with an explicit, empty config file so the host's /etc never matters.
   Parsed parse_with_defaults(std::vector<std::string> args) {
     args.insert(args.begin(), {"-c", empty_config_});
-    return parse(std::move(args));
+    return parse_cli(std::move(args));
   }
 
   CliOptions expect_ok(const Parsed& parsed) {
@@ -72,7 +72,7 @@ class Cli : public ::testing::Test {
 TEST_F(Cli, NoArgumentsRunsTheDaemonWithDefaults) {
   struct stat info {};
   if (::stat(default_config_path, &info) == 0) GTEST_SKIP() << default_config_path << " exists";
-  Parsed parsed = parse({});
+  Parsed parsed = parse_cli({});
   const CliOptions& o = expect_ok(parsed);
   EXPECT_EQ(o.command, Command::run);
   EXPECT_EQ(o.config, Config{});
@@ -85,7 +85,7 @@ TEST_F(Cli, NoArgumentsRunsTheDaemonWithDefaults) {
 }
 
 TEST_F(Cli, ExplicitConfigMustExist) {
-  Parsed parsed = parse({"-c", dir_ + "/missing.yml"});
+  Parsed parsed = parse_cli({"-c", dir_ + "/missing.yml"});
   ASSERT_FALSE(parsed.ok());
   EXPECT_EQ(parsed.exit_code(), 2);
   EXPECT_EQ(parsed.err, "poolwatch: cannot read config file '" + dir_ +
@@ -94,7 +94,7 @@ TEST_F(Cli, ExplicitConfigMustExist) {
 
 TEST_F(Cli, ConfigFileErrorsExitTwoWithTheFileLine) {
   std::string path = write("bad.yml", "health:\n  retry_count: 0\n");
-  Parsed parsed = parse({"--config", path});
+  Parsed parsed = parse_cli({"--config", path});
   ASSERT_FALSE(parsed.ok());
   EXPECT_EQ(parsed.exit_code(), 2);
   EXPECT_EQ(parsed.err,
@@ -103,7 +103,7 @@ TEST_F(Cli, ConfigFileErrorsExitTwoWithTheFileLine) {
 
 TEST_F(Cli, ConfigFileIsReadAndNamed) {
   std::string path = write("p.yml", "health:\n  interval: 20\ndirector:\n  socket: /from/file\n");
-  const CliOptions& o = expect_ok(parse({"-c", path}));
+  const CliOptions& o = expect_ok(parse_cli({"-c", path}));
   EXPECT_EQ(o.config_path, path);
   EXPECT_EQ(o.config.health.interval, 20s);
   EXPECT_EQ(o.config.director.socket, "/from/file");
@@ -111,15 +111,15 @@ TEST_F(Cli, ConfigFileIsReadAndNamed) {
 
 TEST_F(Cli, CommandLineBeatsFileAndLastWordWins) {
   std::string path = write("p.yml", "health:\n  interval: 20\n");
-  EXPECT_EQ(expect_ok(parse({"-c", path})).config.health.interval, 20s);
-  EXPECT_EQ(expect_ok(parse({"-c", path, "--interval", "30"})).config.health.interval, 30s);
-  EXPECT_EQ(expect_ok(parse({"-c", path, "--set", "health.interval=40", "--interval", "50"}))
+  EXPECT_EQ(expect_ok(parse_cli({"-c", path})).config.health.interval, 20s);
+  EXPECT_EQ(expect_ok(parse_cli({"-c", path, "--interval", "30"})).config.health.interval, 30s);
+  EXPECT_EQ(expect_ok(parse_cli({"-c", path, "--set", "health.interval=40", "--interval", "50"}))
                 .config.health.interval,
             50s);
-  EXPECT_EQ(expect_ok(parse({"-c", path, "--interval", "50", "--set", "health.interval=40"}))
+  EXPECT_EQ(expect_ok(parse_cli({"-c", path, "--interval", "50", "--set", "health.interval=40"}))
                 .config.health.interval,
             40s);
-  EXPECT_EQ(expect_ok(parse({"-c", path, "-i", "1", "-i", "2m"})).config.health.interval, 120s);
+  EXPECT_EQ(expect_ok(parse_cli({"-c", path, "-i", "1", "-i", "2m"})).config.health.interval, 120s);
 }
 
 TEST_F(Cli, NamedOptionsSetTheirKeys) {
@@ -145,7 +145,7 @@ TEST_F(Cli, NamedOptionsSetTheirKeys) {
 
 TEST_F(Cli, FlagsCanBeTurnedOffAgainAfterTheFile) {
   std::string path = write("p.yml", "probe:\n  tls:\n    verify_peer: true\ndry_run: true\n");
-  const CliOptions& o = expect_ok(parse({"-c", path, "--ssl-verify=0", "--dry-run=false"}));
+  const CliOptions& o = expect_ok(parse_cli({"-c", path, "--ssl-verify=0", "--dry-run=false"}));
   EXPECT_FALSE(o.config.probe.tls.verify_peer);
   EXPECT_FALSE(o.config.dry_run);
 }
@@ -163,17 +163,17 @@ TEST_F(Cli, RunFlags) {
 
 TEST_F(Cli, PortsReplaceTheConfiguredOnesThenAdd) {
   std::string path = write("p.yml", "probe:\n  ports: [IMAP:143, POP3:110]\n");
-  const CliOptions& o = expect_ok(parse({"-c", path, "--port", "LMTP:24", "-p", "2000"}));
+  const CliOptions& o = expect_ok(parse_cli({"-c", path, "--port", "LMTP:24", "-p", "2000"}));
   std::vector<PortSpec> expected{{Protocol::lmtp, 24, TlsMode::plain},
                                  {Protocol::imap, 2000, TlsMode::plain}};
   EXPECT_EQ(o.config.probe.ports, expected);
 
-  const CliOptions& with_ssl = expect_ok(parse({"-c", path, "--ssl", "IMAP:993", "-p", "143"}));
+  const CliOptions& with_ssl = expect_ok(parse_cli({"-c", path, "--ssl", "IMAP:993", "-p", "143"}));
   std::vector<PortSpec> expected_ssl{{Protocol::imap, 993, TlsMode::implicit},
                                      {Protocol::imap, 143, TlsMode::plain}};
   EXPECT_EQ(with_ssl.config.probe.ports, expected_ssl);
 
-  const CliOptions& only_ssl = expect_ok(parse({"-c", path, "-s", "995"}));
+  const CliOptions& only_ssl = expect_ok(parse_cli({"-c", path, "-s", "995"}));
   std::vector<PortSpec> expected_only{{Protocol::pop3, 995, TlsMode::implicit}};
   EXPECT_EQ(only_ssl.config.probe.ports, expected_only);
 }
@@ -195,7 +195,7 @@ TEST_F(Cli, LogfileChoosesTheTarget) {
   const CliOptions& syslog = expect_ok(parse_with_defaults({"-l", "syslog"}));
   EXPECT_EQ(syslog.config.log.target, LogTarget::syslog);
   std::string path = write("p.yml", "log:\n  target: syslog\n");
-  const CliOptions& back = expect_ok(parse({"-c", path, "-l", "stderr"}));
+  const CliOptions& back = expect_ok(parse_cli({"-c", path, "-l", "stderr"}));
   EXPECT_EQ(back.config.log.target, LogTarget::stderr_);
 }
 
@@ -261,7 +261,7 @@ TEST_F(Cli, UsageErrorsExitTwo) {
 }
 
 TEST_F(Cli, HelpListsEveryOptionAndExitsZero) {
-  Parsed parsed = parse({"--help"});
+  Parsed parsed = parse_cli({"--help"});
   ASSERT_FALSE(parsed.ok());
   EXPECT_EQ(parsed.exit_code(), 0);
   EXPECT_EQ(parsed.err, "");
@@ -291,19 +291,19 @@ TEST_F(Cli, HelpListsEveryOptionAndExitsZero) {
     EXPECT_THAT(parsed.out, HasSubstr(option)) << option;
   }
 
-  Parsed probe = parse({"probe", "--help"});
+  Parsed probe = parse_cli({"probe", "--help"});
   ASSERT_FALSE(probe.ok());
   EXPECT_EQ(probe.exit_code(), 0);
   for (const char* option : {"--protocol", "--tls", "--starttls", "--port", "--user",
                              "--password-file", "--master-user", "--ca", "HOST[:PORT]"}) {
     EXPECT_THAT(probe.out, HasSubstr(option)) << option;
   }
-  Parsed status = parse({"status", "--help"});
+  Parsed status = parse_cli({"status", "--help"});
   for (const char* option : {"--json", "--url"}) EXPECT_THAT(status.out, HasSubstr(option));
 }
 
 TEST_F(Cli, VersionExitsZero) {
-  Parsed parsed = parse({"--version"});
+  Parsed parsed = parse_cli({"--version"});
   ASSERT_FALSE(parsed.ok());
   EXPECT_EQ(parsed.exit_code(), 0);
   EXPECT_EQ(parsed.out, "poolwatch " POOLWATCH_VERSION "\n");
@@ -311,7 +311,7 @@ TEST_F(Cli, VersionExitsZero) {
 
 TEST_F(Cli, GlobalOptionsMayFollowTheCommand) {
   std::string path = write("p.yml", "health:\n  interval: 20\n");
-  const CliOptions& o = expect_ok(parse({"run", "--once", "-c", path, "-n"}));
+  const CliOptions& o = expect_ok(parse_cli({"run", "--once", "-c", path, "-n"}));
   EXPECT_EQ(o.command, Command::run);
   EXPECT_TRUE(o.once);
   EXPECT_TRUE(o.config.dry_run);

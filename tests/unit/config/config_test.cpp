@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "poolwatch/config/config_loader.hpp"
+#include "support/child_process.hpp"
 #include "support/source_tree.hpp"
 
 using namespace poolwatch;
@@ -57,25 +58,6 @@ void flatten(const YAML::Node& map, const std::string& prefix, std::set<std::str
       paths.insert(path);
   }
 }
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "poolwatch-config-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string file(const std::string& name, const std::string& content) const {
-    std::string path = path_ + "/" + name;
-    std::ofstream(path) << content;
-    return path;
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 }  // namespace
 
@@ -184,8 +166,8 @@ TEST(ConfigLoad, EmptyFileOrOnlyCommentsGivesDefaults) {
   EXPECT_EQ(load_config_string("", "empty.yml"), Config{});
   EXPECT_EQ(load_config_string("# nothing here\n\n", "comments.yml"), Config{});
   EXPECT_EQ(load_config_string("health:\n", "empty-section.yml"), Config{});
-  TempDir dir;
-  EXPECT_EQ(load_config_file(dir.file("empty.yml", "")), Config{});
+  test::TempDir dir;
+  EXPECT_EQ(load_config_file(dir.write("empty.yml", "")), Config{});
 }
 
 TEST(ConfigLoad, SectionOrderDoesNotMatterForSslPorts) {
@@ -337,7 +319,7 @@ TEST(ConfigErrors, LongValuesAreTruncatedInMessages) {
 }
 
 TEST(ConfigFile, MissingOrUnreadableFileIsAnError) {
-  TempDir dir;
+  test::TempDir dir;
   try {
     load_config_file(dir.path() + "/missing.yml");
     FAIL() << "no error";
@@ -354,8 +336,8 @@ TEST(ConfigFile, MissingOrUnreadableFileIsAnError) {
 }
 
 TEST(ConfigFile, ErrorsNameTheFileAsGiven) {
-  TempDir dir;
-  const std::string path = dir.file("p.yml", "health:\n  retry_count: 0\n");
+  test::TempDir dir;
+  const std::string path = dir.write("p.yml", "health:\n  retry_count: 0\n");
   try {
     load_config_file(path);
     FAIL() << "no error";
@@ -366,8 +348,8 @@ TEST(ConfigFile, ErrorsNameTheFileAsGiven) {
 }
 
 TEST(ConfigFile, OversizedFileIsRejected) {
-  TempDir dir;
-  const std::string path = dir.file("big.yml", "# " + std::string(2 << 20, 'x') + "\n");
+  test::TempDir dir;
+  const std::string path = dir.write("big.yml", "# " + std::string(2 << 20, 'x') + "\n");
   EXPECT_THROW(load_config_file(path), ConfigError);
 }
 

@@ -14,7 +14,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
-DovemonSettings parse(const std::string& yaml) {
+DovemonSettings parse_dovemon_yaml(const std::string& yaml) {
   return parse_dovemon_config(yaml, "dovemon.config.yml", "/etc/dovecot/dovemon.testaccounts.yml");
 }
 
@@ -28,7 +28,7 @@ std::vector<std::string> warnings_for(const DovemonSettings& s, const std::strin
 
 std::string error_of(const std::string& yaml) {
   try {
-    parse(yaml);
+    parse_dovemon_yaml(yaml);
   } catch (const ConfigError& e) {
     return e.what();
   }
@@ -36,7 +36,7 @@ std::string error_of(const std::string& yaml) {
 }
 
 TEST(DovemonConfig, EmptyFileGivesDovemonDefaults) {
-  auto s = parse("");
+  auto s = parse_dovemon_yaml("");
   const Config& c = s.config;
   EXPECT_EQ(c.health.interval, Seconds(10));
   EXPECT_EQ(c.health.timeout, Seconds(3));
@@ -57,7 +57,7 @@ TEST(DovemonConfig, EmptyFileGivesDovemonDefaults) {
 }
 
 TEST(DovemonConfig, DocumentedExampleMapsWithoutWarnings) {
-  auto s = parse(R"(loglevel: 4
+  auto s = parse_dovemon_yaml(R"(loglevel: 4
 syslog_facility: 'local5'
 director_admin_socket: /var/run/dovecot/director-admin
 lockfile: /run/poolwatch/poolwatch.pid
@@ -78,35 +78,37 @@ retry_count: 3
 }
 
 TEST(DovemonConfig, Loglevel) {
-  EXPECT_EQ(parse("loglevel: 0").config.log.level, "info");
-  EXPECT_EQ(parse("loglevel: 1").config.log.level, "warn");
-  EXPECT_EQ(parse("loglevel: 2").config.log.level, "error");
-  EXPECT_EQ(parse("loglevel: 3").config.log.level, "debug");
-  EXPECT_EQ(parse("loglevel: 4").config.log.level, "debug");
-  EXPECT_EQ(parse("").config.log.level, "info");
+  EXPECT_EQ(parse_dovemon_yaml("loglevel: 0").config.log.level, "info");
+  EXPECT_EQ(parse_dovemon_yaml("loglevel: 1").config.log.level, "warn");
+  EXPECT_EQ(parse_dovemon_yaml("loglevel: 2").config.log.level, "error");
+  EXPECT_EQ(parse_dovemon_yaml("loglevel: 3").config.log.level, "debug");
+  EXPECT_EQ(parse_dovemon_yaml("loglevel: 4").config.log.level, "debug");
+  EXPECT_EQ(parse_dovemon_yaml("").config.log.level, "info");
   EXPECT_THAT(error_of("loglevel: -1"),
               HasSubstr("dovemon.config.yml:1: loglevel: must be between"));
   EXPECT_THAT(error_of("loglevel: loud"), HasSubstr("loglevel: expected an integer (got 'loud')"));
 }
 
 TEST(DovemonConfig, Debug) {
-  auto on = parse("loglevel: 0\ndebug: True");
+  auto on = parse_dovemon_yaml("loglevel: 0\ndebug: True");
   EXPECT_TRUE(on.foreground);
   EXPECT_EQ(on.config.log.target, LogTarget::stderr_);
   EXPECT_EQ(on.config.log.level, "debug");
-  auto off = parse("debug: False");
+  auto off = parse_dovemon_yaml("debug: False");
   EXPECT_FALSE(off.foreground);
   EXPECT_EQ(off.config.log.target, LogTarget::syslog);
 }
 
 TEST(DovemonConfig, BooleansAsDovemonAcceptsThem) {
   for (const char* yes : {"True", "true", "yes"})
-    EXPECT_TRUE(parse(std::string("use_host_flush: ") + yes).config.actions.flush_mode ==
-                FlushMode::flush)
+    EXPECT_TRUE(
+        parse_dovemon_yaml(std::string("use_host_flush: ") + yes).config.actions.flush_mode ==
+        FlushMode::flush)
         << yes;
   for (const char* no : {"False", "false", "no"})
-    EXPECT_TRUE(parse(std::string("use_host_flush: ") + no).config.actions.flush_mode ==
-                FlushMode::reset_users)
+    EXPECT_TRUE(
+        parse_dovemon_yaml(std::string("use_host_flush: ") + no).config.actions.flush_mode ==
+        FlushMode::reset_users)
         << no;
   EXPECT_THAT(error_of("poll_imap: maybe"),
               HasSubstr("poll_imap: expected True/true/yes or False/false/no (got 'maybe')"));
@@ -114,72 +116,72 @@ TEST(DovemonConfig, BooleansAsDovemonAcceptsThem) {
 }
 
 TEST(DovemonConfig, Lockfile) {
-  auto s = parse("lockfile: /run/poolwatch/dovemon.pid");
+  auto s = parse_dovemon_yaml("lockfile: /run/poolwatch/dovemon.pid");
   EXPECT_EQ(s.config.pidfile, "/run/poolwatch/dovemon.pid");
   EXPECT_THAT(s.warnings, IsEmpty());
-  auto legacy = parse("lockfile: /var/lock/subsys/dovemon");
+  auto legacy = parse_dovemon_yaml("lockfile: /var/lock/subsys/dovemon");
   EXPECT_EQ(legacy.config.pidfile, "/var/lock/subsys/dovemon");
   EXPECT_THAT(warnings_for(legacy, "lockfile"),
               ::testing::ElementsAre(HasSubstr("/run/poolwatch/")));
 }
 
 TEST(DovemonConfig, DirectorAdminSocket) {
-  EXPECT_EQ(parse("director_admin_socket: /srv/director-admin").config.director.socket,
+  EXPECT_EQ(parse_dovemon_yaml("director_admin_socket: /srv/director-admin").config.director.socket,
             "/srv/director-admin");
   EXPECT_THAT(error_of("director_admin_socket: ''"), HasSubstr("director_admin_socket: must name"));
 }
 
 TEST(DovemonConfig, LoggerSocketAddr) {
-  EXPECT_THAT(parse("logger_socket_addr: /dev/log").warnings, IsEmpty());
-  auto other = parse("logger_socket_addr: /var/run/syslog");
+  EXPECT_THAT(parse_dovemon_yaml("logger_socket_addr: /dev/log").warnings, IsEmpty());
+  auto other = parse_dovemon_yaml("logger_socket_addr: /var/run/syslog");
   EXPECT_THAT(warnings_for(other, "logger_socket_addr"),
               ::testing::ElementsAre(HasSubstr("cannot be honoured")));
 }
 
 TEST(DovemonConfig, SyslogFacility) {
-  EXPECT_EQ(parse("syslog_facility: local5").config.log.syslog_facility, "local5");
-  auto odd = parse("syslog_facility: auth");
+  EXPECT_EQ(parse_dovemon_yaml("syslog_facility: local5").config.log.syslog_facility, "local5");
+  auto odd = parse_dovemon_yaml("syslog_facility: auth");
   EXPECT_EQ(odd.config.log.syslog_facility, "mail");
   EXPECT_THAT(warnings_for(odd, "syslog_facility"), ::testing::ElementsAre(HasSubstr("'auth'")));
 }
 
 TEST(DovemonConfig, Auth) {
-  EXPECT_EQ(parse("auth: plain").config.probe.auth, AuthMechanism::login);
-  EXPECT_EQ(parse("auth: sasl").config.probe.auth, AuthMechanism::plain);
+  EXPECT_EQ(parse_dovemon_yaml("auth: plain").config.probe.auth, AuthMechanism::login);
+  EXPECT_EQ(parse_dovemon_yaml("auth: sasl").config.probe.auth, AuthMechanism::plain);
   EXPECT_THAT(error_of("auth: kerberos"), HasSubstr("auth: must be plain or sasl"));
 }
 
 TEST(DovemonConfig, Interval) {
-  EXPECT_EQ(parse("interval: 30").config.health.interval, Seconds(30));
-  EXPECT_EQ(parse("interval: 2.5").config.health.interval, Seconds(2.5));
+  EXPECT_EQ(parse_dovemon_yaml("interval: 30").config.health.interval, Seconds(30));
+  EXPECT_EQ(parse_dovemon_yaml("interval: 2.5").config.health.interval, Seconds(2.5));
   EXPECT_THAT(error_of("interval: 0"), HasSubstr("interval: must be greater than 0"));
   EXPECT_THAT(error_of("interval: 10s"), HasSubstr("interval: expected a number of seconds"));
 }
 
 TEST(DovemonConfig, TimeoutGrows) {
-  auto s = parse("timeout: 4");
+  auto s = parse_dovemon_yaml("timeout: 4");
   EXPECT_EQ(s.config.health.timeout, Seconds(4));
   EXPECT_TRUE(s.config.health.timeout_growth);
 }
 
 TEST(DovemonConfig, RetryCount) {
-  EXPECT_EQ(parse("retry_count: 5").config.health.retry_count, 5);
-  auto zero = parse("retry_count: 0");
+  EXPECT_EQ(parse_dovemon_yaml("retry_count: 5").config.health.retry_count, 5);
+  auto zero = parse_dovemon_yaml("retry_count: 0");
   EXPECT_EQ(zero.config.health.retry_count, 1);
   EXPECT_THAT(warnings_for(zero, "retry_count"), ::testing::SizeIs(1));
 }
 
 TEST(DovemonConfig, RapidRounds) {
-  EXPECT_EQ(parse("rapid_rounds: 12").config.health.rapid_rounds, 12);
-  auto none = parse("rapid_rounds: 0");
+  EXPECT_EQ(parse_dovemon_yaml("rapid_rounds: 12").config.health.rapid_rounds, 12);
+  auto none = parse_dovemon_yaml("rapid_rounds: 0");
   EXPECT_EQ(none.config.health.rapid_rounds, 0);
   EXPECT_THAT(none.warnings, IsEmpty());
   EXPECT_THAT(error_of("rapid_rounds: 101"), HasSubstr("rapid_rounds: must be between 0 and 100"));
 }
 
 TEST(DovemonConfig, RapidFailsNeeded) {
-  EXPECT_EQ(parse("rapid_fails_needed: 8").config.health.rapid_fails_needed, 8);
-  auto zero = parse("rapid_fails_needed: 0");
+  EXPECT_EQ(parse_dovemon_yaml("rapid_fails_needed: 8").config.health.rapid_fails_needed, 8);
+  auto zero = parse_dovemon_yaml("rapid_fails_needed: 0");
   EXPECT_EQ(zero.config.health.rapid_fails_needed, 1);
   EXPECT_THAT(warnings_for(zero, "rapid_fails_needed"), ::testing::SizeIs(1));
   EXPECT_THAT(error_of("rapid_rounds: 5\nrapid_fails_needed: 6"),
@@ -187,42 +189,42 @@ TEST(DovemonConfig, RapidFailsNeeded) {
 }
 
 TEST(DovemonConfig, RapidpollTimeout) {
-  EXPECT_EQ(parse("rapidpoll_timeout: 1.5").config.health.rapid_timeout, Seconds(1.5));
+  EXPECT_EQ(parse_dovemon_yaml("rapidpoll_timeout: 1.5").config.health.rapid_timeout, Seconds(1.5));
 }
 
 TEST(DovemonConfig, PollImapAndPorts) {
-  EXPECT_EQ(parse("imap_port: 1143").config.probe.ports,
+  EXPECT_EQ(parse_dovemon_yaml("imap_port: 1143").config.probe.ports,
             (std::vector<PortSpec>{{Protocol::imap, 1143, TlsMode::plain}}));
-  EXPECT_EQ(parse("imap_ssl: yes").config.probe.ports,
+  EXPECT_EQ(parse_dovemon_yaml("imap_ssl: yes").config.probe.ports,
             (std::vector<PortSpec>{{Protocol::imap, 993, TlsMode::implicit}}));
-  EXPECT_EQ(parse("imap_ssl: yes\nimaps_port: 1993").config.probe.ports,
+  EXPECT_EQ(parse_dovemon_yaml("imap_ssl: yes\nimaps_port: 1993").config.probe.ports,
             (std::vector<PortSpec>{{Protocol::imap, 1993, TlsMode::implicit}}));
-  EXPECT_EQ(parse("poll_imap: no\npoll_pop3: yes").config.probe.ports,
+  EXPECT_EQ(parse_dovemon_yaml("poll_imap: no\npoll_pop3: yes").config.probe.ports,
             (std::vector<PortSpec>{{Protocol::pop3, 110, TlsMode::plain}}));
   EXPECT_THAT(error_of("imap_port: 70000"), HasSubstr("imap_port: must be between 1 and 65535"));
   EXPECT_THAT(error_of("poll_imap: no"), HasSubstr("nothing would be probed"));
 }
 
 TEST(DovemonConfig, PollImapList) {
-  EXPECT_FALSE(parse("poll_imap_list: no").config.probe.imap_list);
-  EXPECT_TRUE(parse("poll_imap_list: yes").config.probe.imap_list);
+  EXPECT_FALSE(parse_dovemon_yaml("poll_imap_list: no").config.probe.imap_list);
+  EXPECT_TRUE(parse_dovemon_yaml("poll_imap_list: yes").config.probe.imap_list);
 }
 
 TEST(DovemonConfig, PollImapSelect) {
-  EXPECT_TRUE(parse("poll_imap_select: yes").config.probe.imap_select);
-  EXPECT_FALSE(parse("poll_imap_select: no").config.probe.imap_select);
+  EXPECT_TRUE(parse_dovemon_yaml("poll_imap_select: yes").config.probe.imap_select);
+  EXPECT_FALSE(parse_dovemon_yaml("poll_imap_select: no").config.probe.imap_select);
 }
 
 TEST(DovemonConfig, PollImapAppendAndExpunge) {
-  auto both = parse("poll_imap_append: yes\npoll_imap_expunge: yes");
+  auto both = parse_dovemon_yaml("poll_imap_append: yes\npoll_imap_expunge: yes");
   EXPECT_TRUE(both.config.probe.imap_append_expunge);
   EXPECT_THAT(both.warnings, IsEmpty());
 
-  auto append = parse("poll_imap_append: yes");
+  auto append = parse_dovemon_yaml("poll_imap_append: yes");
   EXPECT_TRUE(append.config.probe.imap_append_expunge);
   EXPECT_THAT(warnings_for(append, "poll_imap_append"), ::testing::SizeIs(1));
 
-  auto expunge = parse("poll_imap_expunge: yes");
+  auto expunge = parse_dovemon_yaml("poll_imap_expunge: yes");
   EXPECT_FALSE(expunge.config.probe.imap_append_expunge);
   EXPECT_TRUE(expunge.config.probe.imap_select);
   EXPECT_THAT(warnings_for(expunge, "poll_imap_expunge"),
@@ -230,90 +232,93 @@ TEST(DovemonConfig, PollImapAppendAndExpunge) {
 }
 
 TEST(DovemonConfig, PollPop3AndPorts) {
-  EXPECT_EQ(parse("poll_pop3: yes").config.probe.ports,
+  EXPECT_EQ(parse_dovemon_yaml("poll_pop3: yes").config.probe.ports,
             (std::vector<PortSpec>{{Protocol::imap, 143, TlsMode::plain},
                                    {Protocol::pop3, 110, TlsMode::plain}}));
-  EXPECT_EQ(parse("poll_imap: no\npoll_pop3: yes\npop3_port: 1110").config.probe.ports,
+  EXPECT_EQ(parse_dovemon_yaml("poll_imap: no\npoll_pop3: yes\npop3_port: 1110").config.probe.ports,
             (std::vector<PortSpec>{{Protocol::pop3, 1110, TlsMode::plain}}));
-  EXPECT_EQ(
-      parse("poll_imap: no\npoll_pop3: yes\npop3_ssl: true\npop3s_port: 1995").config.probe.ports,
-      (std::vector<PortSpec>{{Protocol::pop3, 1995, TlsMode::implicit}}));
-  EXPECT_EQ(parse("poll_imap: no\npoll_pop3: yes\npop3_ssl: true").config.probe.ports,
+  EXPECT_EQ(parse_dovemon_yaml("poll_imap: no\npoll_pop3: yes\npop3_ssl: true\npop3s_port: 1995")
+                .config.probe.ports,
+            (std::vector<PortSpec>{{Protocol::pop3, 1995, TlsMode::implicit}}));
+  EXPECT_EQ(parse_dovemon_yaml("poll_imap: no\npoll_pop3: yes\npop3_ssl: true").config.probe.ports,
             (std::vector<PortSpec>{{Protocol::pop3, 995, TlsMode::implicit}}));
 }
 
 TEST(DovemonConfig, PollPop3Stat) {
-  EXPECT_TRUE(parse("poll_pop3_stat: yes").config.probe.pop3_stat);
-  EXPECT_FALSE(parse("poll_pop3_stat: no").config.probe.pop3_stat);
+  EXPECT_TRUE(parse_dovemon_yaml("poll_pop3_stat: yes").config.probe.pop3_stat);
+  EXPECT_FALSE(parse_dovemon_yaml("poll_pop3_stat: no").config.probe.pop3_stat);
 }
 
 TEST(DovemonConfig, PollPop3DeleteImpliesStat) {
-  auto s = parse("poll_pop3_delete: yes");
+  auto s = parse_dovemon_yaml("poll_pop3_delete: yes");
   EXPECT_TRUE(s.config.probe.pop3_dele);
   EXPECT_TRUE(s.config.probe.pop3_stat);
 }
 
 TEST(DovemonConfig, PollLmtpAndPort) {
-  EXPECT_EQ(parse("poll_imap: no\npoll_lmtp: yes").config.probe.ports,
+  EXPECT_EQ(parse_dovemon_yaml("poll_imap: no\npoll_lmtp: yes").config.probe.ports,
             (std::vector<PortSpec>{{Protocol::lmtp, 24, TlsMode::plain}}));
-  EXPECT_EQ(
-      parse("poll_imap: no\npoll_lmtp: yes\nlmtp_port: 2424\nlmtp_ssl: yes").config.probe.ports,
-      (std::vector<PortSpec>{{Protocol::lmtp, 2424, TlsMode::implicit}}));
+  EXPECT_EQ(parse_dovemon_yaml("poll_imap: no\npoll_lmtp: yes\nlmtp_port: 2424\nlmtp_ssl: yes")
+                .config.probe.ports,
+            (std::vector<PortSpec>{{Protocol::lmtp, 2424, TlsMode::implicit}}));
 }
 
 TEST(DovemonConfig, PollLmtpDeliver) {
-  EXPECT_TRUE(parse("poll_lmtp_deliver: yes").config.probe.lmtp_deliver);
-  EXPECT_FALSE(parse("poll_lmtp_deliver: no").config.probe.lmtp_deliver);
+  EXPECT_TRUE(parse_dovemon_yaml("poll_lmtp_deliver: yes").config.probe.lmtp_deliver);
+  EXPECT_FALSE(parse_dovemon_yaml("poll_lmtp_deliver: no").config.probe.lmtp_deliver);
 }
 
 TEST(DovemonConfig, PollUnknownBackends) {
-  EXPECT_FALSE(parse("poll_unknown_backends: no").config.credentials.poll_unknown_backends);
-  EXPECT_TRUE(parse("poll_unknown_backends: yes").config.credentials.poll_unknown_backends);
+  EXPECT_FALSE(
+      parse_dovemon_yaml("poll_unknown_backends: no").config.credentials.poll_unknown_backends);
+  EXPECT_TRUE(
+      parse_dovemon_yaml("poll_unknown_backends: yes").config.credentials.poll_unknown_backends);
 }
 
 TEST(DovemonConfig, UseHostFlush) {
-  EXPECT_EQ(parse("use_host_flush: yes").config.actions.flush_mode, FlushMode::flush);
-  EXPECT_EQ(parse("use_host_flush: no").config.actions.flush_mode, FlushMode::reset_users);
+  EXPECT_EQ(parse_dovemon_yaml("use_host_flush: yes").config.actions.flush_mode, FlushMode::flush);
+  EXPECT_EQ(parse_dovemon_yaml("use_host_flush: no").config.actions.flush_mode,
+            FlushMode::reset_users);
 }
 
 TEST(DovemonConfig, UseDelayedDownIsReported) {
-  EXPECT_THAT(parse("use_delayed_down: no").warnings, IsEmpty());
-  auto s = parse("use_delayed_down: yes");
+  EXPECT_THAT(parse_dovemon_yaml("use_delayed_down: no").warnings, IsEmpty());
+  auto s = parse_dovemon_yaml("use_delayed_down: yes");
   EXPECT_THAT(warnings_for(s, "use_delayed_down"),
               ::testing::ElementsAre(HasSubstr("max_down_percent")));
 }
 
 TEST(DovemonConfig, DelayedDownDelayIsReported) {
-  EXPECT_THAT(warnings_for(parse("delayed_down_delay: 120"), "delayed_down_delay"),
+  EXPECT_THAT(warnings_for(parse_dovemon_yaml("delayed_down_delay: 120"), "delayed_down_delay"),
               ::testing::ElementsAre(HasSubstr("no effect without use_delayed_down")));
-  EXPECT_THAT(
-      warnings_for(parse("use_delayed_down: yes\ndelayed_down_delay: 120"), "delayed_down_delay"),
-      ::testing::ElementsAre(HasSubstr("cannot be honoured")));
+  EXPECT_THAT(warnings_for(parse_dovemon_yaml("use_delayed_down: yes\ndelayed_down_delay: 120"),
+                           "delayed_down_delay"),
+              ::testing::ElementsAre(HasSubstr("cannot be honoured")));
 }
 
 TEST(DovemonConfig, DelayedDownLimitIsReported) {
-  EXPECT_THAT(warnings_for(parse("delayed_down_limit: 2"), "delayed_down_limit"),
+  EXPECT_THAT(warnings_for(parse_dovemon_yaml("delayed_down_limit: 2"), "delayed_down_limit"),
               ::testing::ElementsAre(HasSubstr("no effect without use_delayed_down")));
-  EXPECT_THAT(
-      warnings_for(parse("use_delayed_down: yes\ndelayed_down_limit: 2"), "delayed_down_limit"),
-      ::testing::ElementsAre(HasSubstr("absolute count (2)")));
+  EXPECT_THAT(warnings_for(parse_dovemon_yaml("use_delayed_down: yes\ndelayed_down_limit: 2"),
+                           "delayed_down_limit"),
+              ::testing::ElementsAre(HasSubstr("absolute count (2)")));
 }
 
 TEST(DovemonConfig, EmptyBeupdatescriptIsNoHook) {
-  auto empty = parse("beupdatescript: ''");
+  auto empty = parse_dovemon_yaml("beupdatescript: ''");
   EXPECT_EQ(empty.config.actions.on_transition, "");
   EXPECT_THAT(empty.warnings, IsEmpty());
 }
 
 TEST(DovemonConfig, UnknownKeysAreReportedWithHint) {
-  auto s = parse("logelevel: 4\nfrobnicate: 1");
+  auto s = parse_dovemon_yaml("logelevel: 4\nfrobnicate: 1");
   EXPECT_THAT(s.warnings, ::testing::ElementsAre(
                               "logelevel: unknown dovemon key, ignored (did you mean loglevel?)",
                               "frobnicate: unknown dovemon key, ignored"));
 }
 
 TEST(DovemonConfig, DuplicateKeyLastWins) {
-  auto s = parse("interval: 10\ninterval: 20");
+  auto s = parse_dovemon_yaml("interval: 10\ninterval: 20");
   EXPECT_EQ(s.config.health.interval, Seconds(20));
   EXPECT_THAT(warnings_for(s, "interval"), ::testing::ElementsAre(HasSubstr("lines 1 and 2")));
 }
@@ -343,7 +348,7 @@ TEST_F(DovemonFileTest, Beupdatescript) {
   write("be-update", "#!/bin/sh\nexit 0\n");
   const auto script = (dir_ / "be-update").string();
   std::filesystem::permissions(script, std::filesystem::perms::owner_all);
-  auto s = parse("beupdatescript: " + script);
+  auto s = parse_dovemon_yaml("beupdatescript: " + script);
   EXPECT_EQ(s.config.actions.on_transition, script);
   EXPECT_THAT(warnings_for(s, "beupdatescript"), ::testing::SizeIs(1));
 }

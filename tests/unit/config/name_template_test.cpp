@@ -11,20 +11,20 @@ using ::testing::HasSubstr;
 
 namespace {
 
-const auto ip1 = make_ip_address("10.2.2.75");
+const auto backend_ip = make_ip_address("10.2.2.75");
 
 }  // namespace
 
 TEST(NameTemplateTest, ExpandsBackendHostAndIp) {
   const auto name = NameTemplate::parse("probe-%{backend_host}/%{backend_ip}");
-  EXPECT_EQ(name.expand(ip1, "be1.example"), "probe-be1.example/10.2.2.75");
+  EXPECT_EQ(name.expand(backend_ip, "be1.example"), "probe-be1.example/10.2.2.75");
   EXPECT_EQ(name.expand(make_ip_address("2001:db8::1"), "2001:db8::1"),
             "probe-2001:db8::1/2001:db8::1");
 }
 
 TEST(NameTemplateTest, DoublePercentIsALiteralPercent) {
-  EXPECT_EQ(NameTemplate::parse("a%%b%%%{backend_ip}%%").expand(ip1, "x"), "a%b%10.2.2.75%");
-  EXPECT_EQ(NameTemplate::parse("plain.user").expand(ip1, "x"), "plain.user");
+  EXPECT_EQ(NameTemplate::parse("a%%b%%%{backend_ip}%%").expand(backend_ip, "x"), "a%b%10.2.2.75%");
+  EXPECT_EQ(NameTemplate::parse("plain.user").expand(backend_ip, "x"), "plain.user");
 }
 
 TEST(NameTemplateTest, UnknownVariableIsAnErrorNamingIt) {

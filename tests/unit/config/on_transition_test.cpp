@@ -14,6 +14,7 @@
 #include "poolwatch/config/config.hpp"
 #include "poolwatch/config/config_loader.hpp"
 #include "poolwatch/config/dovemon_config.hpp"
+#include "support/child_process.hpp"
 
 using namespace poolwatch;
 using ::testing::AllOf;
@@ -23,30 +24,12 @@ using ::testing::IsEmpty;
 
 namespace {
 
-class HookDir {
- public:
-  HookDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "poolwatch-hook-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~HookDir() { std::filesystem::remove_all(path_); }
-  HookDir(const HookDir&) = delete;
-  HookDir& operator=(const HookDir&) = delete;
+// An executable hook script (mode 0755) or a plain file (0644) in `dir`.
+std::string hook_script(const test::TempDir& dir, unsigned mode) {
+  return dir.write("hook.sh", "#!/bin/sh\nexit 0\n", mode);
+}
 
-  std::string file(const std::string& name, unsigned mode) const {
-    const std::string path = path_ + "/" + name;
-    std::ofstream(path) << "#!/bin/sh\nexit 0\n";
-    ::chmod(path.c_str(), mode);
-    return path;
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-std::string load_error(const std::string& command) {
+std::string on_transition_error(const std::string& command) {
   try {
     load_config_string("actions:\n  on_transition: \"" + command + "\"\n", "t.yml");
   } catch (const ConfigError& e) {
@@ -80,8 +63,8 @@ TEST(HookCommand, SplitsOnBlanksWithoutAnyQuoting) {
 }
 
 TEST(HookCommand, AnExecutableWithArgumentsLoads) {
-  HookDir dir;
-  const auto hook = dir.file("hook.sh", 0755);
+  test::TempDir dir;
+  const auto hook = hook_script(dir, 0755);
   const Config c =
       load_config_string("actions:\n  on_transition: \"" + hook + " --channel ops\"\n", "t.yml");
   EXPECT_EQ(c.actions.on_transition, hook + " --channel ops");
@@ -89,7 +72,7 @@ TEST(HookCommand, AnExecutableWithArgumentsLoads) {
 }
 
 TEST(HookCommand, ARelativePathIsRefused) {
-  EXPECT_THAT(load_error("notify.sh down"),
+  EXPECT_THAT(on_transition_error("notify.sh down"),
               AllOf(HasSubstr("t.yml:2: actions.on_transition"), HasSubstr("'notify.sh'"),
                     HasSubstr("not an absolute path"), HasSubstr("no shell")));
   // A shell command line is not run through a shell either.
@@ -98,22 +81,22 @@ TEST(HookCommand, ARelativePathIsRefused) {
 }
 
 TEST(HookCommand, AMissingProgramIsRefused) {
-  HookDir dir;
-  EXPECT_THAT(load_error(dir.path() + "/nowhere --flag"),
+  test::TempDir dir;
+  EXPECT_THAT(on_transition_error(dir.path() + "/nowhere --flag"),
               AllOf(HasSubstr("actions.on_transition"), HasSubstr(dir.path() + "/nowhere"),
                     HasSubstr("No such file or directory")));
 }
 
 TEST(HookCommand, ADirectoryIsRefused) {
-  HookDir dir;
+  test::TempDir dir;
   EXPECT_THAT(validate_error(dir.path()),
               AllOf(HasSubstr("actions.on_transition"), HasSubstr("not a regular file")));
 }
 
 TEST(HookCommand, ANonExecutableFileIsRefused) {
   // Even for root: access(X_OK) wants an x bit somewhere, and 0644 has none.
-  HookDir dir;
-  const auto hook = dir.file("hook.sh", 0644);
+  test::TempDir dir;
+  const auto hook = hook_script(dir, 0644);
   EXPECT_THAT(validate_error(hook),
               AllOf(HasSubstr("actions.on_transition"), HasSubstr("not executable")));
 }

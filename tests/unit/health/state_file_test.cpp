@@ -16,7 +16,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::int64_t kNow = 1'767'225'600;
+constexpr std::int64_t kSavedAt = 1'767'225'600;
 
 class StateFile : public ::testing::Test {
  protected:
@@ -51,9 +51,10 @@ class StateFile : public ::testing::Test {
 };
 
 const std::vector<OwnedHost> kHosts{
-    {make_ip_address("10.0.0.5"), kNow - 60, "imap:143: 8/10 rapid polls failed, last: timeout"},
-    {make_ip_address("2001:db8::7"), kNow, "tab\there, newline\nthere, CR\r, backslash \\t literal",
-     true},
+    {make_ip_address("10.0.0.5"), kSavedAt - 60,
+     "imap:143: 8/10 rapid polls failed, last: timeout"},
+    {make_ip_address("2001:db8::7"), kSavedAt,
+     "tab\there, newline\nthere, CR\r, backslash \\t literal", true},
     {make_ip_address("10.0.0.9"), 0, ""},
 };
 
@@ -114,7 +115,7 @@ TEST(StateFormat, ParseRejectsEveryKindOfDamage) {
 
 TEST_F(StateFile, RoundTrip) {
   ASSERT_EQ(save_state_file(path_, kHosts), std::nullopt);
-  const auto loaded = load_state_file(path_, kNow);
+  const auto loaded = load_state_file(path_, kSavedAt);
   EXPECT_EQ(loaded.error, "");
   EXPECT_EQ(loaded.hosts, kHosts);
   // Only the state file is left: no temporary file.
@@ -127,11 +128,11 @@ TEST_F(StateFile, SaveReplacesThePreviousContent) {
   ASSERT_EQ(save_state_file(path_, kHosts), std::nullopt);
   ASSERT_EQ(save_state_file(path_, {}), std::nullopt);
   EXPECT_EQ(read_raw(path_), "poolwatch-state 2\n");
-  EXPECT_TRUE(load_state_file(path_, kNow).hosts.empty());
+  EXPECT_TRUE(load_state_file(path_, kSavedAt).hosts.empty());
 }
 
 TEST_F(StateFile, MissingFileIsAnEmptySetWithoutError) {
-  const auto loaded = load_state_file(path_, kNow);
+  const auto loaded = load_state_file(path_, kSavedAt);
   EXPECT_TRUE(loaded.hosts.empty());
   EXPECT_EQ(loaded.error, "");
   EXPECT_EQ(loaded.moved_aside_to, "");
@@ -140,22 +141,22 @@ TEST_F(StateFile, MissingFileIsAnEmptySetWithoutError) {
 TEST_F(StateFile, CorruptFileIsKeptAsideAndLoadingStartsFresh) {
   const std::string garbage = "poolwatch-state 1\n10.0.0.1\tnot-a-time\tx\n";
   write_raw(garbage);
-  const auto loaded = load_state_file(path_, kNow);
+  const auto loaded = load_state_file(path_, kSavedAt);
   EXPECT_TRUE(loaded.hosts.empty());
   EXPECT_EQ(loaded.error, "state file " + path_ + " is corrupt: line 2: bad time \"not-a-time\"");
-  EXPECT_EQ(loaded.moved_aside_to, path_ + ".corrupt-" + std::to_string(kNow));
+  EXPECT_EQ(loaded.moved_aside_to, path_ + ".corrupt-" + std::to_string(kSavedAt));
   EXPECT_FALSE(fs::exists(path_));
   EXPECT_EQ(read_raw(loaded.moved_aside_to), garbage);
   // The next save works normally.
   ASSERT_EQ(save_state_file(path_, kHosts), std::nullopt);
-  EXPECT_EQ(load_state_file(path_, kNow + 1).hosts, kHosts);
+  EXPECT_EQ(load_state_file(path_, kSavedAt + 1).hosts, kHosts);
 }
 
 TEST_F(StateFile, BinaryGarbageIsCorruptNotACrash) {
   std::string bytes;
   for (int i = 0; i < 4096; ++i) bytes += static_cast<char>((i * 7919) & 0xff);
   write_raw(bytes);
-  const auto loaded = load_state_file(path_, kNow);
+  const auto loaded = load_state_file(path_, kSavedAt);
   EXPECT_NE(loaded.error, "");
   EXPECT_TRUE(loaded.hosts.empty());
   EXPECT_TRUE(fs::exists(loaded.moved_aside_to));
@@ -185,7 +186,7 @@ TEST_F(StateFile, RenameOntoADirectoryFailsAndLeavesNoTemporaryFile) {
 
 TEST_F(StateFile, UnreadableFileIsAnErrorButNotMovedAside) {
   fs::create_directory(path_);  // read() on a directory fails with EISDIR
-  const auto loaded = load_state_file(path_, kNow);
+  const auto loaded = load_state_file(path_, kSavedAt);
   EXPECT_TRUE(loaded.hosts.empty());
   EXPECT_NE(loaded.error.find("cannot read"), std::string::npos) << loaded.error;
   EXPECT_EQ(loaded.moved_aside_to, "");

@@ -10,19 +10,19 @@ using ::testing::HasSubstr;
 
 namespace {
 
-constexpr std::int64_t kNow = 1700000000;  // Tue, 14 Nov 2023 22:13:20 UTC
+constexpr std::int64_t kProbeTime = 1700000000;  // Tue, 14 Nov 2023 22:13:20 UTC
 
 }  // namespace
 
 TEST(DeepCheckMarker, IsTheTimeAndTheRandomPartGiven) {
-  EXPECT_EQ(deep_check::make_marker(kNow, 0xdeadbeef), "poolwatch-probe 1700000000-deadbeef");
-  EXPECT_EQ(deep_check::make_marker(kNow, 7), "poolwatch-probe 1700000000-00000007");
-  EXPECT_NE(deep_check::make_marker(kNow, 1), deep_check::make_marker(kNow, 2));
+  EXPECT_EQ(deep_check::make_marker(kProbeTime, 0xdeadbeef), "poolwatch-probe 1700000000-deadbeef");
+  EXPECT_EQ(deep_check::make_marker(kProbeTime, 7), "poolwatch-probe 1700000000-00000007");
+  EXPECT_NE(deep_check::make_marker(kProbeTime, 1), deep_check::make_marker(kProbeTime, 2));
 }
 
 TEST(DeepCheckMarker, MessageIsDatedAndCarriesTheMarker) {
-  const auto marker = deep_check::make_marker(kNow, 0xdeadbeef);
-  const auto message = deep_check::make_message(marker, "probe", kNow);
+  const auto marker = deep_check::make_marker(kProbeTime, 0xdeadbeef);
+  const auto message = deep_check::make_message(marker, "probe", kProbeTime);
   EXPECT_THAT(message, HasSubstr("\r\nSubject: " + marker + "\r\n"));
   EXPECT_THAT(message, HasSubstr("\r\nDate: Tue, 14 Nov 2023 22:13:20 +0000\r\n"));
   EXPECT_THAT(message,
@@ -33,7 +33,7 @@ TEST(DeepCheckMarker, MessageIsDatedAndCarriesTheMarker) {
 }
 
 TEST(DeepCheckMarker, RecognisesProbeMessagesOnly) {
-  const auto marker = deep_check::make_marker(kNow, 1);
+  const auto marker = deep_check::make_marker(kProbeTime, 1);
   EXPECT_TRUE(deep_check::is_probe_message({"From: x", "subject:  " + marker}));
   EXPECT_FALSE(deep_check::is_probe_message({"From: x", "Subject: Re: poolwatch-probe 1"}));
   EXPECT_FALSE(deep_check::is_probe_message({"X-Subject: poolwatch-probe 1"}));
