@@ -6,7 +6,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  cmake g++ make pkg-config ccache
+  cmake g++ make ninja-build pkg-config ccache
   libboost1.81-dev libssl-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev nlohmann-json3-dev
   dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd
