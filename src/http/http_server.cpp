@@ -160,13 +160,34 @@ Response from_handler(const std::function<std::string()>& handler, unsigned vers
   return text_response(http::status::internal_server_error, version, "internal error\n");
 }
 
+// A ring handler's reply; one that throws is a 500, not a crash.
+Response from_ring_handler(const State& state, const http::request<http::empty_body>& req) {
+  const auto version = req.version();
+  const HttpRequestView view{
+      std::string_view(req.target().data(), req.target().size()), [&req](std::string_view name) {
+        const auto value = req[boost::beast::string_view(name.data(), name.size())];
+        return std::string_view(value.data(), value.size());
+      }};
+  try {
+    HttpReply reply = state.handlers.ring(view);
+    auto res = text_response(static_cast<http::status>(reply.status), version,
+                             std::move(reply.body), reply.content_type);
+    for (const auto& [name, value] : reply.headers) res.set(name, value);
+    return res;
+  } catch (const std::exception& e) {
+    spdlog::error("http: ring handler failed: {}", e.what());
+  }
+  return text_response(http::status::internal_server_error, version, "internal error\n");
+}
+
 Response route(const State& state, const http::request<http::empty_body>& req, bool has_body) {
   auto target = std::string_view(req.target());
   target = target.substr(0, target.find('?'));
   const auto version = req.version();
   bool known = target == "/healthz" || target == "/readyz" ||
                (target == "/metrics" && state.handlers.metrics) ||
-               (target == "/status" && state.handlers.status);
+               (target == "/status" && state.handlers.status) ||
+               (target.starts_with("/ring/") && state.handlers.ring);
   if (!known) return text_response(http::status::not_found, version, "not found\n");
   if (req.method() != http::verb::get && req.method() != http::verb::head) {
     auto res = text_response(http::status::method_not_allowed, version, "method not allowed\n");
@@ -182,6 +203,7 @@ Response route(const State& state, const http::request<http::empty_body>& req, b
   }
   if (target == "/metrics")
     return from_handler(state.handlers.metrics, version, metrics::kExpositionContentType);
+  if (target.starts_with("/ring/")) return from_ring_handler(state, req);
   return from_handler(state.handlers.status, version, "application/json");
 }
 

@@ -14,14 +14,31 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "poolwatch/config/config.hpp"
 
 namespace poolwatch {
 
+// A request as a handler that checks it itself sees it (the ring's peer exchange).
+struct HttpRequestView {
+  std::string_view target;
+  std::function<std::string_view(std::string_view name)> header;  // "" when absent
+};
+
+struct HttpReply {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
 struct HttpHandlers {
   std::function<std::string()> metrics;  // body of GET /metrics (text format 0.0.4)
   std::function<std::string()> status;   // body of GET /status (JSON); unset: 404
+  // GET under /ring/: the ring's peer exchange, which authenticates each request; unset: 404.
+  std::function<HttpReply(const HttpRequestView&)> ring;
 };
 
 struct HttpLimits {
