@@ -14,8 +14,9 @@ allowed() {
     director) echo "common config" ;;
     health) echo "common config director probe" ;;
     http) echo "common config director probe health" ;;
-    service) echo "common config director probe health http" ;;
-    cli) echo "common config director probe health http service" ;;
+    peer) echo "common config director probe health http" ;;
+    service) echo "common config director probe health http peer" ;;
+    cli) echo "common config director probe health http peer service" ;;
     *) echo "?" ;;
     esac
 }
