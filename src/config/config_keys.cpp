@@ -94,8 +94,8 @@ KeyDef number_key(std::string_view path, Get get, double min, bool min_allowed, 
 }
 
 std::optional<std::string> check_duration(Seconds value, double max) {
-  if (value.count() <= 0 || value.count() > max)
-    return fmt::format("must be greater than 0 and at most {} (got {})",
+  if (value < kMinDuration || value.count() > max)
+    return fmt::format("must be at least {} and at most {} (got {})", format_seconds(kMinDuration),
                        format_seconds(Seconds(max)), format_seconds(value));
   return std::nullopt;
 }

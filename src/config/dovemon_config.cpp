@@ -132,8 +132,9 @@ class DovemonReader {
     auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (error != std::errc() || end != text.data() + text.size())
       fail(fmt::format("expected a number of seconds (got '{}')", text));
-    if (!(value > 0) || value > 86400)
-      fail(fmt::format("must be greater than 0 and at most 86400 seconds (got {})", text));
+    if (!(value >= kMinDuration.count()) || value > 86400)
+      fail(fmt::format("must be at least {:g} and at most 86400 seconds (got {})",
+                       kMinDuration.count(), text));
     return Seconds(value);
   }
   std::string text() const { return node_.IsNull() ? std::string() : scalar("a string"); }

@@ -17,6 +17,10 @@ namespace poolwatch {
 
 using Seconds = std::chrono::duration<double>;
 
+// The shortest duration any setting accepts: below it a typo (1e-300, 0.0001) would turn
+// an interval into a busy loop against the backends and the director.
+inline constexpr Seconds kMinDuration{0.05};
+
 // A config problem the operator must fix. what() names the key and, from a file, the
 // line: "poolwatch.yml:12: health.retry_count: must be between 1 and 100 (got 0)".
 class ConfigError : public std::runtime_error {

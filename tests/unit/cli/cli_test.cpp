@@ -229,7 +229,7 @@ TEST_F(Cli, NamedOptionErrorsNameTheOption) {
   ASSERT_FALSE(parsed.ok());
   EXPECT_EQ(parsed.exit_code(), 2);
   EXPECT_EQ(parsed.err,
-            "poolwatch: --interval 0: health.interval: must be greater than 0 and at most 86400 s "
+            "poolwatch: --interval 0: health.interval: must be at least 0.05 s and at most 86400 s "
             "(got 0 s)\n");
 }
 

@@ -222,7 +222,16 @@ TEST(ConfigErrors, OutOfRangeValues) {
   EXPECT_EQ(load_error("health:\n  retry_count: 0\n"),
             "t.yml:2: health.retry_count: must be between 1 and 100 (got 0)");
   EXPECT_EQ(load_error("health:\n  interval: 0\n"),
-            "t.yml:2: health.interval: must be greater than 0 and at most 86400 s (got 0 s)");
+            "t.yml:2: health.interval: must be at least 0.05 s and at most 86400 s (got 0 s)");
+  // A typo's tiny value would make a busy loop of probes and HOST-LISTs.
+  EXPECT_EQ(load_error("health:\n  interval: 1e-300\n"),
+            "t.yml:2: health.interval: must be at least 0.05 s and at most 86400 s (got 1e-300 s)");
+  EXPECT_EQ(load_error("director:\n  reconnect_initial: 10ms\n"),
+            "t.yml:2: director.reconnect_initial: must be at least 0.05 s and at most 3600 s (got "
+            "0.01 s)");
+  EXPECT_EQ(load_error("health:\n  rapid_interval: 50ms\n  suspect_interval: 0.001\n"),
+            "t.yml:3: health.suspect_interval: must be at least 0.05 s and at most 86400 s (got "
+            "0.001 s)");
   EXPECT_THAT(load_error("health:\n  timeout: -1\n"),
               AllOf(StartsWith("t.yml:2: health.timeout: "), HasSubstr("negative")));
   EXPECT_EQ(load_error("actions:\n  max_down_percent: 0\n"),

@@ -154,7 +154,8 @@ TEST(DovemonConfig, Auth) {
 TEST(DovemonConfig, Interval) {
   EXPECT_EQ(parse_dovemon_yaml("interval: 30").config.health.interval, Seconds(30));
   EXPECT_EQ(parse_dovemon_yaml("interval: 2.5").config.health.interval, Seconds(2.5));
-  EXPECT_THAT(error_of("interval: 0"), HasSubstr("interval: must be greater than 0"));
+  EXPECT_THAT(error_of("interval: 0"), HasSubstr("interval: must be at least 0.05 and at most"));
+  EXPECT_THAT(error_of("interval: 1e-300"), HasSubstr("interval: must be at least 0.05"));
   EXPECT_THAT(error_of("interval: 10s"), HasSubstr("interval: expected a number of seconds"));
 }
 
