@@ -10,6 +10,8 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "support/child_process.hpp"
 #include "support/dovecot_ring_lab.hpp"
@@ -56,17 +58,6 @@ class RingLab : public ::testing::Test {
                fmt::format(format, std::forward<Args>(args)...));
   }
 
-  // The other running directors' addresses, as a synced DIRECTOR-LIST shows them.
-  std::set<std::string> running_peers_of(int director) const {
-    std::set<std::string> peers;
-    for (int peer = 1; peer <= lab_->directors(); ++peer) {
-      if (peer != director && lab_->director_running(peer)) {
-        peers.insert(lab_->director_address(peer));
-      }
-    }
-    return peers;
-  }
-
   bool every_running_director_says(const std::string& backend, const std::string& state) const {
     for (int director = 1; director <= lab_->directors(); ++director) {
       if (lab_->director_running(director) && lab_->host_states(director)[backend] != state) {
@@ -86,7 +77,7 @@ TEST_F(RingLab, EveryDirectorHasTheOtherTwoOnSyncedConnectionsAndTheSameBackends
     SCOPED_TRACE(lab_->director_address(director));
     const DirectorListView view = lab_->director_list(director);
     EXPECT_TRUE(view.ring_synced()) << view.self_status;
-    EXPECT_EQ(view.synced_peers, running_peers_of(director));
+    EXPECT_EQ(view.synced_peers, lab_->running_peers_of(director));
     EXPECT_EQ(view.synced_peers.size(), 2U);
     EXPECT_EQ(lab_->host_states(director), all_up);
   }
@@ -154,7 +145,7 @@ TEST_F(RingLab, StoppedDirectorLeavesTheOthersDirectorListAndRejoinsWithTheRings
   const auto two_synced = lab_->wait_ring_synced(kRingSyncBound);
   for (int director = 1; director <= 2; ++director) {
     const DirectorListView view = lab_->director_list(director);
-    EXPECT_EQ(view.synced_peers, running_peers_of(director)) << director;
+    EXPECT_EQ(view.synced_peers, lab_->running_peers_of(director)) << director;
     EXPECT_EQ(view.synced_peers.count(stopped_address), 0U) << director;
   }
 
@@ -165,7 +156,7 @@ TEST_F(RingLab, StoppedDirectorLeavesTheOthersDirectorListAndRejoinsWithTheRings
   lab_->director_fault(3, "start");
   const auto ports_up = since(starting);
   const auto three_synced = lab_->wait_ring_synced(kRingSyncBound);
-  EXPECT_EQ(lab_->director_list(1).synced_peers, running_peers_of(1));
+  EXPECT_EQ(lab_->director_list(1).synced_peers, lab_->running_peers_of(1));
   EXPECT_EQ(lab_->host_states(3)[backend], "down") << "a rejoining director takes the ring's hosts";
   report(
       "director3 stopped in {:.0f} ms (master gone), the other two synced {} ms later; "

@@ -63,6 +63,15 @@ bool DovecotRingLab::director_running(int director) const {
   return running_[static_cast<std::size_t>(director - 1)];
 }
 
+std::set<std::string> DovecotRingLab::running_peers_of(int director) const {
+  director_name(director);
+  std::set<std::string> peers;
+  for (int peer = 1; peer <= directors(); ++peer) {
+    if (peer != director && director_running(peer)) peers.insert(director_address(peer));
+  }
+  return peers;
+}
+
 std::vector<std::string> DovecotRingLab::admin_request(int director,
                                                        const std::string& command) const {
   return director_admin_request(admin_socket(director), command, kCommandTimeout);
@@ -76,12 +85,7 @@ DirectorListView DovecotRingLab::director_list(int director) const {
 bool DovecotRingLab::ring_synced_now(std::string& why_not) const {
   for (int director = 1; director <= directors(); ++director) {
     if (!director_running(director)) continue;
-    std::set<std::string> expected_peers;
-    for (int peer = 1; peer <= directors(); ++peer) {
-      if (peer != director && director_running(peer)) {
-        expected_peers.insert(director_address(peer));
-      }
-    }
+    const std::set<std::string> expected_peers = running_peers_of(director);
     try {
       const DirectorListView view = director_list(director);
       if (view.ring_synced() && view.synced_peers == expected_peers) continue;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,9 @@ class DovecotRingLab {
   std::string admin_socket(int director) const;      // DIR/directorK/director-admin
   std::string config_file(int director) const;       // DIR/etc/directorK.conf
   bool director_running(int director) const;
+  // The addresses of the other running directors: the synced peers a DIRECTOR-LIST of
+  // `director` shows once the ring has settled.
+  std::set<std::string> running_peers_of(int director) const;
   std::string backend_address(int backend_index) const {
     return dir_->backend_address(backend_index);
   }
