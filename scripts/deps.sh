@@ -2,7 +2,8 @@
 # Installs the Debian 12 packages poolwatch needs to build, test and demo, only those
 # that are missing. Idempotent; needs root (or sudo) only when something is missing.
 #   scripts/deps.sh          what the build, the tests and the demo need
-#   scripts/deps.sh test     also the tools of the package, man page and format checks
+#   scripts/deps.sh test     also the tools of the package, man page and format checks,
+#                            and nftables for the ring lab's faults (in its own netns)
 set -euo pipefail
 
 PACKAGES=(
@@ -13,7 +14,7 @@ PACKAGES=(
   openssl socat netcat-openbsd iproute2 procps psmisc
 )
 if [ "${1:-}" = test ]; then
-  PACKAGES+=(dpkg-dev debhelper lintian go-md2man clang-format)
+  PACKAGES+=(dpkg-dev debhelper lintian go-md2man clang-format nftables)
 fi
 
 missing=()

@@ -13,7 +13,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <string_view>
 
@@ -170,20 +169,6 @@ std::string lmtp_rcpt(const std::string& address, const std::string& recipient) 
   return client.read_line().value_or("<no reply>");
 }
 
-// "127.0.1.2" -> "up" from `doveadm director status` (header line skipped).
-std::map<std::string, std::string> director_states(const std::string& status) {
-  std::map<std::string, std::string> states;
-  std::istringstream lines(status);
-  std::string line;
-  std::getline(lines, line);
-  while (std::getline(lines, line)) {
-    std::istringstream fields(line);
-    std::string address, vhosts, state;
-    if (fields >> address >> vhosts >> state) states[address] = state;
-  }
-  return states;
-}
-
 std::pair<int, std::string> openssl_verify(const DovecotLab& lab, const std::string& address,
                                            unsigned short port, const std::string& starttls,
                                            const std::string& expected_ip) {
@@ -204,7 +189,7 @@ TEST(DovecotLabSelfTest, DirectorListsBackendsWhichAnswerEveryProtocolWithVerifi
 
   const std::map<std::string, std::string> all_up{
       {"127.0.1.1", "up"}, {"127.0.1.2", "up"}, {"127.0.1.3", "up"}};
-  EXPECT_EQ(director_states(lab->director_status()), all_up);
+  EXPECT_EQ(parse_director_status(lab->director_status()), all_up);
 
   for (const auto& address : lab->backend_addresses()) {
     SCOPED_TRACE(address);
@@ -246,7 +231,7 @@ TEST(DovecotLabSelfTest, DirectorListsBackendsWhichAnswerEveryProtocolWithVerifi
   ASSERT_EQ(down_code, 0) << down_output;
   const std::map<std::string, std::string> one_down{
       {"127.0.1.1", "up"}, {"127.0.1.2", "down"}, {"127.0.1.3", "up"}};
-  EXPECT_EQ(director_states(lab->director_status()), one_down);
+  EXPECT_EQ(parse_director_status(lab->director_status()), one_down);
 }
 
 TEST(DovecotLabSelfTest, BackendsCheckPasswordsAndKnowTheirOwnProbeUser) {

@@ -93,13 +93,9 @@ std::pair<int, std::string> DovecotLab::run(const std::string& command) {
   return {code, std::move(output)};
 }
 
-std::unique_ptr<DovecotLab> DovecotLab::start() {
-  return start(Options{});
-}
-
-std::unique_ptr<DovecotLab> DovecotLab::start(Options options) {
-  if (options.backends < 1 || options.backends > 50) {
-    throw std::runtime_error(fmt::format("lab backends must be 1..50, got {}", options.backends));
+std::unique_ptr<LabDir> LabDir::up(int backends, const std::string& up_options) {
+  if (backends < 1 || backends > 50) {
+    throw std::runtime_error(fmt::format("lab backends must be 1..50, got {}", backends));
   }
   stop_orphaned_labs();
 
@@ -112,28 +108,61 @@ std::unique_ptr<DovecotLab> DovecotLab::start(Options options) {
   std::ofstream(dir_template + "/" + kOwnerFile) << ::getpid() << '\n';
 
   // From here the destructor cleans up, also when up.sh fails half-way.
-  std::unique_ptr<DovecotLab> lab(new DovecotLab(dir_template, options.backends));
+  std::unique_ptr<LabDir> dir(new LabDir(dir_template, backends));
   const auto [code, output] =
-      run(fmt::format("{}/up.sh -d {} -n {}{}", scripts_dir(), shell_quote(lab->dir_),
-                      options.backends, options.fast_auth_failures ? " -F" : ""));
+      DovecotLab::run(fmt::format("{}/up.sh -d {} -n {} {}", DovecotLab::scripts_dir(),
+                                  DovecotLab::shell_quote(dir->path_), backends, up_options));
   if (code != 0) {
     throw std::runtime_error(fmt::format("lab up.sh failed (exit {}):\n{}", code, output));
   }
-  return lab;
+  return dir;
 }
 
-DovecotLab::~DovecotLab() {
-  const auto [code, output] =
-      run(fmt::format("{}/down.sh -d {} -p", scripts_dir(), shell_quote(dir_)));
+LabDir::~LabDir() {
+  const auto [code, output] = DovecotLab::run(fmt::format(
+      "{}/down.sh -d {} -p", DovecotLab::scripts_dir(), DovecotLab::shell_quote(path_)));
   if (code != 0) spdlog::error("lab down.sh failed (exit {}): {}", code, output);
 }
 
+std::string LabDir::backend_address(int backend_index) const {
+  if (backend_index < 1 || backend_index > backends_) {
+    throw std::out_of_range(fmt::format("backend index {} not in 1..{}", backend_index, backends_));
+  }
+  return fmt::format("127.0.1.{}", backend_index);
+}
+
+std::vector<std::string> LabDir::backend_addresses() const {
+  std::vector<std::string> addresses;
+  for (int i = 1; i <= backends_; ++i) addresses.push_back(backend_address(i));
+  return addresses;
+}
+
+std::string LabDir::script(const std::string& script, const std::string& arguments) const {
+  const auto [code, output] =
+      DovecotLab::run(fmt::format("{}/{} -d {} {}", DovecotLab::scripts_dir(), script,
+                                  DovecotLab::shell_quote(path_), arguments));
+  if (code != 0) {
+    throw std::runtime_error(
+        fmt::format("lab {} {} failed (exit {}):\n{}", script, arguments, code, output));
+  }
+  return output;
+}
+
+std::unique_ptr<DovecotLab> DovecotLab::start() {
+  return start(Options{});
+}
+
+std::unique_ptr<DovecotLab> DovecotLab::start(Options options) {
+  auto dir = LabDir::up(options.backends, options.fast_auth_failures ? "-F" : "");
+  return std::unique_ptr<DovecotLab>(new DovecotLab(std::move(dir)));
+}
+
 std::string DovecotLab::admin_socket() const {
-  return dir_ + "/director/director-admin";
+  return dir() + "/director/director-admin";
 }
 
 std::string DovecotLab::ca_file() const {
-  return dir_ + "/ssl/ca.pem";
+  return dir() + "/ssl/ca.pem";
 }
 
 std::string DovecotLab::director_address() const {
@@ -141,35 +170,32 @@ std::string DovecotLab::director_address() const {
 }
 
 std::string DovecotLab::backend_address(int backend_index) const {
-  if (backend_index < 1 || backend_index > backends_) {
-    throw std::out_of_range(fmt::format("backend index {} not in 1..{}", backend_index, backends_));
-  }
-  return fmt::format("127.0.1.{}", backend_index);
+  return dir_->backend_address(backend_index);
 }
 
 std::vector<std::string> DovecotLab::backend_addresses() const {
-  std::vector<std::string> addresses;
-  for (int i = 1; i <= backends_; ++i) addresses.push_back(backend_address(i));
-  return addresses;
+  return dir_->backend_addresses();
 }
 
 void DovecotLab::fault(int backend_index, const std::string& action) {
-  const auto [code, output] =
-      run(fmt::format("{}/fault.sh -d {} {} {}", scripts_dir(), shell_quote(dir_), backend_index,
-                      shell_quote(action)));
-  if (code != 0) {
-    throw std::runtime_error(fmt::format("lab fault.sh {} {} failed (exit {}):\n{}", backend_index,
-                                         action, code, output));
-  }
+  dir_->script("fault.sh", fmt::format("{} {}", backend_index, shell_quote(action)));
 }
 
 std::string DovecotLab::director_status() const {
-  const auto [code, output] =
-      run(fmt::format("{}/status.sh -d {}", scripts_dir(), shell_quote(dir_)));
-  if (code != 0) {
-    throw std::runtime_error(fmt::format("lab status.sh failed (exit {}):\n{}", code, output));
+  return dir_->script("status.sh", "");
+}
+
+std::map<std::string, std::string> parse_director_status(const std::string& status) {
+  std::map<std::string, std::string> states;
+  std::istringstream lines(status);
+  std::string line;
+  std::getline(lines, line);
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    std::string address, vhosts, state;
+    if (fields >> address >> vhosts >> state) states[address] = state;
   }
-  return output;
+  return states;
 }
 
 }  // namespace poolwatch::test

@@ -2,13 +2,44 @@
 // A real Dovecot 2.3 director (127.0.0.10) with real Dovecot backends (127.0.1.i) on
 // loopback, driven through the shell scripts in tests/e2e/lab (up.sh, down.sh,
 // fault.sh, status.sh). Needs root and the dovecot packages; the e2e suites only.
+// support/dovecot_ring_lab.hpp starts a ring of directors from the same scripts.
 
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace poolwatch::test {
+
+// The directory of one running lab and the scripts that act on it; every kind of lab
+// owns one, so that starting, stopping and cleaning up after a crash have one home.
+class LabDir {
+ public:
+  // Stops the labs of test processes that crashed (their owner pid is gone), makes a
+  // fresh /tmp/poolwatch-lab-XXXXXX and runs `up.sh -n backends up_options` there.
+  // Throws std::runtime_error with the script's output on failure, after cleaning up.
+  static std::unique_ptr<LabDir> up(int backends, const std::string& up_options);
+
+  ~LabDir();  // down.sh -p: every instance stopped, the dir removed
+  LabDir(const LabDir&) = delete;
+  LabDir& operator=(const LabDir&) = delete;
+
+  const std::string& path() const { return path_; }
+  int backends() const { return backends_; }
+  std::string backend_address(int backend_index) const;  // 1-based; throws out of range
+  std::vector<std::string> backend_addresses() const;
+
+  // Runs `script -d DIR arguments` (arguments already shell-quoted) and returns its
+  // output; throws std::runtime_error with the output when the script fails.
+  std::string script(const std::string& script, const std::string& arguments) const;
+
+ private:
+  LabDir(std::string path, int backends) : path_(std::move(path)), backends_(backends) {}
+
+  std::string path_;
+  int backends_;
+};
 
 class DovecotLab {
  public:
@@ -23,11 +54,7 @@ class DovecotLab {
   static std::unique_ptr<DovecotLab> start(Options options);
   static std::unique_ptr<DovecotLab> start();
 
-  ~DovecotLab();
-  DovecotLab(const DovecotLab&) = delete;
-  DovecotLab& operator=(const DovecotLab&) = delete;
-
-  const std::string& dir() const { return dir_; }
+  const std::string& dir() const { return dir_->path(); }
   std::string admin_socket() const;                      // DIR/director/director-admin
   std::string ca_file() const;                           // DIR/ssl/ca.pem
   std::vector<std::string> backend_addresses() const;    // "127.0.1.1", ...
@@ -53,10 +80,12 @@ class DovecotLab {
   static std::string shell_quote(const std::string& word);
 
  private:
-  DovecotLab(std::string dir, int backends) : dir_(std::move(dir)), backends_(backends) {}
+  explicit DovecotLab(std::unique_ptr<LabDir> dir) : dir_(std::move(dir)) {}
 
-  std::string dir_;
-  int backends_;
+  std::unique_ptr<LabDir> dir_;
 };
+
+// `doveadm director status` output as address -> "up" or "down" (header line skipped).
+std::map<std::string, std::string> parse_director_status(const std::string& status);
 
 }  // namespace poolwatch::test

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Injects a fault into (or repairs) backend I of a running lab.
+# Injects a fault into (or repairs) backend I, or a director, of a running lab.
 #
-#   fault.sh [-d DIR] I ACTION
+#   fault.sh [-d DIR] I|NAME ACTION
+#     I         backend index, 1..N
+#     NAME      a director: "director", or directorK of a ring (stop..resume, state only)
 #     stop      SIGTERM the master and wait until it is gone (ports refuse)
 #     kill      SIGKILL the master and all its children (ports refuse at once)
 #     start     start it again and wait until every port answers
@@ -10,25 +12,32 @@
 #     authfail  passdb and master passdb hold wrong passwords (NO [AUTHENTICATIONFAILED])
 #     authtemp  passdb and master passdb unreadable (NO [UNAVAILABLE])
 #     authok    good passdb and master passdb back
-#     state     print "backendI IP up|down|hung auth=ok|fail|temp"
+#     state     print "NAME IP up|down|hung", and for a backend " auth=ok|fail|temp"
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 parse_dir_option "$@"
 set -- "${LAB_ARGS[@]+"${LAB_ARGS[@]}"}"
-[ $# -eq 2 ] || die "usage: fault.sh [-d DIR] I stop|kill|start|hang|resume|authfail|authtemp|authok|state"
+[ $# -eq 2 ] || die "usage: fault.sh [-d DIR] I|NAME stop|kill|start|hang|resume|authfail|authtemp|authok|state"
 index=$1
 action=$2
 require_root
 require_dovecot
 [ -f "$LAB_DIR/lab.env" ] || die "no lab in $LAB_DIR (run up.sh)"
-count=$(lab_env_value LAB_BACKEND_COUNT)
-if ! [[ "$index" =~ ^[0-9]+$ ]] || [ "$index" -lt 1 ] || [ "$index" -gt "$count" ]; then
-  die "backend index must be 1..$count, got '$index'"
+if [[ "$index" =~ ^director[0-9]*$ ]]; then
+  [ -f "$LAB_DIR/etc/$index.conf" ] || die "no director $index in $LAB_DIR"
+  case "$action" in auth*) die "$action is for backends, not $index" ;; esac
+  name=$index
+  ip=$(director_ip "$name")
+else
+  count=$(lab_env_value LAB_BACKEND_COUNT)
+  if ! [[ "$index" =~ ^[0-9]+$ ]] || [ "$index" -lt 1 ] || [ "$index" -gt "$count" ]; then
+    die "backend index must be 1..$count, got '$index'"
+  fi
+  name=$(backend_name "$index")
+  ip=$(backend_ip "$index")
 fi
-name=$(backend_name "$index")
-ip=$(backend_ip "$index")
 hung_file="$LAB_DIR/faults/$name.hung"
 
 # Dovecot looks at a passwd-file at most once a second; after this the swap is visible.
@@ -97,7 +106,11 @@ state)
   else
     run_state=up
   fi
-  echo "$name $ip $run_state auth=$(cat "$LAB_DIR/faults/$name.auth" 2>/dev/null || echo ok)"
+  auth=""
+  if [[ "$name" == backend* ]]; then
+    auth=" auth=$(cat "$LAB_DIR/faults/$name.auth" 2>/dev/null || echo ok)"
+  fi
+  echo "$name $ip $run_state$auth"
   ;;
 *) die "unknown action '$action' (stop|kill|start|hang|resume|authfail|authtemp|authok|state)" ;;
 esac

@@ -1,5 +1,6 @@
 # Shared helpers of the Dovecot test lab (sourced by up.sh, down.sh, fault.sh, status.sh).
-# Layout: director on 127.0.0.10, backend i on 127.0.1.i; see up.sh.
+# Layout: director on 127.0.0.10, or a ring of directors K on 127.0.0.(10+K) (up.sh -r);
+# backend i on 127.0.1.i; see up.sh.
 # shellcheck shell=bash
 
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
@@ -7,8 +8,11 @@ export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 LAB_SCRIPTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_DEFAULT_DIR=/tmp/poolwatch-lab
 LAB_DIRECTOR_IP=127.0.0.10
+LAB_RING_PORT=9090
 # shellcheck disable=SC2034 # used by up.sh
 LAB_MAX_BACKENDS=50
+# shellcheck disable=SC2034 # used by up.sh
+LAB_MAX_DIRECTORS=9
 # Bounds: how long an instance may take to answer after a start, and to exit after TERM.
 LAB_START_TIMEOUT=15
 LAB_STOP_TIMEOUT=10
@@ -35,6 +39,14 @@ require_dovecot() {
 
 backend_ip() { echo "127.0.1.$1"; }
 backend_name() { echo "backend$1"; }
+# The lone director is "director"; the directors of a ring are director1..directorN.
+director_name() { echo "director$1"; }
+director_ip() {
+  case "$1" in
+  director) echo "$LAB_DIRECTOR_IP" ;;
+  *) echo "127.0.0.$((10 + ${1#director}))" ;;
+  esac
+}
 
 # Refuses paths that are not an absolute directory of our own, so that `rm -rf` in
 # down.sh -p can never hit / or a system directory by a typo.
@@ -53,13 +65,14 @@ lab_env_value() {
   sed -n "s/^$key=\"\\(.*\\)\"\$/\\1/p" "$file" | head -n1
 }
 
-# Instances that have a base_dir in LAB_DIR (director first).
+# Instances that have a base_dir in LAB_DIR (directors first).
 lab_instances() {
-  local base
-  [ -d "$LAB_DIR/director" ] && echo director
-  for base in "$LAB_DIR"/backend*; do
-    [ -d "$base" ] && basename "$base"
-  done | sort -V
+  local kind base
+  for kind in director backend; do
+    for base in "$LAB_DIR/$kind"*; do
+      [ -d "$base" ] && basename "$base"
+    done | sort -V
+  done
 }
 
 # True if PID is alive and runs a Dovecot binary: pid files may be stale, and a stale pid
@@ -105,9 +118,9 @@ descendant_pids() {
 # every connection to its ring port that does not come from a listed director).
 instance_endpoints() {
   local name=$1 ip
-  if [ "$name" = director ]; then
-    ip=$LAB_DIRECTOR_IP
-    printf '%s 143 *_OK\n%s 110 +OK\n%s 24 220\n%s 9090 listen\n' "$ip" "$ip" "$ip" "$ip"
+  if [[ "$name" == director* ]]; then
+    ip=$(director_ip "$name")
+    printf '%s 143 *_OK\n%s 110 +OK\n%s 24 220\n%s %s listen\n' "$ip" "$ip" "$ip" "$ip" "$LAB_RING_PORT"
   else
     ip=$(backend_ip "${name#backend}")
     printf '%s 143 *_OK\n%s 110 +OK\n%s 24 220\n%s 993 tls\n%s 995 tls\n' \
@@ -165,12 +178,13 @@ wait_instances_ready() {
       done
     done < <(instance_endpoints "$name")
   done
-  if [ -n "${LAB_DIRECTOR_WAIT:-}" ]; then
-    until [ -S "$LAB_DIR/director/director-admin" ]; do
-      [ "$SECONDS" -lt "$deadline" ] || die "director admin socket did not appear"
+  for name in "$@"; do
+    [[ "$name" == director* ]] || continue
+    until [ -S "$LAB_DIR/$name/director-admin" ]; do
+      [ "$SECONDS" -lt "$deadline" ] || die "$name: admin socket did not appear"
       sleep 0.1
     done
-  fi
+  done
 }
 
 # Starts one instance. The master keeps the stdout/stderr it is started with for its

@@ -3,9 +3,11 @@
 # loopback, all under DIR, and waits until every port answers. Prints the director's
 # admin socket path as its last line. Running it on a running lab restarts it cleanly.
 #
-#   up.sh [-d DIR] [-n N] [-F]
+#   up.sh [-d DIR] [-n N] [-r R] [-F]
 #     -d DIR  lab directory (default /tmp/poolwatch-lab)
 #     -n N    number of backends, 1..50 (default 3)
+#     -r R    a ring of R directors (2..9), directorK on 127.0.0.(10+K), instead of one;
+#             the first one's socket is printed. Waits for every port, not for ring sync.
 #     -F      fast auth failures: no auth_failure_delay and no anvil auth penalty
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -14,6 +16,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 parse_dir_option "$@"
 set -- "${LAB_ARGS[@]+"${LAB_ARGS[@]}"}"
 backends=3
+ring_size=0
 fast_auth=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -22,19 +25,27 @@ while [ $# -gt 0 ]; do
     backends=$2
     shift 2
     ;;
+  -r)
+    [ $# -ge 2 ] || die "-r needs a number"
+    ring_size=$2
+    shift 2
+    ;;
   -F)
     fast_auth=1
     shift
     ;;
   -h | --help)
-    sed -n '2,10p' "$0"
+    sed -n '2,12p' "$0"
     exit 0
     ;;
-  *) die "unknown argument '$1' (usage: up.sh [-d DIR] [-n N] [-F])" ;;
+  *) die "unknown argument '$1' (usage: up.sh [-d DIR] [-n N] [-r R] [-F])" ;;
   esac
 done
 if ! [[ "$backends" =~ ^[0-9]+$ ]] || [ "$backends" -lt 1 ] || [ "$backends" -gt "$LAB_MAX_BACKENDS" ]; then
   die "-n must be 1..$LAB_MAX_BACKENDS, got '$backends'"
+fi
+if ! [[ "$ring_size" =~ ^[0-9]+$ ]] || [ "$ring_size" = 1 ] || [ "$ring_size" -gt "$LAB_MAX_DIRECTORS" ]; then
+  die "-r must be 2..$LAB_MAX_DIRECTORS, got '$ring_size'"
 fi
 
 require_root
@@ -48,11 +59,16 @@ if [ -d "$LAB_DIR" ]; then
     note "stopping the lab already in $LAB_DIR"
     stop_instances "${running[@]}"
   fi
-  for sub in etc ssl state log mail faults director lab.env; do rm -rf "${LAB_DIR:?}/$sub"; done
-  rm -rf "$LAB_DIR"/backend*
+  for sub in etc ssl state log mail faults lab.env; do rm -rf "${LAB_DIR:?}/$sub"; done
+  rm -rf "$LAB_DIR"/director* "$LAB_DIR"/backend*
 fi
 
-names=(director)
+directors=(director)
+if [ "$ring_size" -gt 0 ]; then
+  directors=()
+  for k in $(seq 1 "$ring_size"); do directors+=("$(director_name "$k")"); done
+fi
+names=("${directors[@]}")
 for i in $(seq 1 "$backends"); do names+=("$(backend_name "$i")"); done
 for name in "${names[@]}"; do instance_endpoints "$name"; done | check_endpoints_free
 
@@ -85,17 +101,25 @@ done
 mail_servers=""
 for i in $(seq 1 "$backends"); do mail_servers="$mail_servers $(backend_ip "$i")"; done
 mail_servers=${mail_servers# }
+director_servers=""
+for name in "${directors[@]}"; do
+  director_servers="$director_servers $(director_ip "$name"):$LAB_RING_PORT"
+done
+director_servers=${director_servers# }
 
 render() {
-  sed -e "s|@LAB_DIR@|$LAB_DIR|g" -e "s|@DIRECTOR_IP@|$LAB_DIRECTOR_IP|g" \
+  sed -e "s|@LAB_DIR@|$LAB_DIR|g" -e "s|@DIRECTOR_SERVERS@|$director_servers|g" \
+    -e "s|@RING_PORT@|$LAB_RING_PORT|g" \
     -e "s|@MAIL_SERVERS@|$mail_servers|g" -e "s|@INDEX@|${2:-}|g" -e "s|@NAME@|${3:-}|g" \
     -e "s|@IP@|${4:-}|g" -e "s|@FAST_AUTH@|$fast_auth_setting|g" "$LAB_SCRIPTS/$1"
 }
 fast_auth_setting=""
 [ "$fast_auth" = 1 ] && fast_auth_setting="auth_failure_delay = 0"
 
-render director.conf.in >"$LAB_DIR/etc/director.conf"
-mkdir -p "$LAB_DIR/director" "$LAB_DIR/state/director"
+for name in "${directors[@]}"; do
+  render director.conf.in "" "$name" "$(director_ip "$name")" >"$LAB_DIR/etc/$name.conf"
+  mkdir -p "$LAB_DIR/$name" "$LAB_DIR/state/$name"
+done
 for i in $(seq 1 "$backends"); do
   name=$(backend_name "$i")
   render backend.conf.in "$i" "$name" "$(backend_ip "$i")" >"$LAB_DIR/etc/$name.conf"
@@ -108,12 +132,17 @@ for name in "${names[@]}"; do
     die "invalid generated $LAB_DIR/etc/$name.conf: $(cat "$LAB_DIR/log/$name.stderr")"
 done
 
+first_director=${directors[0]}
+director_ips=""
+for name in "${directors[@]}"; do director_ips="$director_ips $(director_ip "$name")"; done
 # lab.env is written before the start so that start_instance sees LAB_FAST_AUTH.
+# LAB_SOCKET and LAB_DIRECTOR name the first director of a ring.
 {
   echo "LAB_DIR=\"$LAB_DIR\""
-  echo "LAB_SOCKET=\"$LAB_DIR/director/director-admin\""
+  echo "LAB_SOCKET=\"$LAB_DIR/$first_director/director-admin\""
   echo "LAB_CA=\"$ssl/ca.pem\""
-  echo "LAB_DIRECTOR=\"$LAB_DIRECTOR_IP\""
+  echo "LAB_DIRECTOR=\"$(director_ip "$first_director")\""
+  echo "LAB_DIRECTORS=\"${director_ips# }\""
   echo "LAB_BACKENDS=\"$mail_servers\""
   echo "LAB_BACKEND_COUNT=\"$backends\""
   echo "LAB_FAST_AUTH=\"$fast_auth\""
@@ -123,8 +152,8 @@ started_ok=0
 cleanup_on_failure() { [ "$started_ok" = 1 ] || stop_instances "${names[@]}"; }
 trap cleanup_on_failure EXIT
 for name in "${names[@]}"; do start_instance "$name"; done
-LAB_DIRECTOR_WAIT=1 wait_instances_ready "${names[@]}"
+wait_instances_ready "${names[@]}"
 started_ok=1
 
-note "director $LAB_DIRECTOR_IP and ${backends} backend(s) up in $LAB_DIR (env: $LAB_DIR/lab.env)"
-echo "$LAB_DIR/director/director-admin"
+note "director(s)${director_ips} and ${backends} backend(s) up in $LAB_DIR (env: $LAB_DIR/lab.env)"
+echo "$LAB_DIR/$first_director/director-admin"
