@@ -13,9 +13,10 @@ allowed() {
     config) echo "common probe" ;;
     director) echo "common config" ;;
     health) echo "common config director probe" ;;
+    ring) echo "common config director probe health" ;;
     http) echo "common config director probe health" ;;
-    service) echo "common config director probe health http" ;;
-    cli) echo "common config director probe health http service" ;;
+    service) echo "common config director probe health ring http" ;;
+    cli) echo "common config director probe health ring http service" ;;
     *) echo "?" ;;
     esac
 }
