@@ -2,12 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <charconv>
-#include <limits>
-#include <system_error>
-
-#include "poolwatch/common/text.hpp"
+#include "director_fields.hpp"
 
 namespace poolwatch {
 
@@ -34,34 +29,9 @@ namespace {
 
 constexpr char kEscape = '\001';
 
-// Strict unsigned decimal: digits only, no sign, no spaces, no overflow.
-template <typename T>
-std::optional<T> parse_unsigned(std::string_view text) {
-  if (text.empty() || text.size() > 20) return std::nullopt;
-  if (!std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
-    return std::nullopt;
-  T value{};
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
-
-std::optional<std::int64_t> parse_signed(std::string_view text) {
-  const auto digits = text.starts_with('-') ? text.substr(1) : text;
-  if (digits.empty() || digits.size() > 19) return std::nullopt;
-  if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
-    return std::nullopt;
-  std::int64_t value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
-
-// The director's tabs separate fields: show them as '?' too, so a field boundary in
-// an error message is never mistaken for a space.
-std::string peer_excerpt(std::string_view text) {
-  return printable_excerpt(text, 80, false);
-}
+using director_detail::parse_signed;
+using director_detail::parse_unsigned;
+using director_detail::peer_excerpt;
 
 HostLineParse fail(std::string error) {
   return {std::nullopt, std::move(error)};

@@ -13,10 +13,11 @@ allowed() {
     config) echo "common probe" ;;
     director) echo "common config" ;;
     health) echo "common config director probe" ;;
+    ring) echo "common config director probe health" ;;
     http) echo "common config director probe health" ;;
-    peer) echo "common config director probe health http" ;;
-    service) echo "common config director probe health http peer" ;;
-    cli) echo "common config director probe health http peer service" ;;
+    peer) echo "common config director probe health ring http" ;;
+    service) echo "common config director probe health ring http peer" ;;
+    cli) echo "common config director probe health ring http peer service" ;;
     *) echo "?" ;;
     esac
 }

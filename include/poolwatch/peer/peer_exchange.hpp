@@ -16,8 +16,8 @@ namespace poolwatch::peer {
 
 inline constexpr std::string_view kReportTarget = "/ring/v1/report";
 // A peer's report is a few hundred bytes per backend; this bounds what a peer can make
-// an instance read and parse.
-inline constexpr std::size_t kMaxReplyBytes = 8 << 20;
+// an instance read, at the size the report decoder accepts (ring/report_json.hpp).
+inline constexpr std::size_t kMaxReplyBytes = 4 << 20;
 // How far a peer's clock may be from ours; the directors of a ring run NTP.
 inline constexpr std::int64_t kClockWindowSeconds = 30;
 
