@@ -63,7 +63,9 @@ asio::awaitable<unsigned> get_dialogue(tcp::socket& socket, tcp::endpoint endpoi
 asio::awaitable<unsigned> get_status(tcp::endpoint endpoint, std::string target) {
   auto executor = co_await asio::this_coro::executor;
   tcp::socket socket(executor);
-  asio::steady_timer guard(executor, kGuard);
+  // Local: in a unity batch a file-scope name would clash with another test file's.
+  constexpr auto request_guard = 20s;
+  asio::steady_timer guard(executor, request_guard);
   auto result = co_await (get_dialogue(socket, endpoint, std::move(target)) ||
                           guard.async_wait(asio::use_awaitable));
   if (result.index() == 1) co_return 0u;
