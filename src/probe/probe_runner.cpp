@@ -118,7 +118,7 @@ awaitable<ProbeOutcome> ProbeRunner::run(ProbeTarget target, std::optional<Accou
   outcome.reason = transport.reason();
   outcome.latency = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - started);
-  outcome.transcript = std::move(transport.transcript());
+  outcome.transcript = transport.transcript_lines();
   spdlog::debug("probe {}:{} {}/{}: {}{}{} in {} ms", target.address.to_string(), target.port.port,
                 to_string(target.port.protocol), to_string(target.port.tls),
                 to_string(outcome.failure), outcome.reason.empty() ? "" : ": ", outcome.reason,

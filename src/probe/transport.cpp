@@ -76,7 +76,7 @@ void Transport::override_failure(FailureClass failure, std::string reason) {
 }
 
 void Transport::note(std::string text) {
-  transcript_.push_back("-- " + std::move(text));
+  transcript_.add("-- " + std::move(text));
 }
 
 bool Transport::fail_io(const boost::system::error_code& ec) {
@@ -151,7 +151,7 @@ awaitable<std::optional<std::string>> Transport::read_line() {
   if (failed()) co_return std::nullopt;
   for (;;) {
     if (auto line = lines_.next_line()) {
-      transcript_.push_back("S: " + printable_excerpt(*line, 1000));
+      transcript_.add("S: " + printable_excerpt(*line, 1000));
       co_return line;
     }
     if (bytes_read_ >= limits_.max_bytes) {
@@ -189,7 +189,7 @@ awaitable<bool> Transport::write_line(std::string_view line) {
 
 awaitable<bool> Transport::write_line(std::string_view line, std::string_view shown) {
   if (failed()) co_return false;
-  transcript_.push_back("C: " + std::string(shown));
+  transcript_.add("C: " + std::string(shown));
   std::string wire;
   wire.reserve(line.size() + 2);
   wire.append(line).append("\r\n");

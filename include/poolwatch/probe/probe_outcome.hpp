@@ -38,7 +38,8 @@ struct ProbeOutcome {
   FailureClass failure = FailureClass::none;
   std::string reason;  // human text: "connect timeout after 3.0 s"; never a secret
   std::chrono::microseconds latency{0};
-  // Lines exchanged, for `poolwatch probe`; passwords already masked.
+  // Lines exchanged, for `poolwatch probe`; passwords already masked. A Transcript: the
+  // first and last lines of a long dialogue, with the number omitted between them.
   std::vector<std::string> transcript;
 
   bool ok() const { return failure == FailureClass::none; }

@@ -20,6 +20,7 @@
 #include "poolwatch/common/text.hpp"
 #include "poolwatch/probe/probe_outcome.hpp"
 #include "poolwatch/probe/tls_context.hpp"
+#include "poolwatch/probe/transcript.hpp"
 
 namespace poolwatch {
 
@@ -63,7 +64,7 @@ class Transport {
   bool tls_active() const { return tls_stream_.has_value(); }
 
   void note(std::string text);  // a transcript line that is neither sent nor received
-  std::vector<std::string>& transcript() { return transcript_; }
+  std::vector<std::string> transcript_lines() const { return transcript_.lines(); }
 
  private:
   boost::asio::awaitable<std::optional<std::string>> tls_verify_name();
@@ -84,7 +85,7 @@ class Transport {
   FailureClass failure_ = FailureClass::none;
   std::string reason_;
   std::string step_ = "connect";
-  std::vector<std::string> transcript_;
+  Transcript transcript_;
 };
 
 }  // namespace poolwatch
