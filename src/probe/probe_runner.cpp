@@ -98,6 +98,9 @@ awaitable<ProbeOutcome> ProbeRunner::run(ProbeTarget target, std::optional<Accou
   const auto started = std::chrono::steady_clock::now();
   Transport transport(executor_, *tls_, {to_asio(target.address), target.port.port},
                       target.host_name, TransportLimits{config_.max_line, config_.max_bytes});
+  if (account)
+    transport.set_secrets(
+        SecretScrubber::for_login(account->user, account->master_user, account->password.reveal()));
   asio::steady_timer deadline(executor_);
   deadline.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout));
   const auto winner =

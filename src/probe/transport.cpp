@@ -65,18 +65,18 @@ Transport::Transport(asio::any_io_executor executor, TlsContextCache& tls, tcp::
 bool Transport::fail(FailureClass failure, std::string reason) {
   if (failure_ == FailureClass::none) {
     failure_ = failure;
-    reason_ = std::move(reason);
+    reason_ = secrets_.scrub(reason);
   }
   return false;
 }
 
 void Transport::override_failure(FailureClass failure, std::string reason) {
   failure_ = failure;
-  reason_ = std::move(reason);
+  reason_ = secrets_.scrub(reason);
 }
 
 void Transport::note(std::string text) {
-  transcript_.add("-- " + std::move(text));
+  transcript_.add("-- " + secrets_.scrub(text));
 }
 
 bool Transport::fail_io(const boost::system::error_code& ec) {
@@ -151,7 +151,8 @@ awaitable<std::optional<std::string>> Transport::read_line() {
   if (failed()) co_return std::nullopt;
   for (;;) {
     if (auto line = lines_.next_line()) {
-      transcript_.add("S: " + printable_excerpt(*line, 1000));
+      // Scrubbed before the cut, which could split a secret.
+      transcript_.add("S: " + printable_excerpt(secrets_.scrub(*line), 1000));
       co_return line;
     }
     if (bytes_read_ >= limits_.max_bytes) {
@@ -189,7 +190,7 @@ awaitable<bool> Transport::write_line(std::string_view line) {
 
 awaitable<bool> Transport::write_line(std::string_view line, std::string_view shown) {
   if (failed()) co_return false;
-  transcript_.add("C: " + std::string(shown));
+  transcript_.add("C: " + secrets_.scrub(shown));
   std::string wire;
   wire.reserve(line.size() + 2);
   wire.append(line).append("\r\n");
