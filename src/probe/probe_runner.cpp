@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <exception>
+#include <new>
 
 #include "poolwatch/common/asio_address.hpp"
 #include "poolwatch/common/asio_tokens.hpp"
@@ -82,6 +83,8 @@ awaitable<void> ProbeRunner::dialogue(Transport& transport, const ProbeTarget& t
         co_await detail::lmtp_dialogue(transport, params);
         break;
     }
+  } catch (const std::bad_alloc&) {
+    transport.fail(FailureClass::local_resource, "probe aborted: out of memory");
   } catch (const std::exception& e) {
     transport.fail(FailureClass::io_error, fmt::format("probe aborted: {}", e.what()));
   }

@@ -49,6 +49,11 @@ awaitable<std::optional<std::string>> reverse_lookup(asio::any_io_executor execu
   co_return lookup->finished ? lookup->name : std::nullopt;
 }
 
+// An errno that says this host is out of descriptors, buffers, ports or memory.
+bool is_local_resource(const boost::system::error_code& ec) {
+  return ec.category() == boost::system::system_category() && is_local_resource_error(ec.value());
+}
+
 }  // namespace
 
 Transport::Transport(asio::any_io_executor executor, TlsContextCache& tls, tcp::endpoint peer,
@@ -81,6 +86,10 @@ void Transport::note(std::string text) {
 
 bool Transport::fail_io(const boost::system::error_code& ec) {
   namespace error = asio::error;
+  if (is_local_resource(ec))
+    return fail(FailureClass::local_resource,
+                fmt::format("{} while waiting for {} (a limit of this host, not the backend)",
+                            ec.message(), step_));
   if (ec == error::eof || ec == asio::ssl::error::stream_truncated)
     return fail(FailureClass::io_error, "connection closed by server while waiting for " + step_);
   if (ec == error::connection_reset || ec == error::broken_pipe)
@@ -96,6 +105,12 @@ awaitable<bool> Transport::connect() {
   auto [ec] = co_await socket_.async_connect(peer_, use_tuple);
   if (ec == asio::error::operation_aborted)
     co_return fail(FailureClass::connect_timeout, "connect cancelled");
+  // socket() runs out of descriptors (EMFILE) and connect() of local ports
+  // (EADDRNOTAVAIL) on this host: a backend must not be taken down for that.
+  if (is_local_resource(ec))
+    co_return fail(
+        FailureClass::local_resource,
+        fmt::format("could not connect: {} (a limit of this host, not the backend)", ec.message()));
   if (ec) co_return fail(FailureClass::connect_refused, "connect failed: " + ec.message());
   connected_ = true;
   boost::system::error_code ignored;
