@@ -179,6 +179,12 @@ std::optional<CheckTransition> CheckMachine::record(const ProbeOutcome& outcome,
                                                     std::int64_t unix_now) {
   last_outcome_ = outcome.failure;
   last_reason_ = outcome.reason;
+  // poolwatch could not run the probe (out of descriptors, ports, memory): nothing was
+  // learnt about the backend, so no count moves; the state's cadence goes on.
+  if (!outcome.ran()) {
+    plan_next(now);
+    return std::nullopt;
+  }
   last_latency_ = outcome.latency;
   const std::string what = describe(outcome);
   std::optional<CheckTransition> transition;

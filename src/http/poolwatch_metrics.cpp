@@ -42,6 +42,8 @@ std::string_view outcome_label(FailureClass f) {
       return "io_error";
     case FailureClass::config_error:
       return "config_error";
+    case FailureClass::local_resource:
+      return "local_resource";
   }
   return "unknown";
 }

@@ -1,5 +1,7 @@
 #include "poolwatch/probe/probe_outcome.hpp"
 
+#include <cerrno>
+
 namespace poolwatch {
 
 std::string_view to_string(Protocol p) {
@@ -50,6 +52,8 @@ std::string_view to_string(FailureClass f) {
       return "io error";
     case FailureClass::config_error:
       return "config error";
+    case FailureClass::local_resource:
+      return "local resource exhausted";
   }
   return "?";
 }
@@ -61,6 +65,19 @@ std::optional<Protocol> protocol_from_string(std::string_view s) {
   if (lower == "pop3") return Protocol::pop3;
   if (lower == "lmtp") return Protocol::lmtp;
   return std::nullopt;
+}
+
+bool is_local_resource_error(int error_number) {
+  switch (error_number) {
+    case EMFILE:
+    case ENFILE:
+    case ENOBUFS:
+    case ENOMEM:
+    case EADDRNOTAVAIL:
+      return true;
+    default:
+      return false;
+  }
 }
 
 }  // namespace poolwatch

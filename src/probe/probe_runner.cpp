@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <exception>
+#include <new>
 
 #include "poolwatch/common/asio_address.hpp"
 #include "poolwatch/common/asio_tokens.hpp"
@@ -82,6 +83,8 @@ awaitable<void> ProbeRunner::dialogue(Transport& transport, const ProbeTarget& t
         co_await detail::lmtp_dialogue(transport, params);
         break;
     }
+  } catch (const std::bad_alloc&) {
+    transport.fail(FailureClass::local_resource, "probe aborted: out of memory");
   } catch (const std::exception& e) {
     transport.fail(FailureClass::io_error, fmt::format("probe aborted: {}", e.what()));
   }
@@ -98,6 +101,9 @@ awaitable<ProbeOutcome> ProbeRunner::run(ProbeTarget target, std::optional<Accou
   const auto started = std::chrono::steady_clock::now();
   Transport transport(executor_, *tls_, {to_asio(target.address), target.port.port},
                       target.host_name, TransportLimits{config_.max_line, config_.max_bytes});
+  if (account)
+    transport.set_secrets(
+        SecretScrubber::for_login(account->user, account->master_user, account->password.reveal()));
   asio::steady_timer deadline(executor_);
   deadline.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout));
   const auto winner =
@@ -118,7 +124,7 @@ awaitable<ProbeOutcome> ProbeRunner::run(ProbeTarget target, std::optional<Accou
   outcome.reason = transport.reason();
   outcome.latency = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - started);
-  outcome.transcript = std::move(transport.transcript());
+  outcome.transcript = transport.transcript_lines();
   spdlog::debug("probe {}:{} {}/{}: {}{}{} in {} ms", target.address.to_string(), target.port.port,
                 to_string(target.port.protocol), to_string(target.port.tls),
                 to_string(outcome.failure), outcome.reason.empty() ? "" : ": ", outcome.reason,

@@ -49,6 +49,11 @@ awaitable<std::optional<std::string>> reverse_lookup(asio::any_io_executor execu
   co_return lookup->finished ? lookup->name : std::nullopt;
 }
 
+// An errno that says this host is out of descriptors, buffers, ports or memory.
+bool is_local_resource(const boost::system::error_code& ec) {
+  return ec.category() == boost::system::system_category() && is_local_resource_error(ec.value());
+}
+
 }  // namespace
 
 Transport::Transport(asio::any_io_executor executor, TlsContextCache& tls, tcp::endpoint peer,
@@ -65,22 +70,26 @@ Transport::Transport(asio::any_io_executor executor, TlsContextCache& tls, tcp::
 bool Transport::fail(FailureClass failure, std::string reason) {
   if (failure_ == FailureClass::none) {
     failure_ = failure;
-    reason_ = std::move(reason);
+    reason_ = secrets_.scrub(reason);
   }
   return false;
 }
 
 void Transport::override_failure(FailureClass failure, std::string reason) {
   failure_ = failure;
-  reason_ = std::move(reason);
+  reason_ = secrets_.scrub(reason);
 }
 
 void Transport::note(std::string text) {
-  transcript_.push_back("-- " + std::move(text));
+  transcript_.add("-- " + secrets_.scrub(text));
 }
 
 bool Transport::fail_io(const boost::system::error_code& ec) {
   namespace error = asio::error;
+  if (is_local_resource(ec))
+    return fail(FailureClass::local_resource,
+                fmt::format("{} while waiting for {} (a limit of this host, not the backend)",
+                            ec.message(), step_));
   if (ec == error::eof || ec == asio::ssl::error::stream_truncated)
     return fail(FailureClass::io_error, "connection closed by server while waiting for " + step_);
   if (ec == error::connection_reset || ec == error::broken_pipe)
@@ -96,6 +105,12 @@ awaitable<bool> Transport::connect() {
   auto [ec] = co_await socket_.async_connect(peer_, use_tuple);
   if (ec == asio::error::operation_aborted)
     co_return fail(FailureClass::connect_timeout, "connect cancelled");
+  // socket() runs out of descriptors (EMFILE) and connect() of local ports
+  // (EADDRNOTAVAIL) on this host: a backend must not be taken down for that.
+  if (is_local_resource(ec))
+    co_return fail(
+        FailureClass::local_resource,
+        fmt::format("could not connect: {} (a limit of this host, not the backend)", ec.message()));
   if (ec) co_return fail(FailureClass::connect_refused, "connect failed: " + ec.message());
   connected_ = true;
   boost::system::error_code ignored;
@@ -151,7 +166,8 @@ awaitable<std::optional<std::string>> Transport::read_line() {
   if (failed()) co_return std::nullopt;
   for (;;) {
     if (auto line = lines_.next_line()) {
-      transcript_.push_back("S: " + printable_excerpt(*line, 1000));
+      // Scrubbed before the cut, which could split a secret.
+      transcript_.add("S: " + printable_excerpt(secrets_.scrub(*line), 1000));
       co_return line;
     }
     if (bytes_read_ >= limits_.max_bytes) {
@@ -189,7 +205,7 @@ awaitable<bool> Transport::write_line(std::string_view line) {
 
 awaitable<bool> Transport::write_line(std::string_view line, std::string_view shown) {
   if (failed()) co_return false;
-  transcript_.push_back("C: " + std::string(shown));
+  transcript_.add("C: " + secrets_.scrub(shown));
   std::string wire;
   wire.reserve(line.size() + 2);
   wire.append(line).append("\r\n");

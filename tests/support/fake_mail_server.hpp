@@ -37,6 +37,11 @@ enum class FakeBehaviour {
   auth_wait_notice,          // IMAP "* OK Waiting for authentication process..." first
   injection_after_starttls,  // extra plaintext bytes right after the STARTTLS reply
   reject_append,             // IMAP APPEND answered NO [OVERQUOTA]
+  flood_untagged,            // IMAP: flood_bytes of untagged "* OK" lines before every reply
+  // Every command line comes back: IMAP "* BAD Echo: <line>" before each reply, and the
+  // login answered NO quoting the line that carried the secret; POP3 PASS and the AUTH
+  // response answered -ERR quoting it, AUTH's initial response quoted in a "+" request.
+  echo_commands,
 };
 
 // The test account's INBOX, shared by every connection (and by several fakes when they
@@ -90,6 +95,8 @@ struct FakeMailServerOptions {
   std::uint16_t port = 0;    // 0: any free port
   bool literal_plus = true;  // IMAP: advertise LITERAL+
   bool uidplus = true;       // IMAP: advertise UIDPLUS after login
+  // FakeBehaviour::flood_untagged: the bytes of "* OK" lines before each reply.
+  std::size_t flood_bytes = 1 << 20;
   // The account's INBOX; the server creates an empty one when not given.
   std::shared_ptr<FakeMailbox> mailbox;
 };
@@ -112,6 +119,10 @@ class FakeResponder {
   FakeReply imap(std::string_view line);
   FakeReply pop3(std::string_view line);
   FakeReply lmtp(std::string_view line);
+  // The hostile behaviours (fake_mail_server_hostile.cpp).
+  std::string untagged_flood() const;
+  FakeReply imap_echo(std::string_view line);
+  FakeReply pop3_echo(std::string_view line);
   std::string imap_capabilities() const;
   bool check_plain(std::string_view base64) const;
   bool tls_offered() const;

@@ -140,13 +140,17 @@ bool FakeResponder::check_plain(std::string_view base64) const {
 }
 
 FakeReply FakeResponder::reply_to(std::string_view line) {
-  if (options_.behaviour == FakeBehaviour::garbage_after_greeting)
-    return {"\x01\x02\xff garbage \x7f\r\n"};
+  const auto behaviour = options_.behaviour;
+  if (behaviour == FakeBehaviour::garbage_after_greeting) return {"\x01\x02\xff garbage \x7f\r\n"};
   switch (options_.protocol) {
-    case Protocol::imap:
-      return imap(line);
+    case Protocol::imap: {
+      if (behaviour == FakeBehaviour::echo_commands) return imap_echo(line);
+      auto reply = imap(line);
+      if (behaviour == FakeBehaviour::flood_untagged) reply.text = untagged_flood() + reply.text;
+      return reply;
+    }
     case Protocol::pop3:
-      return pop3(line);
+      return behaviour == FakeBehaviour::echo_commands ? pop3_echo(line) : pop3(line);
     case Protocol::lmtp:
       return lmtp(line);
   }

@@ -88,7 +88,8 @@ class CheckMachine {
   CheckStatus status() const;
 
   // Records the outcome of the probe that started at plan().due and finished at now;
-  // returns the state change it caused, if any, and plans the next probe.
+  // returns the state change it caused, if any, and plans the next probe. A probe that
+  // did not run (ProbeOutcome::ran()) changes no state and no count.
   std::optional<CheckTransition> record(const ProbeOutcome& outcome, SteadyTime now,
                                         std::int64_t unix_now);
 

@@ -27,6 +27,9 @@ enum class FailureClass {
   timeout,          // the dialogue did not finish within the deadline
   io_error,         // connection reset or closed mid-dialogue
   config_error,     // the probe cannot run as configured (LOGINDISABLED, no STARTTLS)
+  // poolwatch could not run the probe: out of descriptors, buffers, local ports or
+  // memory. Says nothing about the backend, so it never counts against it.
+  local_resource,
 };
 
 std::string_view to_string(Protocol p);
@@ -34,14 +37,22 @@ std::string_view to_string(TlsMode m);
 std::string_view to_string(FailureClass f);
 std::optional<Protocol> protocol_from_string(std::string_view s);
 
+// Whether an errno from socket(), connect() or a read/write means this host ran out of
+// something (EMFILE, ENFILE, ENOBUFS, ENOMEM, EADDRNOTAVAIL: no local port left) rather
+// than that the backend refused or failed.
+bool is_local_resource_error(int error_number);
+
 struct ProbeOutcome {
   FailureClass failure = FailureClass::none;
   std::string reason;  // human text: "connect timeout after 3.0 s"; never a secret
   std::chrono::microseconds latency{0};
-  // Lines exchanged, for `poolwatch probe`; passwords already masked.
+  // Lines exchanged, for `poolwatch probe`; passwords already masked. A Transcript: the
+  // first and last lines of a long dialogue, with the number omitted between them.
   std::vector<std::string> transcript;
 
   bool ok() const { return failure == FailureClass::none; }
+  // False when poolwatch could not run the probe at all (FailureClass::local_resource).
+  bool ran() const { return failure != FailureClass::local_resource; }
 };
 
 }  // namespace poolwatch

@@ -19,7 +19,9 @@
 #include "poolwatch/common/line_buffer.hpp"
 #include "poolwatch/common/text.hpp"
 #include "poolwatch/probe/probe_outcome.hpp"
+#include "poolwatch/probe/secret_scrubber.hpp"
 #include "poolwatch/probe/tls_context.hpp"
+#include "poolwatch/probe/transcript.hpp"
 
 namespace poolwatch {
 
@@ -62,8 +64,11 @@ class Transport {
   bool connected() const { return connected_; }
   bool tls_active() const { return tls_stream_.has_value(); }
 
+  // What the dialogue will send as a secret: scrubbed from every transcript line and
+  // failure reason from now on, whatever the backend sends back.
+  void set_secrets(SecretScrubber secrets) { secrets_ = std::move(secrets); }
   void note(std::string text);  // a transcript line that is neither sent nor received
-  std::vector<std::string>& transcript() { return transcript_; }
+  std::vector<std::string> transcript_lines() const { return transcript_.lines(); }
 
  private:
   boost::asio::awaitable<std::optional<std::string>> tls_verify_name();
@@ -84,7 +89,8 @@ class Transport {
   FailureClass failure_ = FailureClass::none;
   std::string reason_;
   std::string step_ = "connect";
-  std::vector<std::string> transcript_;
+  SecretScrubber secrets_;
+  Transcript transcript_;
 };
 
 }  // namespace poolwatch

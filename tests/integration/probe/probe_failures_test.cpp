@@ -1,12 +1,18 @@
 // Transport-level failures, deadlines, TLS verification and the fail_count idiom.
 
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <cerrno>
 #include <string>
+#include <vector>
 
 #include "poolwatch/probe/probe_runner.hpp"
 #include "support/fake_mail_server.hpp"
@@ -169,4 +175,62 @@ TEST(ProbeFailures, EveryExchangeCanFailCleanly) {
     }
     EXPECT_EQ(succeeded_at, c.exchanges + 1) << to_string(c.protocol) << "/" << to_string(c.tls);
   }
+}
+
+namespace {
+
+// While alive, this process can open no descriptor: the soft RLIMIT_NOFILE is lowered
+// and every number under it taken, so socket() fails with EMFILE as it does for a
+// daemon at its limit. Both are given back on destruction.
+class DescriptorsUsedUp {
+ public:
+  DescriptorsUsedUp() {
+    const int spare = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (spare < 0 || ::getrlimit(RLIMIT_NOFILE, &saved_) != 0) return;
+    rlimit lowered = saved_;
+    lowered.rlim_cur = std::min<rlim_t>(saved_.rlim_cur, static_cast<rlim_t>(spare) + 64);
+    if (::setrlimit(RLIMIT_NOFILE, &lowered) != 0) return;
+    lowered_ = true;
+    taken_.push_back(spare);
+    for (int fd; (fd = ::fcntl(spare, F_DUPFD_CLOEXEC, 0)) >= 0;) taken_.push_back(fd);
+    exhausted_ = errno == EMFILE;
+  }
+  ~DescriptorsUsedUp() {
+    for (const int fd : taken_) ::close(fd);
+    if (lowered_) ::setrlimit(RLIMIT_NOFILE, &saved_);
+  }
+  DescriptorsUsedUp(const DescriptorsUsedUp&) = delete;
+  DescriptorsUsedUp& operator=(const DescriptorsUsedUp&) = delete;
+  bool exhausted() const { return exhausted_; }
+
+ private:
+  rlimit saved_{};
+  bool lowered_ = false;
+  bool exhausted_ = false;
+  std::vector<int> taken_;
+};
+
+}  // namespace
+
+TEST(ProbeFailures, OutOfDescriptorsIsLocalResourceNotTheBackendsFault) {
+  FakeMailServer server(fake_options(Protocol::imap));
+  asio::io_context io;
+  ProbeRunner runner(io.get_executor(), probe_config_for(server));
+  std::optional<ProbeOutcome> outcome;
+  asio::co_spawn(
+      io,
+      runner.run(
+          {make_ip_address("127.0.0.1"), "", {Protocol::imap, server.port(), TlsMode::plain}},
+          fake_account(), Seconds{5}),
+      [&outcome](std::exception_ptr, ProbeOutcome o) { outcome = std::move(o); });
+  {
+    DescriptorsUsedUp used_up;
+    ASSERT_TRUE(used_up.exhausted());
+    io.run();
+  }
+  ASSERT_TRUE(outcome);
+  EXPECT_EQ(outcome->failure, FailureClass::local_resource) << outcome->reason;
+  EXPECT_FALSE(outcome->ran());
+  EXPECT_THAT(outcome->reason, HasSubstr("Too many open files"));
+  EXPECT_EQ(server.connections(), 0u);
 }

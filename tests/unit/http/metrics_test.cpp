@@ -334,7 +334,7 @@ TEST(PoolwatchMetrics, ForgetBackendRemovesEverySeriesOfIt) {
 
 TEST(PoolwatchMetrics, OutcomeLabelsAreDistinctSnakeCase) {
   std::set<std::string_view> seen;
-  for (int i = 0; i <= static_cast<int>(FailureClass::config_error); ++i) {
+  for (int i = 0; i <= static_cast<int>(FailureClass::local_resource); ++i) {
     auto label = outcome_label(static_cast<FailureClass>(i));
     EXPECT_TRUE(metrics::is_valid_label_name(label)) << label;  // snake_case, no spaces
     EXPECT_TRUE(seen.insert(label).second) << label;

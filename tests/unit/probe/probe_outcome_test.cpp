@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+
 #include "poolwatch/config/secret.hpp"
 
 using namespace poolwatch;
@@ -19,6 +21,24 @@ TEST(ProbeOutcome, OkOnlyWithoutFailure) {
   o.failure = FailureClass::auth_rejected;
   EXPECT_FALSE(o.ok());
   EXPECT_EQ(to_string(o.failure), "auth rejected");
+}
+
+TEST(ProbeOutcome, LocalResourceMeansTheProbeDidNotRun) {
+  ProbeOutcome o;
+  EXPECT_TRUE(o.ran());
+  o.failure = FailureClass::connect_refused;
+  EXPECT_TRUE(o.ran());
+  o.failure = FailureClass::local_resource;
+  EXPECT_FALSE(o.ran());
+  EXPECT_FALSE(o.ok());
+  EXPECT_EQ(to_string(o.failure), "local resource exhausted");
+}
+
+TEST(ProbeOutcome, LocalResourceErrnosAreOursNotTheBackends) {
+  for (int error : {EMFILE, ENFILE, ENOBUFS, ENOMEM, EADDRNOTAVAIL})
+    EXPECT_TRUE(is_local_resource_error(error)) << error;
+  for (int error : {0, ECONNREFUSED, ECONNRESET, ETIMEDOUT, EHOSTUNREACH, ENETUNREACH, EPIPE})
+    EXPECT_FALSE(is_local_resource_error(error)) << error;
 }
 
 TEST(Secret, NeverFormatsItsValue) {
