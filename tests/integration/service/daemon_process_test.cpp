@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <filesystem>
+
 #include "support/child_process.hpp"
 #include "support/fake_director.hpp"
 #include "support/fake_mail_server.hpp"
@@ -19,11 +21,6 @@ using poolwatch::testing::FakeMailServer;
 using poolwatch::testing::FakeMailServerOptions;
 
 namespace {
-
-bool exists(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0;
-}
 
 class DaemonProcess : public ::testing::Test {
  protected:
@@ -50,7 +47,7 @@ TEST_F(DaemonProcess, SecondInstanceRefusesAndSigtermRemovesThePidfile) {
   ASSERT_TRUE(
       eventually([&] { return first->output_contains("director: pool of 0 host(s)"); }, 10s))
       << first->output();
-  EXPECT_TRUE(exists(pidfile()));
+  EXPECT_TRUE(std::filesystem::exists(pidfile()));
 
   auto second = start("second");
   const auto refused = second->wait(10s);
@@ -62,7 +59,7 @@ TEST_F(DaemonProcess, SecondInstanceRefusesAndSigtermRemovesThePidfile) {
   const auto status = first->wait(5s);
   ASSERT_TRUE(status.has_value());
   EXPECT_EQ(*status, 0) << first->output();
-  EXPECT_FALSE(exists(pidfile()));
+  EXPECT_FALSE(std::filesystem::exists(pidfile()));
 }
 
 TEST_F(DaemonProcess, HupWithABrokenConfigKeepsRunning) {

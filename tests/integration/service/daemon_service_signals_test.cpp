@@ -30,11 +30,6 @@ using poolwatch::testing::FakeMailServerOptions;
 
 namespace {
 
-bool exists(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0;
-}
-
 std::string read_file(const std::string& path) {
   std::ifstream in(path);
   std::stringstream s;
@@ -94,7 +89,7 @@ TEST_P(StopSignal, ExitsZeroAndRemovesThePidfile) {
               static_cast<long long>(took.count()));
   ASSERT_TRUE(status.has_value()) << daemon->output();
   EXPECT_EQ(*status, 0) << daemon->output();
-  EXPECT_FALSE(exists(pidfile()));
+  EXPECT_FALSE(std::filesystem::exists(pidfile()));
   EXPECT_TRUE(daemon->output_contains("signal " + std::to_string(sig) + ": shutting down"))
       << daemon->output();
   EXPECT_TRUE(daemon->output_contains("stopped")) << daemon->output();
@@ -124,7 +119,7 @@ TEST_F(DaemonService, StalePidfileOfAnExitedProcessIsTakenOver) {
 
   daemon->signal(SIGTERM);
   EXPECT_EQ(daemon->wait(5s), 0) << daemon->output();
-  EXPECT_FALSE(exists(pidfile()));
+  EXPECT_FALSE(std::filesystem::exists(pidfile()));
 }
 
 // Makes this test process the reaper of orphans for its lifetime, so the detached
@@ -182,7 +177,7 @@ TEST_F(DaemonService, WithoutForegroundItDetachesAndSigtermToTheDaemonRemovesThe
   const auto status = reaper.wait(5s);
   ASSERT_TRUE(status.has_value()) << read_file(log_file());
   EXPECT_EQ(*status, 0);
-  EXPECT_FALSE(exists(pidfile()));
+  EXPECT_FALSE(std::filesystem::exists(pidfile()));
   EXPECT_NE(read_file(log_file()).find("stopped"), std::string::npos) << read_file(log_file());
 }
 
@@ -287,11 +282,11 @@ TEST_F(DaemonService, HupReportsRestartOnlyKeysAndKeepsTheOldValues) {
       << daemon->output();
   EXPECT_FALSE(daemon->output_contains(other_socket)) << daemon->output();
   EXPECT_EQ(read_file(pidfile()), std::to_string(daemon->pid()) + "\n");
-  EXPECT_FALSE(exists(other_pidfile));
+  EXPECT_FALSE(std::filesystem::exists(other_pidfile));
 
   daemon->signal(SIGTERM);
   EXPECT_EQ(daemon->wait(5s), 0) << daemon->output();
-  EXPECT_FALSE(exists(pidfile()));
+  EXPECT_FALSE(std::filesystem::exists(pidfile()));
 }
 
 TEST_F(DaemonService, HupReopensARotatedLogFile) {
@@ -305,7 +300,8 @@ TEST_F(DaemonService, HupReopensARotatedLogFile) {
   const auto rotated = log_file() + ".1";
   std::filesystem::rename(log_file(), rotated);
   daemon->signal(SIGHUP);
-  ASSERT_TRUE(eventually([&] { return exists(log_file()); }, 10s)) << daemon->output();
+  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(log_file()); }, 10s))
+      << daemon->output();
   // The reload is logged before the reopen, so it is the last thing the old file gets.
   EXPECT_EQ(occurrences(read_file(rotated), "config reloaded"), 1u) << read_file(rotated);
   struct stat st {};
