@@ -105,7 +105,9 @@ PoolwatchMetrics::PoolwatchMetrics()
 void PoolwatchMetrics::probe_result(std::string_view backend, Protocol protocol,
                                     FailureClass outcome, std::chrono::duration<double> latency) {
   probe_results_.inc({str(backend), str(to_string(protocol)), str(outcome_label(outcome))});
-  probe_duration_.observe({str(backend), str(to_string(protocol))}, latency.count());
+  // A probe that did not run took no time worth a bucket of the dialogues' durations.
+  if (outcome != FailureClass::local_resource)
+    probe_duration_.observe({str(backend), str(to_string(protocol))}, latency.count());
 }
 
 void PoolwatchMetrics::backend_state(std::string_view backend, std::string_view state) {

@@ -274,6 +274,7 @@ asio::awaitable<void> PoolWatcher::check_loop(CheckId id, std::shared_ptr<CheckH
     if (handle->cancelled || stopping_) break;
     metrics_.probe_result(target.host_name, id.port.protocol, outcome.failure, outcome.latency);
     metrics_.probes_in_flight(probes_.in_flight());
+    report_not_run(outcome);
     const auto result = tracker_.record(id, outcome, std::chrono::steady_clock::now(), unix_now());
     on_record(id, outcome, result);
   }
@@ -295,6 +296,23 @@ void PoolWatcher::on_record(const CheckId& id, const ProbeOutcome& outcome, cons
   if (r.backend) log_backend_transition(*r.backend);
   if (const auto state = tracker_.backend_state(id.address))
     metrics_.backend_state(address, to_string(*state));
+}
+
+void PoolWatcher::report_not_run(const ProbeOutcome& outcome) {
+  switch (not_run_.record(outcome.ran(), std::chrono::steady_clock::now())) {
+    case NotRunEpisode::Change::started:
+      spdlog::warn(
+          "probes: poolwatch cannot run some probes ({}); they count against no backend. "
+          "Raise the descriptor limit (LimitNOFILE) or lower probe.max_in_flight",
+          outcome.reason);
+      break;
+    case NotRunEpisode::Change::ended:
+      spdlog::info("probes: running again; {} probe(s) could not run meanwhile",
+                   not_run_.not_run());
+      break;
+    case NotRunEpisode::Change::none:
+      break;
+  }
 }
 
 void PoolWatcher::log_backend_transition(const BackendTransition& t) {

@@ -98,17 +98,23 @@ asio::awaitable<int> PoolWatcher::run_once(std::ostream& out) {
   if (loops_.count() > 0) co_await loops_.wait();
 
   int unhealthy = 0;
+  int not_run = 0;  // poolwatch's own failure (descriptors, memory): an error, not a verdict
   out << "\n";
   for (const auto& r : once_results_) {
-    if (!r.outcome.ok()) ++unhealthy;
+    if (!r.outcome.ran())
+      ++not_run;
+    else if (!r.outcome.ok())
+      ++unhealthy;
     out << fmt::format("{:<40} {:<18} {:<8} {:>8.1f} ms  {}\n", r.target.host_name,
-                       check_label(r.target.port), r.outcome.ok() ? "OK" : "FAIL",
+                       check_label(r.target.port),
+                       r.outcome.ok() ? "OK" : (r.outcome.ran() ? "FAIL" : "NOT RUN"),
                        static_cast<double>(r.outcome.latency.count()) / 1000.0,
                        r.outcome.ok() ? "" : r.outcome.reason);
   }
-  out << fmt::format("\n{} probe(s), {} failed\n", once_results_.size(), unhealthy);
+  out << fmt::format("\n{} probe(s), {} failed{}\n", once_results_.size(), unhealthy,
+                     not_run > 0 ? fmt::format(", {} could not run", not_run) : "");
   co_await director_.shutdown(std::chrono::milliseconds(250));
-  co_return unhealthy > 0 ? 1 : 0;
+  co_return unhealthy > 0 ? 1 : (not_run > 0 ? 2 : 0);
 }
 
 std::vector<BackendStatusView> PoolWatcher::status() const {

@@ -29,7 +29,8 @@ class PoolwatchMetrics {
 
   PoolwatchMetrics();
 
-  // One finished probe of one port of a backend.
+  // One finished probe of one port of a backend; one that did not run (local_resource)
+  // is counted, but its duration is not observed.
   void probe_result(std::string_view backend, Protocol protocol, FailureClass outcome,
                     std::chrono::duration<double> latency);
   void backend_state(std::string_view backend, std::string_view state);

@@ -26,6 +26,7 @@
 #include "poolwatch/http/status_view.hpp"
 #include "poolwatch/probe/probe_runner.hpp"
 #include "poolwatch/service/event_log.hpp"
+#include "poolwatch/service/not_run_episode.hpp"
 #include "poolwatch/service/spawn.hpp"
 
 namespace poolwatch {
@@ -100,6 +101,8 @@ class PoolWatcher {
   std::vector<IpAddress> probed_backends(const PoolSnapshot& pool) const;
   std::optional<Account> account_for(const IpAddress& a) const;
   void on_record(const CheckId& id, const ProbeOutcome& outcome, const RecordResult& r);
+  // Logs the start and the end of an episode of probes poolwatch could not run.
+  void report_not_run(const ProbeOutcome& outcome);
   void log_backend_transition(const BackendTransition& t);
   void wake_scan();
 
@@ -119,6 +122,7 @@ class PoolWatcher {
   ActionPlanner planner_;
   PoolwatchMetrics metrics_;
   EventLog events_;
+  NotRunEpisode not_run_;
   boost::asio::steady_timer scan_wake_;
   boost::asio::steady_timer stop_timer_;
   WaitGroup loops_;

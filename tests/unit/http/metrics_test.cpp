@@ -332,6 +332,18 @@ TEST(PoolwatchMetrics, ForgetBackendRemovesEverySeriesOfIt) {
   EXPECT_NE(text.find("\"::2\""), std::string::npos) << text;
 }
 
+TEST(PoolwatchMetrics, AProbeThatDidNotRunIsCountedWithoutADuration) {
+  PoolwatchMetrics m;
+  m.probe_result("10.0.0.1", Protocol::imap, FailureClass::none, 20ms);
+  m.probe_result("10.0.0.1", Protocol::imap, FailureClass::local_resource, 0ms);
+  auto p = checked(m.render());
+  const Labels backend{{"backend", "10.0.0.1"}, {"protocol", "imap"}};
+  auto not_run = backend;
+  not_run["outcome"] = "local_resource";
+  EXPECT_EQ(p.value("poolwatch_probe_results_total", not_run), 1);
+  EXPECT_EQ(p.value("poolwatch_probe_duration_seconds_count", backend), 1);
+}
+
 TEST(PoolwatchMetrics, OutcomeLabelsAreDistinctSnakeCase) {
   std::set<std::string_view> seen;
   for (int i = 0; i <= static_cast<int>(FailureClass::local_resource); ++i) {
