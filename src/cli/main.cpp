@@ -20,6 +20,7 @@
 #include "poolwatch/config/credentials.hpp"
 #include "poolwatch/http/http_server.hpp"
 #include "poolwatch/service/daemonize.hpp"
+#include "poolwatch/service/fd_budget.hpp"
 #include "poolwatch/service/logging.hpp"
 #include "poolwatch/service/pidfile.hpp"
 #include "poolwatch/service/pool_watcher.hpp"
@@ -134,8 +135,11 @@ int run_daemon(const CliOptions& options, int argc, char** argv) {
   if (const auto stale = pidfile.stale_pid())
     spdlog::info("pidfile {}: taken over from pid {}, which is gone", pidfile.path(), *stale);
 
+  // After the log is set up, which says what the descriptor limit allows.
+  const std::size_t probes_at_once = apply_fd_budget(options.config.probe.max_in_flight);
   asio::io_context io(1);
   PoolWatcher watcher(io.get_executor(), options.config, std::move(credentials));
+  watcher.limit_probes_in_flight(probes_at_once);
   watcher.set_debug(options.debug);
 
   if (options.once) {

@@ -44,6 +44,10 @@ ProbeRunner::ProbeRunner(asio::any_io_executor executor, const ProbeConfig& conf
   slot_freed_.expires_at(asio::steady_timer::time_point::max());
 }
 
+void ProbeRunner::limit_in_flight(std::size_t limit) {
+  config_.max_in_flight = std::min(config_.max_in_flight, std::max<std::size_t>(limit, 1));
+}
+
 awaitable<void> ProbeRunner::acquire_slot() {
   const std::size_t limit = std::max<std::size_t>(config_.max_in_flight, 1);
   while (in_flight_ >= limit) {

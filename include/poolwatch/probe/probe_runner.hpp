@@ -42,6 +42,8 @@ class ProbeRunner {
   boost::asio::awaitable<ProbeOutcome> run(ProbeTarget target, std::optional<Account> account,
                                            Seconds timeout);
   std::size_t in_flight() const { return in_flight_; }
+  // Lowers max_in_flight to `limit` (never raises it): what the descriptor limit allows.
+  void limit_in_flight(std::size_t limit);
   const TlsContextCache& tls() const { return *tls_; }
 
  private:

@@ -38,6 +38,10 @@ class PoolWatcher {
   PoolWatcher(const PoolWatcher&) = delete;
   PoolWatcher& operator=(const PoolWatcher&) = delete;
 
+  // At most `limit` probes at once, below probe.max_in_flight when the descriptor limit
+  // leaves no room for more (see fd_budget.hpp).
+  void limit_probes_in_flight(std::size_t limit) { probes_.limit_in_flight(limit); }
+
   // Runs until request_stop(); returns when every loop has ended (or after a short
   // grace), with the director connection closed. A director command already sent when
   // the stop comes gets director_stop_grace() to be answered and recorded first.

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <vector>
 
@@ -90,6 +91,21 @@ TEST(ProbeRunner, MaxInFlightQueuesProbes) {
   EXPECT_LE(most_in_flight, 2u);
   EXPECT_EQ(runner.in_flight(), 0u);
   EXPECT_EQ(hung.connections(), 6u);
+}
+
+TEST(ProbeRunner, DescriptorBudgetLowersMaxInFlightButNeverRaisesIt) {
+  FakeMailServer hung(fake_options(Protocol::imap, FakeBehaviour::never_answer));
+  asio::io_context io;
+  ProbeConfig config = probe_config_for(hung);
+  config.max_in_flight = 4;
+  ProbeRunner runner(io.get_executor(), config);
+  runner.limit_in_flight(2);
+  runner.limit_in_flight(10);
+  for (int i = 0; i < 6; ++i)
+    asio::co_spawn(io, runner.run(target_of(hung), fake_account(), Seconds{0.2}), asio::detached);
+  io.poll();
+  EXPECT_EQ(runner.in_flight(), 2u);
+  io.run();
 }
 
 TEST(ProbeRunner, TlsSessionsAreResumedPerBackend) {
