@@ -78,8 +78,8 @@ class ImapSession {
       if (!line) co_return std::nullopt;
       auto response = imap::parse_response_line(*line);
       if (auto caps = imap::capabilities_of(response)) capabilities_ = std::move(*caps);
-      if (auto found = imap::search_result(response))
-        searched_.insert(searched_.end(), found->begin(), found->end());
+      if (searching_)
+        if (auto found = imap::search_result(response)) keep_searched(*found);
       switch (response.kind) {
         case LineKind::untagged:
           if (response.status == Status::bye && !bye_expected) {
@@ -286,9 +286,22 @@ class ImapSession {
     searched_.clear();
     const auto quoted = imap::quote_string(text);
     const auto line = fmt::format("UID SEARCH SUBJECT {}", quoted.value_or("\"\""));
+    searching_ = true;
     const bool found = co_await expect_ok(line);
+    searching_ = false;
     if (!found) co_return std::nullopt;
     co_return std::move(searched_);
+  }
+
+  // Distinct UIDs up to a fixed number: a backend flooding SEARCH results must not grow
+  // the probe's memory or its cleanup's sequence set. Probe messages left beyond the
+  // cap are removed by the next probes.
+  void keep_searched(const std::vector<std::uint32_t>& found) {
+    for (const auto uid : found) {
+      if (searched_.size() >= kMaxSearchedUids) return;
+      if (std::find(searched_.begin(), searched_.end(), uid) == searched_.end())
+        searched_.push_back(uid);
+    }
   }
 
   awaitable<void> logout() {
@@ -301,7 +314,9 @@ class ImapSession {
   const DialogueParams& params_;
   std::vector<std::string> capabilities_;
   int tag_counter_ = 0;
-  std::vector<std::uint32_t> searched_;  // UIDs of the untagged SEARCH replies
+  static constexpr std::size_t kMaxSearchedUids = 1000;
+  bool searching_ = false;               // a UID SEARCH is waiting for its tagged reply
+  std::vector<std::uint32_t> searched_;  // UIDs of its untagged SEARCH replies
 };
 
 }  // namespace

@@ -37,7 +37,7 @@ enum class FakeBehaviour {
   auth_wait_notice,          // IMAP "* OK Waiting for authentication process..." first
   injection_after_starttls,  // extra plaintext bytes right after the STARTTLS reply
   reject_append,             // IMAP APPEND answered NO [OVERQUOTA]
-  flood_untagged,            // IMAP: flood_bytes of untagged "* OK" lines before every reply
+  flood_untagged,            // IMAP: flood_bytes of untagged lines before every reply
   // Every command line comes back: IMAP "* BAD Echo: <line>" before each reply, and the
   // login answered NO quoting the line that carried the secret; POP3 PASS and the AUTH
   // response answered -ERR quoting it, AUTH's initial response quoted in a "+" request.
@@ -95,8 +95,9 @@ struct FakeMailServerOptions {
   std::uint16_t port = 0;    // 0: any free port
   bool literal_plus = true;  // IMAP: advertise LITERAL+
   bool uidplus = true;       // IMAP: advertise UIDPLUS after login
-  // FakeBehaviour::flood_untagged: the bytes of "* OK" lines before each reply.
+  // FakeBehaviour::flood_untagged: the bytes of flood_line lines before each reply.
   std::size_t flood_bytes = 1 << 20;
+  std::string flood_line = "* OK Still here, still busy";
   // The account's INBOX; the server creates an empty one when not given.
   std::shared_ptr<FakeMailbox> mailbox;
 };

@@ -24,7 +24,7 @@ std::string_view word_at(std::string_view line, std::size_t index) {
 }  // namespace
 
 std::string FakeResponder::untagged_flood() const {
-  constexpr std::string_view line = "* OK Still here, still busy\r\n";
+  const std::string line = options_.flood_line + "\r\n";
   std::string flood;
   flood.reserve(options_.flood_bytes + line.size());
   while (flood.size() < options_.flood_bytes) flood += line;

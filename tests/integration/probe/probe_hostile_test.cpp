@@ -153,3 +153,24 @@ TEST(ProbeHostile, EchoedPop3LoginNeverShowsThePassword) {
     expect_no_secret(outcome, account, c.what);
   }
 }
+
+// Untagged SEARCH results are what the IMAP deep check collects: a flood of them must
+// neither grow the probe's memory nor its cleanup command past a fixed number of UIDs.
+TEST(ProbeHostile, FloodOfSearchResultsIsCappedInTheDeepCheck) {
+  auto options = fake_options(Protocol::imap, FakeBehaviour::flood_untagged);
+  options.flood_line = "* SEARCH";
+  for (int uid = 1; uid <= 200; ++uid) options.flood_line += " " + std::to_string(uid);
+  options.flood_bytes = 256 << 10;
+  FakeMailServer server(options);
+  auto config = probe_config_for(server);
+  config.max_bytes = 8 << 20;
+  config.imap_append_expunge = true;
+  const auto outcome = probe_once(server, config, fake_account(), Seconds{30});
+  EXPECT_TRUE(outcome.ok()) << outcome.reason << "\n" << outcome.transcript.back();
+  const auto received = server.received();
+  const auto store = std::find_if(received.begin(), received.end(), [](const auto& line) {
+    return line.find("UID STORE") != std::string::npos;
+  });
+  ASSERT_NE(store, received.end());
+  EXPECT_LE(std::count(store->begin(), store->end(), ','), 1000);
+}
