@@ -33,16 +33,14 @@ std::string make_message(std::string_view marker, std::string_view recipient,
       recipient, marker, std::string_view(date.data(), date_size), id, probe_subject_prefix);
 }
 
-bool is_probe_message(const std::vector<std::string>& header_lines) {
+std::optional<bool> probe_subject(std::string_view header_line) {
   constexpr std::string_view subject = "Subject:";
-  for (const auto& line : header_lines) {
-    if (line.size() < subject.size() || !iequals(line.substr(0, subject.size()), subject)) continue;
-    std::string_view value = std::string_view(line).substr(subject.size());
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
-      value.remove_prefix(1);
-    return value.substr(0, probe_subject_prefix.size()) == probe_subject_prefix;
-  }
-  return false;
+  if (header_line.size() < subject.size() ||
+      !iequals(header_line.substr(0, subject.size()), subject))
+    return std::nullopt;
+  std::string_view value = header_line.substr(subject.size());
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  return value.substr(0, probe_subject_prefix.size()) == probe_subject_prefix;
 }
 
 }  // namespace poolwatch::deep_check

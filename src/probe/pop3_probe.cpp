@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "poolwatch/probe/deep_check.hpp"
@@ -136,49 +137,73 @@ class Pop3Session {
     co_return true;
   }
 
-  // The lines of a multi-line reply after its +OK, up to the "." terminator, unstuffed.
-  awaitable<std::optional<std::vector<std::string>>> read_multiline() {
-    std::vector<std::string> lines;
-    for (;;) {
-      auto line = co_await transport_.read_line();
-      if (!line) co_return std::nullopt;
-      if (*line == ".") co_return lines;
-      if (!line->empty() && line->front() == '.') line->erase(0, 1);
-      lines.push_back(std::move(*line));
-    }
+  // The next line of a multi-line reply, unstuffed; nullopt at its "." end or on a
+  // failure (transport_.failed() tells which). Lines are looked at one at a time and
+  // not kept: a reply as long as probe.max_bytes allows costs one line of memory.
+  awaitable<std::optional<std::string>> next_multiline_line() {
+    auto line = co_await transport_.read_line();
+    if (!line || *line == ".") co_return std::nullopt;
+    if (!line->empty() && line->front() == '.') line->erase(0, 1);
+    co_return line;
   }
 
-  awaitable<std::optional<std::vector<std::string>>> multiline_command(const std::string& line) {
+  awaitable<bool> start_multiline(const std::string& line) {
     const auto reply = co_await command(line);
-    if (!reply) co_return std::nullopt;
-    if (reply->kind != ReplyKind::ok) {
-      transport_.fail(FailureClass::protocol_error,
-                      fmt::format("{} failed: {}", line, pop3::describe(*reply)));
-      co_return std::nullopt;
+    if (!reply) co_return false;
+    if (reply->kind != ReplyKind::ok)
+      co_return transport_.fail(FailureClass::protocol_error,
+                                fmt::format("{} failed: {}", line, pop3::describe(*reply)));
+    co_return true;
+  }
+
+  // The message numbers LIST gives, the first kMaxExamined of them.
+  awaitable<std::optional<std::vector<std::uint32_t>>> list_messages() {
+    const std::string list_command = "LIST";
+    const bool listing = co_await start_multiline(list_command);
+    if (!listing) co_return std::nullopt;
+    std::vector<std::uint32_t> numbers;
+    for (;;) {
+      const auto entry = co_await next_multiline_line();
+      if (!entry) break;
+      std::uint32_t number = 0;
+      const auto [end, error] =
+          std::from_chars(entry->data(), entry->data() + entry->size(), number);
+      if (error != std::errc{} || number == 0) {
+        transport_.fail(FailureClass::protocol_error,
+                        "malformed LIST line: " + printable_excerpt(*entry));
+        co_return std::nullopt;
+      }
+      if (numbers.size() < kMaxExamined) numbers.push_back(number);
     }
-    co_return co_await read_multiline();
+    if (transport_.failed()) co_return std::nullopt;
+    co_return numbers;
+  }
+
+  // Whether message `number` is a probe message, by its header (TOP n 0).
+  awaitable<std::optional<bool>> is_probe_message(std::uint32_t number) {
+    const auto top = fmt::format("TOP {} 0", number);
+    const bool started = co_await start_multiline(top);
+    if (!started) co_return std::nullopt;
+    std::optional<bool> probe;  // the first Subject line decides
+    for (;;) {
+      const auto line = co_await next_multiline_line();
+      if (!line) break;
+      if (!probe) probe = deep_check::probe_subject(*line);
+    }
+    if (transport_.failed()) co_return std::nullopt;
+    co_return probe.value_or(false);
   }
 
   // DELE only the messages whose Subject marks them as poolwatch test messages (read
-  // with TOP n 0); QUIT then commits the deletions.
+  // with TOP n 0); QUIT then commits the deletions. At most kMaxExamined per probe: the
+  // next probes clean up the rest.
   awaitable<bool> delete_probe_messages() {
-    const std::string list_command = "LIST";
-    const auto listing = co_await multiline_command(list_command);
-    if (!listing) co_return false;
-    std::vector<std::uint32_t> numbers;
-    for (const auto& entry : *listing) {
-      std::uint32_t number = 0;
-      const auto [end, error] = std::from_chars(entry.data(), entry.data() + entry.size(), number);
-      if (error != std::errc{} || number == 0)
-        co_return transport_.fail(FailureClass::protocol_error,
-                                  "malformed LIST line: " + printable_excerpt(entry));
-      numbers.push_back(number);
-    }
-    for (const auto number : numbers) {
-      const auto top = fmt::format("TOP {} 0", number);
-      const auto headers = co_await multiline_command(top);
-      if (!headers) co_return false;
-      if (!deep_check::is_probe_message(*headers)) continue;
+    const auto numbers = co_await list_messages();
+    if (!numbers) co_return false;
+    for (const auto number : *numbers) {
+      const auto probe = co_await is_probe_message(number);
+      if (!probe) co_return false;
+      if (!*probe) continue;
       const auto dele = fmt::format("DELE {}", number);
       const auto reply = co_await command(dele);
       if (!reply) co_return false;
@@ -189,6 +214,7 @@ class Pop3Session {
     co_return true;
   }
 
+  static constexpr std::size_t kMaxExamined = 1000;
   Transport& transport_;
   const DialogueParams& params_;
 };

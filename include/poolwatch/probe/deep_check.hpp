@@ -6,9 +6,9 @@
 // part come from the caller.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace poolwatch::deep_check {
 
@@ -22,7 +22,9 @@ std::string make_marker(std::int64_t unix_time, std::uint32_t random);
 std::string make_message(std::string_view marker, std::string_view recipient,
                          std::int64_t unix_time);
 
-// Whether these header lines (unfolded or not) carry a Subject starting with the prefix.
-bool is_probe_message(const std::vector<std::string>& header_lines);
+// One header line: nullopt when it is not a Subject line, else whether that Subject
+// starts with the prefix. The first Subject line of a header decides; lines are judged
+// one at a time so that a header is never held whole.
+std::optional<bool> probe_subject(std::string_view header_line);
 
 }  // namespace poolwatch::deep_check

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -173,4 +174,22 @@ TEST(ProbeHostile, FloodOfSearchResultsIsCappedInTheDeepCheck) {
   });
   ASSERT_NE(store, received.end());
   EXPECT_LE(std::count(store->begin(), store->end(), ','), 1000);
+}
+
+// POP3's cleanup reads LIST and then TOP per message: it looks at 1000 messages at most
+// per probe, so a huge maildrop (or a backend listing one) bounds what a probe holds;
+// the rest is cleaned up by the next probes.
+TEST(ProbeHostile, Pop3CleanupLooksAtAThousandMessagesAtMost) {
+  auto mailbox = std::make_shared<FakeMailbox>();
+  for (int i = 0; i < 1005; ++i)
+    mailbox->add("From: poolwatch <poolwatch@localhost>\r\nSubject: poolwatch-probe 1-" +
+                 std::to_string(i) + "\r\n\r\nleft over\r\n");
+  auto options = fake_options(Protocol::pop3);
+  options.mailbox = mailbox;
+  FakeMailServer server(options);
+  auto config = probe_config_for(server);
+  config.pop3_dele = true;
+  const auto outcome = probe_once(server, config, fake_account(), Seconds{30});
+  ASSERT_TRUE(outcome.ok()) << outcome.reason;
+  EXPECT_EQ(mailbox->size(), 5u);
 }

@@ -34,7 +34,9 @@ TEST(DeepCheckMarker, MessageIsDatedAndCarriesTheMarker) {
 
 TEST(DeepCheckMarker, RecognisesProbeMessagesOnly) {
   const auto marker = deep_check::make_marker(kProbeTime, 1);
-  EXPECT_TRUE(deep_check::is_probe_message({"From: x", "subject:  " + marker}));
-  EXPECT_FALSE(deep_check::is_probe_message({"From: x", "Subject: Re: poolwatch-probe 1"}));
-  EXPECT_FALSE(deep_check::is_probe_message({"X-Subject: poolwatch-probe 1"}));
+  EXPECT_EQ(deep_check::probe_subject("subject:  " + marker), true);
+  EXPECT_EQ(deep_check::probe_subject("Subject:\t" + marker), true);
+  EXPECT_EQ(deep_check::probe_subject("Subject: Re: poolwatch-probe 1"), false);
+  EXPECT_EQ(deep_check::probe_subject("X-Subject: poolwatch-probe 1"), std::nullopt);
+  EXPECT_EQ(deep_check::probe_subject("From: x"), std::nullopt);
 }
