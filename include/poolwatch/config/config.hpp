@@ -81,6 +81,9 @@ struct ProbeConfig {
   std::size_t max_line = 8192;
   std::size_t max_bytes = 1 << 20;
   std::size_t max_in_flight = 500;
+  // probe.source_address: the local IP probes connect from (multi-homed directors);
+  // empty: the kernel picks. An IP literal once validated.
+  std::string source_address;
   friend bool operator==(const ProbeConfig&, const ProbeConfig&) = default;
 };
 
@@ -140,6 +143,23 @@ struct HttpConfig {
   friend bool operator==(const HttpConfig&, const HttpConfig&) = default;
 };
 
+// ring.*: poolwatch on every director of a ring (docs/ring.md). peer_port 0: no ring,
+// the instance acts alone as it always has.
+struct RingConfig {
+  std::uint16_t peer_port = 0;  // where every director's poolwatch serves its report
+  // The instances that must see a backend down (or up) for the ring to act; empty: a
+  // majority of the instances that answer, this one included.
+  std::optional<std::size_t> quorum;
+  // The shared secret that signs every request and reply (first line, at least 32
+  // bytes); read like the password files (owner-only permissions). Required with a ring.
+  std::string secret_file;
+  // Where this instance serves its report: "IP:PORT". Empty: this director's ring
+  // address (DIRECTOR-LIST's self line) at peer_port, bound once that is known.
+  std::string listen;
+  friend bool operator==(const RingConfig&, const RingConfig&) = default;
+  bool enabled() const { return peer_port != 0; }
+};
+
 struct Config {
   DirectorConfig director;
   ProbeConfig probe;
@@ -148,6 +168,7 @@ struct Config {
   ActionConfig actions;
   LogConfig log;
   HttpConfig http;
+  RingConfig ring;
   std::string pidfile = "/run/poolwatch/poolwatch.pid";
   std::string state_file = "/var/lib/poolwatch/state";
   std::string event_log;
