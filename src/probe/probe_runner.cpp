@@ -25,6 +25,16 @@ using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
+// probe.source_address as the sockets take it; the loader has checked it already.
+std::optional<asio::ip::address> source_address(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  const auto address = IpAddress::parse(text);
+  if (!address)
+    throw ConfigError(fmt::format("probe.source_address: '{}' is not an IP address",
+                                  printable_excerpt(text, 60)));
+  return to_asio(*address);
+}
+
 std::string our_host_name() {
   boost::system::error_code ec;
   auto name = asio::ip::host_name(ec);
@@ -39,6 +49,7 @@ ProbeRunner::ProbeRunner(asio::any_io_executor executor, const ProbeConfig& conf
       tls_(std::make_unique<TlsContextCache>(config.tls)),
       local_name_(our_host_name()),
       lmtp_to_(NameTemplate::parse(config.lmtp_to)),
+      source_(source_address(config.source_address)),
       slot_freed_(executor),
       marker_random_(std::random_device{}()) {
   slot_freed_.expires_at(asio::steady_timer::time_point::max());
@@ -104,7 +115,8 @@ awaitable<ProbeOutcome> ProbeRunner::run(ProbeTarget target, std::optional<Accou
 
   const auto started = std::chrono::steady_clock::now();
   Transport transport(executor_, *tls_, {to_asio(target.address), target.port.port},
-                      target.host_name, TransportLimits{config_.max_line, config_.max_bytes});
+                      target.host_name, TransportLimits{config_.max_line, config_.max_bytes},
+                      source_);
   if (account)
     transport.set_secrets(
         SecretScrubber::for_login(account->user, account->master_user, account->password.reveal()));

@@ -1,7 +1,9 @@
 #include "poolwatch/probe/transport.hpp"
 
 #include <fmt/format.h>
+#include <netinet/in.h>
 #include <openssl/x509.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
@@ -57,10 +59,12 @@ bool is_local_resource(const boost::system::error_code& ec) {
 }  // namespace
 
 Transport::Transport(asio::any_io_executor executor, TlsContextCache& tls, tcp::endpoint peer,
-                     std::string host_name, TransportLimits limits)
+                     std::string host_name, TransportLimits limits,
+                     std::optional<asio::ip::address> source)
     : executor_(executor),
       tls_(tls),
       peer_(peer),
+      source_(source),
       host_name_(std::move(host_name)),
       limits_(limits),
       session_key_{from_asio(peer.address()), peer.port()},
@@ -99,9 +103,42 @@ bool Transport::fail_io(const boost::system::error_code& ec) {
   return fail(FailureClass::io_error, fmt::format("{} while waiting for {}", ec.message(), step_));
 }
 
+// probe.source_address: the socket is opened and bound before connect(). When that
+// fails nothing has been sent and nothing is known of the backend: the fault is this
+// host's setting or limit, like running out of descriptors.
+bool Transport::bind_source() {
+  if (!source_) return true;
+  if (source_->is_v4() != peer_.address().is_v4())
+    return fail(FailureClass::local_resource,
+                fmt::format("cannot connect from probe.source_address {} (IPv{}) to an IPv{} "
+                            "backend (a setting of this host, not the backend)",
+                            source_->to_string(), source_->is_v4() ? 4 : 6,
+                            peer_.address().is_v4() ? 4 : 6));
+  boost::system::error_code ec;
+  socket_.open(peer_.protocol(), ec);
+  if (ec)
+    return fail(FailureClass::local_resource,
+                fmt::format("could not open a socket: {} (a limit of this host, not the backend)",
+                            ec.message()));
+  // The port is chosen at connect(), per destination, as without a bind: bind() with
+  // port 0 would hold a port of its own for every probe and its TIME_WAIT. A kernel
+  // without the option (before Linux 4.2) still binds, only with that cost.
+  const int defer_port = 1;
+  ::setsockopt(socket_.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &defer_port,
+               sizeof defer_port);
+  socket_.bind(tcp::endpoint(*source_, 0), ec);
+  if (ec)
+    return fail(FailureClass::local_resource,
+                fmt::format("could not bind to probe.source_address {}: {} (a setting or limit "
+                            "of this host, not the backend)",
+                            source_->to_string(), ec.message()));
+  return true;
+}
+
 awaitable<bool> Transport::connect() {
   if (failed()) co_return false;
   step_ = "connect";
+  if (!bind_source()) co_return false;
   auto [ec] = co_await socket_.async_connect(peer_, use_tuple);
   if (ec == asio::error::operation_aborted)
     co_return fail(FailureClass::connect_timeout, "connect cancelled");

@@ -41,6 +41,7 @@ struct FakeMailServer::Impl {
   mutable std::mutex mutex;
   std::vector<std::string> received;
   std::size_t connections = 0;
+  std::string last_peer_address;
   std::size_t handshakes = 0;
   std::size_t resumed = 0;
 };
@@ -187,9 +188,12 @@ awaitable<void> accept_loop(FakeMailServer::Impl& server) {
     auto [ec, socket] = co_await server.acceptor.async_accept(use_tuple);
     if (ec == asio::error::operation_aborted || !server.acceptor.is_open()) co_return;
     if (ec) continue;
+    boost::system::error_code peer_ec;
+    const auto peer = socket.remote_endpoint(peer_ec);
     {
       std::lock_guard lock(server.mutex);
       ++server.connections;
+      server.last_peer_address = peer_ec ? std::string() : peer.address().to_string();
     }
     asio::co_spawn(server.io, serve(server, std::move(socket)), &log_mail_server_failure);
   }
@@ -235,6 +239,11 @@ std::vector<std::string> FakeMailServer::received() const {
 std::size_t FakeMailServer::connections() const {
   std::lock_guard lock(impl_->mutex);
   return impl_->connections;
+}
+
+std::string FakeMailServer::last_peer_address() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->last_peer_address;
 }
 
 std::size_t FakeMailServer::tls_handshakes() const {

@@ -160,6 +160,8 @@ class FakeMailServer {
   // Every line received, over all connections, in arrival order.
   std::vector<std::string> received() const;
   std::size_t connections() const;
+  // The address the last accepted connection came from; "" before the first.
+  std::string last_peer_address() const;
   std::size_t tls_handshakes() const;
   std::size_t tls_resumed() const;
   FakeMailbox& mailbox() const { return *options_.mailbox; }

@@ -28,7 +28,8 @@ enum class FailureClass {
   io_error,         // connection reset or closed mid-dialogue
   config_error,     // the probe cannot run as configured (LOGINDISABLED, no STARTTLS)
   // poolwatch could not run the probe: out of descriptors, buffers, local ports or
-  // memory. Says nothing about the backend, so it never counts against it.
+  // memory, or a probe.source_address it cannot connect from. Says nothing about the
+  // backend, so it never counts against it.
   local_resource,
 };
 

@@ -30,7 +30,8 @@ struct ProbeTarget {
 
 class ProbeRunner {
  public:
-  // Throws ConfigError when the TLS settings are unusable (min_version, CA file).
+  // Throws ConfigError when the TLS settings are unusable (min_version, CA file) or
+  // probe.source_address is not an IP address.
   ProbeRunner(boost::asio::any_io_executor executor, const ProbeConfig& config);
   ProbeRunner(const ProbeRunner&) = delete;
   ProbeRunner& operator=(const ProbeRunner&) = delete;
@@ -55,8 +56,9 @@ class ProbeRunner {
   boost::asio::any_io_executor executor_;
   ProbeConfig config_;
   std::unique_ptr<TlsContextCache> tls_;
-  std::string local_name_;  // our name in LHLO
-  NameTemplate lmtp_to_;    // probe.lmtp_to, parsed once
+  std::string local_name_;                          // our name in LHLO
+  NameTemplate lmtp_to_;                            // probe.lmtp_to, parsed once
+  std::optional<boost::asio::ip::address> source_;  // probe.source_address, parsed once
   std::size_t in_flight_ = 0;
   boost::asio::steady_timer slot_freed_;
   std::mt19937 marker_random_;  // the random part of deep-check markers

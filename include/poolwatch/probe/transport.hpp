@@ -32,8 +32,11 @@ struct TransportLimits {
 
 class Transport {
  public:
+  // `source`: the local address to connect from (probe.source_address); none: the
+  // kernel's choice.
   Transport(boost::asio::any_io_executor executor, TlsContextCache& tls,
-            boost::asio::ip::tcp::endpoint peer, std::string host_name, TransportLimits limits);
+            boost::asio::ip::tcp::endpoint peer, std::string host_name, TransportLimits limits,
+            std::optional<boost::asio::ip::address> source = std::nullopt);
   Transport(const Transport&) = delete;
   Transport& operator=(const Transport&) = delete;
 
@@ -73,10 +76,12 @@ class Transport {
  private:
   boost::asio::awaitable<std::optional<std::string>> tls_verify_name();
   bool fail_io(const boost::system::error_code& ec);
+  bool bind_source();
 
   boost::asio::any_io_executor executor_;
   TlsContextCache& tls_;
   boost::asio::ip::tcp::endpoint peer_;
+  std::optional<boost::asio::ip::address> source_;
   std::string host_name_;
   TransportLimits limits_;
   TlsSessionKey session_key_;  // must outlive tls_stream_ (OpenSSL holds a pointer)
