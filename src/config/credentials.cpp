@@ -338,6 +338,24 @@ std::size_t CredentialStore::account_count() const {
   return per_backend_.size() + (fallback_ ? 1 : 0);
 }
 
+std::string load_ring_secret(const std::string& path) {
+  constexpr std::string_view key = "ring.secret_file";
+  if (path.empty()) throw ConfigError(fmt::format("{}: is empty", key));
+  const std::string text = read_private_file(path, key, max_small_file);
+  const auto lines = split_lines(text);
+  const std::string_view secret = lines.empty() ? std::string_view{} : lines[0];
+  if (secret.size() < kMinRingSecretBytes) {
+    // The length only: a short secret is refused, but it may be a real one cut short.
+    const std::string found =
+        secret.empty() ? std::string("is empty") : fmt::format("is {} bytes", secret.size());
+    throw ConfigError(
+        fmt::format("{}:1: {}: the secret (line 1) {}; it must be at least {} bytes; e.g. "
+                    "`head -c 32 /dev/urandom | base64 > {}`",
+                    path, key, found, kMinRingSecretBytes, path));
+  }
+  return std::string(secret);
+}
+
 bool reload_credentials(CredentialStore& current, const CredentialsConfig& config) {
   try {
     current = CredentialStore::load(config);

@@ -59,4 +59,15 @@ class CredentialStore {
 // and returns false.
 bool reload_credentials(CredentialStore& current, const CredentialsConfig& config);
 
+// The shortest ring secret accepted: an HMAC is only as strong as its key. The same
+// figure as peer::kMinSecretBytes, which this library cannot include.
+inline constexpr std::size_t kMinRingSecretBytes = 32;
+
+// ring.secret_file: the secret that signs the ring's peer exchange, the file's first line
+// without its line end. The file is checked like the password files (a regular file
+// only its owner may read or write, at most 64 KiB). Throws ConfigError naming the key
+// and the file when it cannot be used or the secret is shorter than kMinRingSecretBytes;
+// the message never contains the secret's bytes.
+std::string load_ring_secret(const std::string& path);
+
 }  // namespace poolwatch
