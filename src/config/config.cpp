@@ -180,6 +180,12 @@ void validate_impl(const Config& c, Where where) {
     fail("log.file", "must name the file, since log.target is file");
   if (!c.credentials.default_password_file.empty() && c.credentials.default_user.empty())
     fail("credentials.default_password_file", "is set but credentials.default_user is empty");
+  // The other ring.* keys may stay set while peer_port is 0, so that one key (or
+  // --set ring.peer_port=0) turns the ring off; they are then unused.
+  if (c.ring.enabled() && c.ring.secret_file.empty())
+    fail("ring.secret_file",
+         "must name the ring's shared secret file, since ring.peer_port is set (see "
+         "docs/ring.md)");
   if (auto problem = hook_command_problem(c.actions.on_transition))
     fail("actions.on_transition", *problem);
 }

@@ -93,6 +93,50 @@ KeyDef number_key(std::string_view path, Get get, double min, bool min_allowed, 
           }};
 }
 
+// A port, or 0 (also empty) for the feature being off: ring.peer_port.
+template <class Get>
+KeyDef port_or_off_key(std::string_view path, Get get, std::string_view zero_means) {
+  auto problem = [zero_means](long long value) -> std::optional<std::string> {
+    if (value < 0 || value > 65535)
+      return fmt::format("must be between 1 and 65535, or 0 for {} (got {})", zero_means, value);
+    return std::nullopt;
+  };
+  return {path, false,
+          [get, problem](Config& c, const YAML::Node& n) {
+            const bool empty = n.IsNull() || (n.IsScalar() && n.Scalar().empty());
+            const long long value = empty ? 0 : to_integer(n);
+            if (auto message = problem(value)) throw ValueError{*message};
+            get(c) = static_cast<std::uint16_t>(value);
+          },
+          [get, problem](const Config& c) { return problem(get(c)); }};
+}
+
+// A count that may be left empty for a computed default: ring.quorum.
+template <class Get>
+KeyDef optional_count_key(std::string_view path, Get get, long long min, long long max,
+                          std::string_view empty_means) {
+  auto problem = [min, max, empty_means](long long value) -> std::optional<std::string> {
+    if (value < min || value > max)
+      return fmt::format("must be between {} and {}, or empty for {} (got {})", min, max,
+                         empty_means, value);
+    return std::nullopt;
+  };
+  return {path, false,
+          [get, problem](Config& c, const YAML::Node& n) {
+            if (n.IsNull() || (n.IsScalar() && n.Scalar().empty())) {
+              get(c).reset();
+              return;
+            }
+            const long long value = to_integer(n);
+            if (auto message = problem(value)) throw ValueError{*message};
+            get(c) = static_cast<std::size_t>(value);
+          },
+          [get, problem](const Config& c) -> std::optional<std::string> {
+            if (!get(c)) return std::nullopt;
+            return problem(static_cast<long long>(*get(c)));
+          }};
+}
+
 std::optional<std::string> check_duration(Seconds value, double max) {
   if (value < kMinDuration || value.count() > max)
     return fmt::format("must be at least {} and at most {} (got {})", format_seconds(kMinDuration),
@@ -224,6 +268,9 @@ std::vector<KeyDef> make_table() {
   t.push_back(size_key("probe.max_line", FIELD(probe.max_line), 512, 1 << 20));
   t.push_back(size_key("probe.max_bytes", FIELD(probe.max_bytes), 1024, 64 << 20));
   t.push_back(int_key("probe.max_in_flight", FIELD(probe.max_in_flight), 1, 100000));
+  t.push_back(checked_string_key(
+      "probe.source_address", FIELD(probe.source_address),
+      [](const std::string& address) { return source_address_problem(address); }));
 
   t.push_back(string_key("credentials.default_user", FIELD(credentials.default_user)));
   t.push_back(
@@ -276,6 +323,13 @@ std::vector<KeyDef> make_table() {
   t.push_back(bool_key("http.enabled", FIELD(http.enabled)));
   t.push_back(checked_string_key("http.listen", FIELD(http.listen), [](const std::string& listen) {
     return listen_address_problem(listen);
+  }));
+
+  t.push_back(port_or_off_key("ring.peer_port", FIELD(ring.peer_port), "no ring"));
+  t.push_back(optional_count_key("ring.quorum", FIELD(ring.quorum), 1, 1000, "a majority"));
+  t.push_back(string_key("ring.secret_file", FIELD(ring.secret_file)));
+  t.push_back(checked_string_key("ring.listen", FIELD(ring.listen), [](const std::string& listen) {
+    return ring_listen_problem(listen);
   }));
 
   t.push_back(string_key("pidfile", FIELD(pidfile)));

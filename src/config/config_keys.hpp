@@ -68,6 +68,11 @@ std::vector<PortSpec> to_ports(const YAML::Node& node, TlsMode default_tls);
 
 // A message when `text` is not an HTTP listen address the server can bind.
 std::optional<std::string> listen_address_problem(std::string_view text);
+// ring.listen: a message unless `text` is empty or "IP:PORT" / "[IPv6]:PORT" with an IP
+// literal (no host name: the config library resolves nothing) and a port 1..65535.
+std::optional<std::string> ring_listen_problem(std::string_view text);
+// probe.source_address: a message unless `text` is empty or an IP literal, without a port.
+std::optional<std::string> source_address_problem(std::string_view text);
 
 // 'text' for messages, truncated so a pasted blob cannot flood them.
 std::string quote_value(std::string_view text);

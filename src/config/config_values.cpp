@@ -31,6 +31,25 @@ std::optional<unsigned long> parse_unsigned(std::string_view text) {
   return value;
 }
 
+// "ADDRESS:PORT" or "[ADDRESS]:PORT" cut at the port's colon; nullopt when there is no
+// such colon, or (without brackets) more than one colon.
+struct HostAndPort {
+  std::string_view host;
+  std::string_view port;
+  bool bracketed = false;
+};
+
+std::optional<HostAndPort> split_host_and_port(std::string_view text) {
+  if (text.starts_with('[')) {
+    const auto close = text.find("]:");
+    if (close == std::string_view::npos) return std::nullopt;
+    return HostAndPort{text.substr(1, close - 1), text.substr(close + 2), true};
+  }
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || text.find(':') != colon) return std::nullopt;
+  return HostAndPort{text.substr(0, colon), text.substr(colon + 1), false};
+}
+
 std::uint16_t parse_port_number(std::string_view text, unsigned long min, std::string_view whole) {
   auto value = parse_unsigned(text);
   if (!value) throw ConfigError(fmt::format("invalid port number {}", quote_value(whole)));
@@ -127,31 +146,64 @@ namespace config_detail {
 
 // The forms the HTTP server binds (http_server.cpp): an IP literal or localhost, a port.
 std::optional<std::string> listen_address_problem(std::string_view text) {
-  std::string_view host;
-  std::string_view port;
-  if (text.starts_with('[')) {
-    auto close = text.find("]:");
-    if (close == std::string_view::npos)
-      return fmt::format("invalid listen address {} (use [::1]:9167)", quote_value(text));
-    host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-  } else {
-    auto colon = text.rfind(':');
-    if (colon == std::string_view::npos || text.find(':') != colon)
-      return fmt::format(
-          "invalid listen address {} (use ADDRESS:PORT, e.g. 127.0.0.1:9167 or [::1]:9167)",
-          quote_value(text));
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-  }
-  const auto address = IpAddress::parse(host);
-  bool bracketed = text.starts_with('[');
-  if ((!address || (bracketed && !address->is_v6())) && !(host == "localhost" && !bracketed))
+  const auto parts = split_host_and_port(text);
+  if (!parts && text.starts_with('['))
+    return fmt::format("invalid listen address {} (use [::1]:9167)", quote_value(text));
+  if (!parts)
+    return fmt::format(
+        "invalid listen address {} (use ADDRESS:PORT, e.g. 127.0.0.1:9167 or [::1]:9167)",
+        quote_value(text));
+  const auto address = IpAddress::parse(parts->host);
+  if ((!address || (parts->bracketed && !address->is_v6())) &&
+      !(parts->host == "localhost" && !parts->bracketed))
     return fmt::format("invalid listen address {}: {} is not an IP address or localhost",
-                       quote_value(text), quote_value(host));
-  auto number = parse_unsigned(port);
+                       quote_value(text), quote_value(parts->host));
+  auto number = parse_unsigned(parts->port);
   if (!number) return fmt::format("invalid port number {}", quote_value(text));
   if (*number > 65535) return fmt::format("port must be between 0 and 65535 (got {})", *number);
+  return std::nullopt;
+}
+
+// Peers reach this listener at a fixed port, so neither a host name (nothing is resolved
+// here) nor port 0 (a port nobody knows) makes sense.
+std::optional<std::string> ring_listen_problem(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  constexpr std::string_view examples = "e.g. 192.0.2.10:9168 or [2001:db8::10]:9168";
+  const auto parts = split_host_and_port(text);
+  if (!parts) {
+    const auto whole = text.starts_with('[') ? std::nullopt : IpAddress::parse(text);
+    if (whole && whole->is_v6())
+      return fmt::format("{}: an IPv6 address goes in brackets, followed by the port ({})",
+                         quote_value(text), examples);
+    if (whole) return fmt::format("{} has no port (use IP:PORT, {})", quote_value(text), examples);
+    return fmt::format("invalid address {} (use IP:PORT, {})", quote_value(text), examples);
+  }
+  const auto address = IpAddress::parse(parts->host);
+  if (!address)
+    return fmt::format("{} is not an IP address (use IP:PORT, {}; host names are not accepted)",
+                       quote_value(parts->host), examples);
+  if (parts->bracketed && !address->is_v6())
+    return fmt::format("invalid address {}: only an IPv6 address goes in brackets",
+                       quote_value(text));
+  const auto number = parse_unsigned(parts->port);
+  if (!number) return fmt::format("invalid port number {}", quote_value(text));
+  if (*number < 1 || *number > 65535)
+    return fmt::format("port must be between 1 and 65535 (got {})", *number);
+  return std::nullopt;
+}
+
+// The address alone: the kernel picks the port, and the backend decides the family.
+std::optional<std::string> source_address_problem(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  const auto address = IpAddress::parse(text);
+  if (!address)
+    return fmt::format(
+        "must be an IP address of this host, e.g. 192.0.2.10 or 2001:db8::10, without a port, "
+        "brackets or host name (got {})",
+        quote_value(text));
+  if (address->is_unspecified())
+    return fmt::format("{} means any address: leave probe.source_address empty for that",
+                       quote_value(text));
   return std::nullopt;
 }
 
