@@ -273,7 +273,8 @@ awaitable<DirectorClient::Exchange> DirectorClient::exchange(std::string line,
   const auto unreachable = co_await ensure_connected();
   if (unreachable) co_return Exchange{no_reply(*unreachable), {}};
 
-  const std::string command = line.substr(0, line.find('\t'));
+  // The verb alone, for the messages: an argument-less command has no TAB, only its LF.
+  const std::string command = line.substr(0, line.find_first_of("\t\n"));
   const auto timeout_text =
       fmt::format("no reply to {} within {}", command, seconds_text(config_.command_timeout));
   asio::steady_timer deadline(executor_);

@@ -250,6 +250,19 @@ TEST_F(DirectorClientTest, NeverAnsweredCommandTimesOut) {
   EXPECT_EQ(fake.connections_accepted(), 2u);
 }
 
+// A command without arguments ends in LF, not TAB: the LF must stay out of the message,
+// which goes into a log line.
+TEST_F(DirectorClientTest, NeverAnsweredHostListNamesTheCommandWithoutItsLf) {
+  DirectorConfig short_timeout = config();
+  short_timeout.command_timeout = Seconds{0.3};
+  DirectorClient impatient{io.get_executor(), short_timeout};
+  fake.ignore_next_command();
+  auto result = run_awaitable(io, impatient.host_list());
+  EXPECT_FALSE(result.pool);
+  EXPECT_EQ(result.error, "HOST-LIST: no reply to HOST-LIST within 0.3 s");
+  EXPECT_EQ(impatient.last_error(), "no reply to HOST-LIST within 0.3 s");
+}
+
 TEST_F(DirectorClientTest, OverlongReplyLineIsRefused) {
   fake.endless_line_on_next_command();
   auto result = run_awaitable(io, client.host_list());
