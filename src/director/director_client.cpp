@@ -86,8 +86,11 @@ class DirectorClient::Turn {
 };
 
 struct DirectorClient::Exchange {
+  Exchange() = default;
+  explicit Exchange(DirectorReply failed) : reply(std::move(failed)) {}
   DirectorReply reply;
-  std::optional<PoolSnapshot> pool;
+  std::optional<PoolSnapshot> pool;                 // HOST-LIST
+  std::optional<director::DirectorList> directors;  // DIRECTOR-LIST
 };
 
 DirectorClient::DirectorClient(asio::any_io_executor executor, DirectorConfig config)
@@ -178,7 +181,7 @@ awaitable<std::optional<std::string>> DirectorClient::connect_and_handshake() {
   const auto timeout_text =
       fmt::format("no director handshake within {}", seconds_text(config_.connect_timeout));
   socket_ = asio::local::stream_protocol::socket(executor_);
-  lines_.clear();
+  lines_ = LineBuffer(director::kMaxReplyLine);
 
   auto connected = co_await (
       socket_.async_connect(asio::local::stream_protocol::endpoint(config_.socket), use_tuple) ||
@@ -238,7 +241,7 @@ awaitable<std::optional<std::string>> DirectorClient::read_line(asio::steady_tim
       co_return std::nullopt;
     }
     if (lines_.feed({chunk.data(), size}) == LineBuffer::Status::line_too_long) {
-      error = fmt::format("director sent a line longer than {} bytes", director::kMaxReplyLine);
+      error = fmt::format("director sent a line longer than {} bytes", lines_.max_line());
       close(error);
       co_return std::nullopt;
     }
@@ -263,46 +266,74 @@ awaitable<std::optional<std::string>> DirectorClient::write_all(std::string_view
   co_return std::nullopt;
 }
 
-awaitable<DirectorClient::Exchange> DirectorClient::exchange(std::string line,
-                                                             bool expect_host_list) {
+template <typename Parser>
+awaitable<std::optional<DirectorReply>> DirectorClient::read_list(Parser& parser,
+                                                                  asio::steady_timer& deadline,
+                                                                  std::string_view timeout_text) {
+  std::string error;
+  while (parser.state() == Parser::State::need_more) {
+    auto line = co_await read_line(deadline, timeout_text, error);
+    if (!line) co_return no_reply(std::move(error));
+    parser.feed_line(*line);
+  }
+  if (parser.state() == Parser::State::failed) {
+    // The rest of the reply is unread, so the connection is out of step.
+    close(parser.error());
+    co_return DirectorReply{DirectorReplyStatus::error, parser.error()};
+  }
+  co_return std::nullopt;
+}
+
+awaitable<DirectorClient::Exchange> DirectorClient::read_reply(ReplyShape shape,
+                                                               asio::steady_timer& deadline,
+                                                               std::string_view timeout_text) {
+  Exchange result;
+  if (shape == ReplyShape::host_list) {
+    director::HostListParser parser;
+    auto failed = co_await read_list(parser, deadline, timeout_text);
+    if (failed) co_return Exchange(std::move(*failed));
+    result.reply = {DirectorReplyStatus::ok, "OK"};
+    result.pool = parser.take();
+  } else if (shape == ReplyShape::director_list) {
+    director::DirectorListParser parser;
+    auto failed = co_await read_list(parser, deadline, timeout_text);
+    if (failed) co_return Exchange(std::move(*failed));
+    result.reply = {DirectorReplyStatus::ok, "OK"};
+    result.directors = parser.take();
+  } else {
+    std::string error;
+    auto reply_line = co_await read_line(deadline, timeout_text, error);
+    if (!reply_line) co_return Exchange(no_reply(std::move(error)));
+    result.reply = {director::classify_reply(*reply_line), std::move(*reply_line)};
+  }
+  co_return result;
+}
+
+awaitable<DirectorClient::Exchange> DirectorClient::exchange(std::string line, ReplyShape shape) {
   // Cancellation from a caller's deadline shows up as error codes, never as exceptions.
   const bool got_turn = co_await acquire_turn();
-  if (!got_turn) co_return Exchange{no_reply("cancelled while queued"), {}};
+  if (!got_turn) co_return Exchange(no_reply("cancelled while queued"));
   Turn turn(queue_);
-  if (queue_->shutting_down) co_return Exchange{no_reply("director client is shutting down"), {}};
+  if (queue_->shutting_down) co_return Exchange(no_reply("director client is shutting down"));
   const auto unreachable = co_await ensure_connected();
-  if (unreachable) co_return Exchange{no_reply(*unreachable), {}};
+  if (unreachable) co_return Exchange(no_reply(*unreachable));
 
-  const std::string command = line.substr(0, line.find('\t'));
+  // The verb alone, for the messages: an argument-less command has no TAB, only its LF.
+  const std::string command = line.substr(0, line.find_first_of("\t\n"));
   const auto timeout_text =
       fmt::format("no reply to {} within {}", command, seconds_text(config_.command_timeout));
   asio::steady_timer deadline(executor_);
   deadline.expires_after(to_duration(config_.command_timeout));
+  // Nothing is buffered between commands (data left after a reply closes the connection),
+  // so the buffer can be swapped for one with this reply's line cap.
+  lines_ = LineBuffer(shape == ReplyShape::director_list ? director::kMaxDirectorListLine
+                                                         : director::kMaxReplyLine);
   const auto failed = co_await write_all(line, deadline, timeout_text);
-  if (failed) co_return Exchange{no_reply(*failed), {}};
+  if (failed) co_return Exchange(no_reply(*failed));
 
-  Exchange result;
-  std::string error;
-  if (expect_host_list) {
-    director::HostListParser parser;
-    while (parser.state() == director::HostListParser::State::need_more) {
-      auto reply_line = co_await read_line(deadline, timeout_text, error);
-      if (!reply_line) co_return Exchange{no_reply(error), {}};
-      parser.feed_line(*reply_line);
-    }
-    if (parser.state() == director::HostListParser::State::failed) {
-      // The rest of the reply is unread, so the connection is out of step.
-      close(parser.error());
-      co_return Exchange{{DirectorReplyStatus::error, parser.error()}, {}};
-    }
-    result.reply = {DirectorReplyStatus::ok, "OK"};
-    result.pool = parser.take();
-  } else {
-    auto reply_line = co_await read_line(deadline, timeout_text, error);
-    if (!reply_line) co_return Exchange{no_reply(error), {}};
-    result.reply = {director::classify_reply(*reply_line), std::move(*reply_line)};
-  }
-
+  auto result = co_await read_reply(shape, deadline, timeout_text);
+  // A reply that could not be read or parsed has closed the connection and says why.
+  if (!socket_.is_open()) co_return result;
   if (result.reply.status == DirectorReplyStatus::ring_sync_timeout) {
     // Reusing this connection for another ring-sync command assert-crashes the director.
     close(fmt::format("{}: Ring sync timed out", command));
@@ -318,9 +349,16 @@ awaitable<DirectorClient::Exchange> DirectorClient::exchange(std::string line,
 
 awaitable<HostListResult> DirectorClient::host_list() {
   std::string command(director::kHostListCommand);  // g++ 12: CONTRIBUTING.md
-  auto done = co_await exchange(std::move(command), true);
+  auto done = co_await exchange(std::move(command), ReplyShape::host_list);
   if (done.pool) co_return HostListResult{std::move(done.pool), {}};
   co_return HostListResult{std::nullopt, "HOST-LIST: " + done.reply.text};
+}
+
+awaitable<DirectorListResult> DirectorClient::director_list() {
+  std::string command(director::kDirectorListCommand);  // g++ 12: CONTRIBUTING.md
+  auto done = co_await exchange(std::move(command), ReplyShape::director_list);
+  if (done.directors) co_return DirectorListResult{std::move(done.directors), {}};
+  co_return DirectorListResult{std::nullopt, fmt::format("DIRECTOR-LIST: {}", done.reply.text)};
 }
 
 awaitable<DirectorReply> DirectorClient::send(director::HostCommand command, IpAddress host) {
@@ -329,7 +367,7 @@ awaitable<DirectorReply> DirectorClient::send(director::HostCommand command, IpA
                             fmt::format("refusing {} for the unspecified address {}",
                                         director::command_name(command), host.to_string())};
   }
-  auto done = co_await exchange(director::format_host_command(command, host), false);
+  auto done = co_await exchange(director::format_host_command(command, host), ReplyShape::one_line);
   co_return std::move(done.reply);
 }
 

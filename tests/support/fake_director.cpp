@@ -61,6 +61,7 @@ struct FakeDirector::State {
   mutable std::condition_variable changed;
   std::vector<HostEntry> hosts;
   int host_list_fields = 6;
+  std::vector<std::string> director_list{std::string(kLoneDirectorSelfLine)};
   std::vector<Event> transcript;
   std::size_t commands = 0;
   std::size_t accepted = 0;
@@ -77,6 +78,15 @@ struct FakeDirector::State {
     transcript.push_back({direction, connection, std::move(line)});
     if (command) ++commands;
     changed.notify_all();
+  }
+
+  // The reply to a request line, or nullopt where the director closes without a word.
+  // The caller holds the mutex.
+  std::optional<std::vector<std::string>> execute(std::string_view line) {
+    if (line != "DIRECTOR-LIST") return execute_director_command(hosts, host_list_fields, line);
+    auto reply = director_list;
+    reply.emplace_back();
+    return reply;
   }
 };
 
@@ -222,39 +232,68 @@ struct FakeDirector::Server {
         fault = state->faults.take(*line);
         delay = state->reply_delay;
       }
-      std::vector<std::string> reply;
-      if (!fault) {
-        auto executed = locked(*state, [&line](State& s) {
-          return execute_director_command(s.hosts, s.host_list_fields, *line);
-        });
-        if (!executed) co_return;  // malformed: the director closes without a word
-        reply = std::move(*executed);
-      } else if (fault->kind == DirectorFault::Kind::ignore) {
-        continue;
-      } else if (fault->kind == DirectorFault::Kind::close_connection) {
-        co_return;
-      } else if (fault->kind == DirectorFault::Kind::endless_line) {
+      using Kind = DirectorFault::Kind;
+      const auto kind = fault ? std::optional<Kind>(fault->kind) : std::nullopt;
+      if (kind == Kind::ignore) continue;
+      if (kind == Kind::close_connection) co_return;
+      if (kind == Kind::endless_line) {
         co_await send_endless_line(connection);
         co_return;
-      } else {
-        reply = {fault->line};
       }
-
+      auto answer = reply_to(*line, fault);
+      if (!answer) co_return;  // malformed: the director closes without a word
+      auto& reply = *answer;
       if (delay.count() > 0) {
         asio::steady_timer hold(io, delay);
         co_await hold.async_wait(use_tuple);
       }
-      boost::system::error_code ec;
-      if (connection.lines.has_line() || connection.socket.available(ec) > 0) {
-        std::lock_guard lock(state->mutex);
-        ++state->pipelined;
-        connection.drop_next_line = delay.count() > 0;
+      note_pipelining(connection, delay);
+      if (kind == Kind::close_after || kind == Kind::stall_after) {
+        const bool sent = co_await send_cut(connection, reply, fault->bytes);
+        if (!sent || kind == Kind::close_after) co_return;
+        continue;  // stalled: the connection stays open, with nothing more said
       }
       for (auto& reply_line : reply)
         if (!co_await send_line(connection, std::move(reply_line))) co_return;
       if (reply.size() == 1 && reply[0] == "Ring sync timed out")
         connection.answered_ring_sync_timeout = true;
     }
+  }
+
+  // The fault's reply lines, or else what the command does; nullopt where the director
+  // closes without a word.
+  std::optional<std::vector<std::string>> reply_to(const std::string& line,
+                                                   const std::optional<DirectorFault>& fault) {
+    if (fault && fault->kind == DirectorFault::Kind::reply_with)
+      return std::vector<std::string>{fault->line};
+    if (fault && fault->kind == DirectorFault::Kind::reply_lines) return fault->lines;
+    return locked(*state, [&line](State& s) { return s.execute(line); });
+  }
+
+  // A line already waiting when a reply is about to go out was pipelined.
+  void note_pipelining(Connection& connection, std::chrono::milliseconds delay) {
+    boost::system::error_code ec;
+    if (connection.lines.has_line() || connection.socket.available(ec) > 0) {
+      std::lock_guard lock(state->mutex);
+      ++state->pipelined;
+      connection.drop_next_line = delay.count() > 0;
+    }
+  }
+
+  // The first `bytes` bytes of the reply, LFs included; recorded as one event.
+  awaitable<bool> send_cut(Connection& connection, const std::vector<std::string>& reply,
+                           std::size_t bytes) {
+    std::string wire;
+    for (const auto& reply_line : reply) {
+      wire.append(reply_line);
+      wire.push_back('\n');
+    }
+    const auto cut = std::min(bytes, wire.size());
+    state->record(Direction::sent, connection.id, fmt::format("<{} of {} bytes>", cut, wire.size()),
+                  false);
+    auto [ec, size] =
+        co_await asio::async_write(connection.socket, asio::buffer(wire.data(), cut), use_tuple);
+    co_return !ec;
   }
 
   awaitable<void> send_endless_line(Connection& connection) {
@@ -317,6 +356,10 @@ void FakeDirector::set_host_list_fields(int fields) {
   if (fields != 3 && fields != 4 && fields != 6)
     throw std::invalid_argument("HOST-LIST has 3, 4 or 6 fields");
   locked(*state_, [fields](State& s) { s.host_list_fields = fields; });
+}
+
+void FakeDirector::set_director_list(std::vector<std::string> lines) {
+  locked(*state_, [&](State& s) { s.director_list = std::move(lines); });
 }
 
 std::vector<std::string> FakeDirector::received_lines() const {

@@ -9,7 +9,8 @@
 //
 // It behaves like a lone 2.3 director: sends the VERSION line first, checks the
 // client's VERSION line, answers HOST-LIST from its host table, applies HOST-UP,
-// HOST-DOWN, HOST-FLUSH and HOST-RESET-USERS to it (NOTFOUND for unknown hosts), and
+// HOST-DOWN, HOST-FLUSH and HOST-RESET-USERS to it (NOTFOUND for unknown hosts), answers
+// DIRECTOR-LIST with the lines the test set (by default its own self line), and
 // closes the connection without a reply on anything malformed (unknown command, bad IP,
 // a request line over 1024 bytes, a bad handshake).
 //
@@ -59,6 +60,16 @@ class FakeDirector {
   std::optional<HostEntry> host(const IpAddress& address) const;
   // HOST-LIST line format: 6 fields (2.2.19+, default), 4 (2.2.16-2.2.18) or 3 (older).
   void set_host_list_fields(int fields);
+
+  // --- The ring, as DIRECTOR-LIST shows it ---
+  // A lone 2.3 director's reply: its own self line.
+  static constexpr std::string_view kLoneDirectorSelfLine =
+      "127.0.0.1\t9090\tself\t0\tring synced\t0";
+  // The lines DIRECTOR-LIST answers with, in either format and unchecked (garbage
+  // included), without the empty line that ends the reply: the fake adds it. For one
+  // hostile reply, target a fault at it instead: fail_next("DIRECTOR-LIST", ...) with
+  // Fault::reply_lines, endless_line, ignore, close_after or stall_after.
+  void set_director_list(std::vector<std::string> lines);
 
   // --- What the clients sent and got ---
   // Every line received, on all connections, in arrival order (VERSION lines included).

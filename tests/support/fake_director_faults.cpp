@@ -5,20 +5,50 @@
 
 namespace poolwatch::testing {
 
+namespace {
+
+DirectorFault fault_of_kind(DirectorFault::Kind kind) {
+  DirectorFault fault;
+  fault.kind = kind;
+  return fault;
+}
+
+}  // namespace
+
 DirectorFault DirectorFault::reply_with(std::string line) {
-  return {Kind::reply_with, std::move(line)};
+  auto fault = fault_of_kind(Kind::reply_with);
+  fault.line = std::move(line);
+  return fault;
+}
+
+DirectorFault DirectorFault::reply_lines(std::vector<std::string> lines) {
+  auto fault = fault_of_kind(Kind::reply_lines);
+  fault.lines = std::move(lines);
+  return fault;
 }
 
 DirectorFault DirectorFault::ignore() {
-  return {Kind::ignore, {}};
+  return fault_of_kind(Kind::ignore);
 }
 
 DirectorFault DirectorFault::close_connection() {
-  return {Kind::close_connection, {}};
+  return fault_of_kind(Kind::close_connection);
 }
 
 DirectorFault DirectorFault::endless_line() {
-  return {Kind::endless_line, {}};
+  return fault_of_kind(Kind::endless_line);
+}
+
+DirectorFault DirectorFault::close_after(std::size_t bytes) {
+  auto fault = fault_of_kind(Kind::close_after);
+  fault.bytes = bytes;
+  return fault;
+}
+
+DirectorFault DirectorFault::stall_after(std::size_t bytes) {
+  auto fault = fault_of_kind(Kind::stall_after);
+  fault.bytes = bytes;
+  return fault;
 }
 
 void DirectorFaultQueue::push_for(std::string_view verb, DirectorFault fault) {

@@ -7,23 +7,43 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace poolwatch::testing {
 
 struct DirectorFault {
-  enum class Kind { reply_with, ignore, close_connection, endless_line };
+  enum class Kind {
+    reply_with,
+    reply_lines,
+    ignore,
+    close_connection,
+    endless_line,
+    close_after,
+    stall_after
+  };
   Kind kind = Kind::reply_with;
-  std::string line;  // the reply, for reply_with only
+  std::string line;                // the reply, for reply_with only
+  std::vector<std::string> lines;  // the reply, for reply_lines only
+  std::size_t bytes = 0;           // how much of the reply is sent, for *_after only
 
   // Answers with this line instead of executing the command (e.g. "FAIL",
   // "Ring sync timed out", "TRYAGAIN", "host is already being updated - try again later").
   static DirectorFault reply_with(std::string line);
+  // Answers with these lines, each sent with its LF (a list reply must end with an empty
+  // line of its own: {"line", ""}).
+  static DirectorFault reply_lines(std::vector<std::string> lines);
   // Records the command and never answers it (the connection stays open).
   static DirectorFault ignore();
   // Closes the connection without replying.
   static DirectorFault close_connection();
   // Answers with an endless line (no LF) until the client disconnects.
   static DirectorFault endless_line();
+  // Executes the command but sends only the first `bytes` bytes of its reply (LFs
+  // included), then closes the connection, or with stall_after keeps it open and says
+  // nothing more. A cut at or past the reply's end sends it whole and then closes or
+  // stalls.
+  static DirectorFault close_after(std::size_t bytes);
+  static DirectorFault stall_after(std::size_t bytes);
 };
 
 // Faults in the order they were queued. A command takes the oldest one that applies to

@@ -16,10 +16,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "poolwatch/common/ip_address.hpp"
 #include "poolwatch/common/line_buffer.hpp"
 #include "poolwatch/config/config.hpp"
+#include "poolwatch/director/director_list.hpp"
 #include "poolwatch/director/director_protocol.hpp"
 #include "poolwatch/director/pool.hpp"
 
@@ -28,6 +30,11 @@ namespace poolwatch {
 struct HostListResult {
   std::optional<PoolSnapshot> pool;
   std::string error;  // set when pool is empty
+};
+
+struct DirectorListResult {
+  std::optional<director::DirectorList> list;  // parsed; nullopt on any failure
+  std::string error;                           // why, for the log
 };
 
 class DirectorClient {
@@ -43,6 +50,11 @@ class DirectorClient {
   // the line and reading the whole reply. A caller that cancels mid-reply loses the
   // connection (its reply would otherwise be read as the next command's).
   boost::asio::awaitable<HostListResult> host_list();
+  // The director's view of its ring. A reply line longer than
+  // director::kMaxDirectorListLine, more than kMaxDirectorListLines lines, or a line the
+  // parser refuses (an error line instead of a list, too) fails it and, the rest of the
+  // reply being unread, closes the connection.
+  boost::asio::awaitable<DirectorListResult> director_list();
   boost::asio::awaitable<DirectorReply> host_down(const IpAddress& host);
   boost::asio::awaitable<DirectorReply> host_up(const IpAddress& host);
   boost::asio::awaitable<DirectorReply> host_flush(const IpAddress& host);
@@ -69,20 +81,28 @@ class DirectorClient {
   struct TurnQueue;
   struct Exchange;
   class Turn;
+  enum class ReplyShape { one_line, host_list, director_list };
 
   // Waits until no other command is in flight. False when cancelled, or still queued
   // at give_up_at.
   boost::asio::awaitable<bool> acquire_turn(
       Clock::time_point give_up_at = Clock::time_point::max());
-  boost::asio::awaitable<Exchange> exchange(std::string line, bool expect_host_list);
+  boost::asio::awaitable<Exchange> exchange(std::string line, ReplyShape shape);
+  // Reads the reply to the command just written, before `deadline` expires.
+  boost::asio::awaitable<Exchange> read_reply(ReplyShape shape, boost::asio::steady_timer& deadline,
+                                              std::string_view timeout_text);
+  // Feeds reply lines to `parser` (HostListParser, DirectorListParser) up to the list's
+  // end. nullopt when it is complete; otherwise the connection is closed and the reply
+  // says why: no_reply, or error for a line the parser refused.
+  template <typename Parser>
+  boost::asio::awaitable<std::optional<DirectorReply>> read_list(
+      Parser& parser, boost::asio::steady_timer& deadline, std::string_view timeout_text);
 
   // nullopt when connected; otherwise the reason there is no connection.
   boost::asio::awaitable<std::optional<std::string>> ensure_connected();
   boost::asio::awaitable<std::optional<std::string>> connect_and_handshake();
-  // Reads one line before `deadline` expires; nullopt after an error (already closed,
-  // with the reason in `error`).
-  // Reads one line before `deadline` expires. On failure closes the connection and
-  // returns nullopt with the reason in `error`.
+  // Reads one line, of at most lines_.max_line() bytes, before `deadline` expires. On
+  // failure closes the connection and returns nullopt with the reason in `error`.
   boost::asio::awaitable<std::optional<std::string>> read_line(boost::asio::steady_timer& deadline,
                                                                std::string_view timeout_text,
                                                                std::string& error);

@@ -250,6 +250,19 @@ TEST_F(DirectorClientTest, NeverAnsweredCommandTimesOut) {
   EXPECT_EQ(fake.connections_accepted(), 2u);
 }
 
+// A command without arguments ends in LF, not TAB: the LF must stay out of the message,
+// which goes into a log line.
+TEST_F(DirectorClientTest, NeverAnsweredHostListNamesTheCommandWithoutItsLf) {
+  DirectorConfig short_timeout = config();
+  short_timeout.command_timeout = Seconds{0.3};
+  DirectorClient impatient{io.get_executor(), short_timeout};
+  fake.ignore_next_command();
+  auto result = run_awaitable(io, impatient.host_list());
+  EXPECT_FALSE(result.pool);
+  EXPECT_EQ(result.error, "HOST-LIST: no reply to HOST-LIST within 0.3 s");
+  EXPECT_EQ(impatient.last_error(), "no reply to HOST-LIST within 0.3 s");
+}
+
 TEST_F(DirectorClientTest, OverlongReplyLineIsRefused) {
   fake.endless_line_on_next_command();
   auto result = run_awaitable(io, client.host_list());
@@ -350,13 +363,14 @@ TEST_F(DirectorClientTest, SocketGoneAndBackWithCappedBackoff) {
 // The fail_count idiom: the n-th command of a session loses its connection; every
 // other command still succeeds and the one after the failure reconnects.
 TEST(DirectorClientFailCount, EachCommandOfASessionCanFail) {
-  for (int fail_at = 0; fail_at < 4; ++fail_at) {
+  constexpr int kSteps = 5;
+  for (int fail_at = 0; fail_at < kSteps; ++fail_at) {
     SCOPED_TRACE(fail_at);
     asio::io_context io;
     FakeDirector fake{sample_pool()};
     DirectorClient client{io.get_executor(), fake.client_config()};
     const auto a = make_ip_address("127.0.1.1");
-    for (int step = 0; step < 4; ++step) {
+    for (int step = 0; step < kSteps; ++step) {
       if (step == fail_at) fake.close_on_next_command();
       DirectorReply reply;
       switch (step) {
@@ -371,6 +385,11 @@ TEST(DirectorClientFailCount, EachCommandOfASessionCanFail) {
           reply.status = list.pool ? DirectorReplyStatus::ok : DirectorReplyStatus::no_reply;
           break;
         }
+        case 3: {
+          auto ring = run_awaitable(io, client.director_list());
+          reply.status = ring.list ? DirectorReplyStatus::ok : DirectorReplyStatus::no_reply;
+          break;
+        }
         default:
           reply = run_awaitable(io, client.host_up(a));
           break;
@@ -379,8 +398,8 @@ TEST(DirectorClientFailCount, EachCommandOfASessionCanFail) {
                 step == fail_at ? DirectorReplyStatus::no_reply : DirectorReplyStatus::ok)
           << "step " << step;
     }
-    EXPECT_EQ(fake.connections_accepted(), fail_at == 3 ? 1u : 2u);
-    EXPECT_EQ(fake.commands().size(), 4u);
+    EXPECT_EQ(fake.connections_accepted(), fail_at == kSteps - 1 ? 1u : 2u);
+    EXPECT_EQ(fake.commands().size(), static_cast<std::size_t>(kSteps));
   }
 }
 

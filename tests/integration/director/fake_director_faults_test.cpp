@@ -1,5 +1,6 @@
 // FakeDirector's command-targeted faults, driven by the real DirectorClient: a fault
 // aimed at one verb waits for that verb and leaves every other command alone.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -10,6 +11,7 @@
 
 #include "poolwatch/director/director_client.hpp"
 #include "support/fake_director.hpp"
+#include "support/fake_director_table.hpp"
 #include "support/run_awaitable.hpp"
 
 namespace {
@@ -134,6 +136,49 @@ TEST_F(FakeDirectorFaults, EveryFaultKindCanBeTargeted) {
   EXPECT_EQ(fake.commands(),
             (Lines{"HOST-LIST", "HOST-UP\t127.0.4.2", "HOST-LIST", "HOST-UP\t127.0.4.2",
                    "HOST-LIST", "HOST-UP\t127.0.4.2", "HOST-UP\t127.0.4.2"}));
+}
+
+TEST_F(FakeDirectorFaults, ReplyLinesReplacesAWholeListReply) {
+  fake.fail_next("HOST-LIST", Fault::reply_lines({"127.0.9.9\t3\t1\t\tD\t7", ""}));
+  const auto replaced = run_awaitable(io, client->host_list());
+  ASSERT_TRUE(replaced.pool) << replaced.error;
+  ASSERT_EQ(replaced.pool->hosts.size(), 1u);
+  EXPECT_EQ(replaced.pool->hosts[0].address, make_ip_address("127.0.9.9"));
+  EXPECT_EQ(run_awaitable(io, client->host_list()).pool->hosts.size(), 2u);
+  EXPECT_EQ(fake.connections_accepted(), 1u);
+}
+
+// The fail_count idiom over the bytes of one reply: cut after n bytes, for every n until
+// the reply is whole. Every cut reply is lost and the next command reconnects.
+TEST_F(FakeDirectorFaults, CloseAfterCutsTheReplyAtEveryByte) {
+  std::string whole;
+  for (const auto& line : poolwatch::testing::host_list_reply(fake.hosts(), 6))
+    whole += fmt::format("{}\n", line);
+  for (std::size_t cut = 0;; ++cut) {
+    SCOPED_TRACE(cut);
+    fake.fail_next("HOST-LIST", Fault::close_after(cut));
+    const auto result = run_awaitable(io, client->host_list());
+    if (result.pool) {
+      EXPECT_EQ(cut, whole.size());
+      break;
+    }
+    ASSERT_LT(cut, whole.size());
+    EXPECT_EQ(result.error, "HOST-LIST: director closed the connection");
+    EXPECT_FALSE(client->connected());
+  }
+  EXPECT_EQ(fake.transcript().back().line, fmt::format("<{0} of {0} bytes>", whole.size()));
+  EXPECT_EQ(fake.connections_accepted(), whole.size() + 1);
+}
+
+TEST_F(FakeDirectorFaults, StallAfterSaysNothingMore) {
+  fake.fail_next("HOST-DOWN", Fault::stall_after(1));
+  const auto stalled = down(kFirst);
+  EXPECT_EQ(stalled.status, DirectorReplyStatus::no_reply);
+  EXPECT_EQ(stalled.text, "no reply to HOST-DOWN within 0.3 s");
+  EXPECT_TRUE(fake.host(kFirst)->down.value_or(false));  // executed, only the reply stalled
+  EXPECT_EQ(fake.transcript().back().line, "<1 of 3 bytes>");
+  EXPECT_TRUE(up(kFirst).ok());
+  EXPECT_EQ(fake.connections_accepted(), 2u);
 }
 
 TEST_F(FakeDirectorFaults, ClearFaultsDropsTargetedOnesToo) {
