@@ -34,6 +34,9 @@ class ChildProcess {
   std::optional<int> status_;
 };
 
+// The whole text of a file; empty when it cannot be read (/proc entries included).
+std::string read_text_file(const std::string& path);
+
 // Polls pred every 100 ms until it holds or timeout passes. For state outside this
 // process (a daemon's log, a director's host list) that no event reports.
 bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout);

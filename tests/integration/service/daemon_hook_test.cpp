@@ -23,12 +23,7 @@ using poolwatch::testing::FakeMailServer;
 
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using poolwatch::test::read_text_file;
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;
@@ -40,7 +35,7 @@ std::vector<std::string> lines_of(const std::string& text) {
 // Gone, or a zombie its new parent has not reaped yet: either way no longer running.
 bool finished(pid_t pid) {
   if (::kill(pid, 0) != 0) return errno == ESRCH;
-  const auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  const auto stat = read_text_file("/proc/" + std::to_string(pid) + "/stat");
   const auto paren = stat.rfind(')');
   return paren != std::string::npos && stat.size() > paren + 2 && stat[paren + 2] == 'Z';
 }
@@ -87,15 +82,15 @@ TEST_F(DaemonHook, TheHookGetsItsFixedArgumentsThenTheTransition) {
       "hook.sh", "{ for a in \"$@\"; do printf '[%s]' \"$a\"; done; echo; } >> " + calls + "\n");
   watcher_.start(config(hook + " --channel  ops"));
   dying_.reset();  // connection refused from now on
-  ASSERT_TRUE(eventually([&] { return lines_of(read_file(calls)).size() >= 1; }, 15s))
+  ASSERT_TRUE(eventually([&] { return lines_of(read_text_file(calls)).size() >= 1; }, 15s))
       << ::testing::PrintToString(director_.commands());
   revive();
-  ASSERT_TRUE(eventually([&] { return lines_of(read_file(calls)).size() >= 2; }, 15s))
+  ASSERT_TRUE(eventually([&] { return lines_of(read_text_file(calls)).size() >= 2; }, 15s))
       << ::testing::PrintToString(director_.commands());
   watcher_.stop();
 
-  const auto lines = lines_of(read_file(calls));
-  ASSERT_EQ(lines.size(), 2u) << read_file(calls);
+  const auto lines = lines_of(read_text_file(calls));
+  ASSERT_EQ(lines.size(), 2u) << read_text_file(calls);
   EXPECT_TRUE(lines[0].starts_with("[--channel][ops][down][127.0.8.2][imap:")) << lines[0];
   EXPECT_TRUE(lines[1].starts_with("[--channel][ops][up][127.0.8.2][")) << lines[1];
   EXPECT_TRUE(lines[0].ends_with("]")) << lines[0];
@@ -112,10 +107,10 @@ TEST_F(DaemonHook, AStopKillsARunningHookAndItsChildren) {
   c.actions.on_transition_timeout = Seconds(60);
   watcher_.start(c);
   dying_.reset();
-  ASSERT_TRUE(eventually([&] { return !read_file(path("hook.pid")).empty(); }, 15s))
+  ASSERT_TRUE(eventually([&] { return !read_text_file(path("hook.pid")).empty(); }, 15s))
       << ::testing::PrintToString(director_.commands());
-  const pid_t hook_pid = std::stoi(read_file(path("hook.pid")));
-  const pid_t sleep_pid = std::stoi(read_file(path("sleep.pid")));
+  const pid_t hook_pid = std::stoi(read_text_file(path("hook.pid")));
+  const pid_t sleep_pid = std::stoi(read_text_file(path("sleep.pid")));
   ASSERT_FALSE(finished(hook_pid));
 
   const auto asked = std::chrono::steady_clock::now();

@@ -30,12 +30,7 @@ using poolwatch::testing::FakeMailServerOptions;
 
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using poolwatch::test::read_text_file;
 
 std::size_t occurrences(const std::string& text, const std::string& needle) {
   std::size_t n = 0;
@@ -78,7 +73,7 @@ TEST_P(StopSignal, ExitsZeroAndRemovesThePidfile) {
   ASSERT_TRUE(
       eventually([&] { return daemon->output_contains("director: pool of 0 host(s)"); }, 10s))
       << daemon->output();
-  ASSERT_EQ(read_file(pidfile()), std::to_string(daemon->pid()) + "\n");
+  ASSERT_EQ(read_text_file(pidfile()), std::to_string(daemon->pid()) + "\n");
 
   const auto sent = std::chrono::steady_clock::now();
   daemon->signal(sig);
@@ -113,7 +108,7 @@ TEST_F(DaemonService, StalePidfileOfAnExitedProcessIsTakenOver) {
   auto daemon = start("daemon");
   ASSERT_TRUE(eventually([&] { return daemon->output_contains("director: pool of"); }, 10s))
       << daemon->output();
-  EXPECT_EQ(read_file(pidfile()), std::to_string(daemon->pid()) + "\n");
+  EXPECT_EQ(read_text_file(pidfile()), std::to_string(daemon->pid()) + "\n");
   EXPECT_TRUE(daemon->output_contains("taken over from pid " + std::to_string(gone)))
       << daemon->output();
 
@@ -160,7 +155,7 @@ TEST_F(DaemonService, WithoutForegroundItDetachesAndSigtermToTheDaemonRemovesThe
   auto launcher = start("launcher", false);
   ASSERT_EQ(launcher->wait(10s), 0) << launcher->output();
   // The launcher returns only once the daemon wrote the pidfile.
-  const auto text = read_file(pidfile());
+  const auto text = read_text_file(pidfile());
   ASSERT_FALSE(text.empty());
   const pid_t daemon = std::stoi(text);
   reaper.adopt(daemon);
@@ -169,16 +164,18 @@ TEST_F(DaemonService, WithoutForegroundItDetachesAndSigtermToTheDaemonRemovesThe
   // Its stdio is /dev/null: everything goes to the log file, nothing to the launcher's.
   EXPECT_EQ(launcher->output(), "");
   ASSERT_TRUE(eventually(
-      [&] { return read_file(log_file()).find("director: pool of") != std::string::npos; }, 10s))
-      << read_file(log_file());
+      [&] { return read_text_file(log_file()).find("director: pool of") != std::string::npos; },
+      10s))
+      << read_text_file(log_file());
   EXPECT_GE(poolwatch::test::count_host_lists(director_), 1u);
 
   ASSERT_EQ(::kill(daemon, SIGTERM), 0);
   const auto status = reaper.wait(5s);
-  ASSERT_TRUE(status.has_value()) << read_file(log_file());
+  ASSERT_TRUE(status.has_value()) << read_text_file(log_file());
   EXPECT_EQ(*status, 0);
   EXPECT_FALSE(std::filesystem::exists(pidfile()));
-  EXPECT_NE(read_file(log_file()).find("stopped"), std::string::npos) << read_file(log_file());
+  EXPECT_NE(read_text_file(log_file()).find("stopped"), std::string::npos)
+      << read_text_file(log_file());
 }
 
 TEST_F(DaemonService, HupAppliesANewIntervalAndNewProbePorts) {
@@ -281,7 +278,7 @@ TEST_F(DaemonService, HupReportsRestartOnlyKeysAndKeepsTheOldValues) {
       [&] { return poolwatch::test::count_host_lists(director_) >= host_lists + 3; }, 10s))
       << daemon->output();
   EXPECT_FALSE(daemon->output_contains(other_socket)) << daemon->output();
-  EXPECT_EQ(read_file(pidfile()), std::to_string(daemon->pid()) + "\n");
+  EXPECT_EQ(read_text_file(pidfile()), std::to_string(daemon->pid()) + "\n");
   EXPECT_FALSE(std::filesystem::exists(other_pidfile));
 
   daemon->signal(SIGTERM);
@@ -293,7 +290,8 @@ TEST_F(DaemonService, HupReopensARotatedLogFile) {
   config("log:\n  target: file\n  file: " + log_file() + "\n");
   auto daemon = start("daemon");
   ASSERT_TRUE(eventually(
-      [&] { return read_file(log_file()).find("director: pool of") != std::string::npos; }, 10s))
+      [&] { return read_text_file(log_file()).find("director: pool of") != std::string::npos; },
+      10s))
       << daemon->output();
 
   // logrotate without copytruncate: the file is moved away, then the daemon is HUPed.
@@ -303,22 +301,22 @@ TEST_F(DaemonService, HupReopensARotatedLogFile) {
   ASSERT_TRUE(eventually([&] { return std::filesystem::exists(log_file()); }, 10s))
       << daemon->output();
   // The reload is logged before the reopen, so it is the last thing the old file gets.
-  EXPECT_EQ(occurrences(read_file(rotated), "config reloaded"), 1u) << read_file(rotated);
+  EXPECT_EQ(occurrences(read_text_file(rotated), "config reloaded"), 1u) << read_text_file(rotated);
   struct stat st {};
   ASSERT_EQ(::stat(log_file().c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0007, 0u) << "the log names backends and users";
 
   daemon->signal(SIGHUP);
   ASSERT_TRUE(eventually(
-      [&] { return read_file(log_file()).find("config reloaded") != std::string::npos; }, 10s))
+      [&] { return read_text_file(log_file()).find("config reloaded") != std::string::npos; }, 10s))
       << daemon->output();
-  EXPECT_NE(read_file(log_file()).find("SIGHUP: reloading"), std::string::npos);
-  EXPECT_EQ(occurrences(read_file(rotated), "config reloaded"), 1u) << read_file(rotated);
+  EXPECT_NE(read_text_file(log_file()).find("SIGHUP: reloading"), std::string::npos);
+  EXPECT_EQ(occurrences(read_text_file(rotated), "config reloaded"), 1u) << read_text_file(rotated);
 
   daemon->signal(SIGTERM);
   EXPECT_EQ(daemon->wait(5s), 0) << daemon->output();
-  EXPECT_NE(read_file(log_file()).find("stopped"), std::string::npos);
-  EXPECT_EQ(read_file(rotated).find("stopped"), std::string::npos);
+  EXPECT_NE(read_text_file(log_file()).find("stopped"), std::string::npos);
+  EXPECT_EQ(read_text_file(rotated).find("stopped"), std::string::npos);
 }
 
 }  // namespace
