@@ -240,8 +240,8 @@ StateLoad load_state_file(const std::string& path, std::int64_t unix_now) {
   return result;
 }
 
-std::optional<std::string> save_state_file(const std::string& path,
-                                           const std::vector<OwnedHost>& hosts) {
+std::optional<std::string> write_file_atomically(const std::string& path, std::string_view text,
+                                                 std::string_view what) {
   const std::filesystem::path target(path);
   const auto dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
   const auto temp =
@@ -249,12 +249,11 @@ std::optional<std::string> save_state_file(const std::string& path,
   const auto fail = [&](std::string_view step, int err, bool remove_temp) {
     if (remove_temp) ::unlink(temp.c_str());
     return std::optional<std::string>(
-        fmt::format("state file {}: {}: {}", path, step, errno_text(err)));
+        fmt::format("{} {}: {}: {}", what, path, step, errno_text(err)));
   };
 
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
   if (fd < 0) return fail(fmt::format("cannot create {}", temp.string()), errno, false);
-  const std::string text = format_state(hosts);
   if (!write_all(fd, text) || ::fsync(fd) != 0) {
     const int err = errno;
     ::close(fd);
@@ -270,6 +269,29 @@ std::optional<std::string> save_state_file(const std::string& path,
   ::close(dir_fd);
   if (!synced) return fail("cannot sync its directory", err, false);
   return std::nullopt;
+}
+
+std::optional<std::string> save_state_file(const std::string& path,
+                                           const std::vector<OwnedHost>& hosts) {
+  return write_file_atomically(path, format_state(hosts), "state file");
+}
+
+SmallFileRead read_small_file(const std::string& path) {
+  SmallFileRead result;
+  std::string error;
+  switch (read_file(path, result.text, error)) {
+    case ReadStatus::missing:
+      result.missing = true;
+      break;
+    case ReadStatus::failed:
+      result.error = std::move(error);
+      break;
+    case ReadStatus::ok:
+      if (result.text.size() > kMaxFileBytes)
+        result.error = fmt::format("larger than {} bytes", kMaxFileBytes);
+      break;
+  }
+  return result;
 }
 
 }  // namespace poolwatch

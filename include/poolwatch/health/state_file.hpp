@@ -47,4 +47,17 @@ StateLoad load_state_file(const std::string& path, std::int64_t unix_now);
 std::optional<std::string> save_state_file(const std::string& path,
                                            const std::vector<OwnedHost>& hosts);
 
+// The write save_state_file makes, for another small file of the daemon's (the ring's
+// shared ownership); `what` starts the error message ("state file").
+std::optional<std::string> write_file_atomically(const std::string& path, std::string_view text,
+                                                 std::string_view what);
+
+struct SmallFileRead {
+  std::string text;
+  bool missing = false;
+  std::string error;  // "cannot open: ...", or too large; empty when read or missing
+};
+// Reads a file of at most the state file's size cap.
+SmallFileRead read_small_file(const std::string& path);
+
 }  // namespace poolwatch
