@@ -82,11 +82,22 @@ asio::awaitable<PeerFetchResult> fetch_dialogue(tcp::socket& socket, const tcp::
 
 }  // namespace
 
-asio::awaitable<PeerFetchResult> fetch_from_peer(tcp::endpoint endpoint, std::string target,
-                                                 std::string secret,
+asio::awaitable<PeerFetchResult> fetch_from_peer(tcp::endpoint endpoint,
+                                                 std::optional<asio::ip::address> source,
+                                                 std::string target, std::string secret,
                                                  std::chrono::milliseconds timeout) {
   auto executor = co_await asio::this_coro::executor;
   tcp::socket socket(executor);
+  if (source) {
+    boost::system::error_code ec;
+    socket.open(endpoint.protocol(), ec);
+    if (!ec) socket.bind(tcp::endpoint(*source, 0), ec);
+    if (ec) {
+      PeerFetchResult unbound;
+      unbound.error = fmt::format("bind to {}: {}", source->to_string(), ec.message());
+      co_return unbound;
+    }
+  }
   asio::steady_timer deadline(executor, timeout);
   auto outcome =
       co_await (fetch_dialogue(socket, endpoint, target, secret) || deadline.async_wait(use_tuple));

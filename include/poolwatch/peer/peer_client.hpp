@@ -5,6 +5,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
+#include <optional>
 #include <string>
 
 namespace poolwatch::peer {
@@ -14,8 +15,10 @@ struct PeerFetchResult {
   std::string error;  // empty on success; never contains the secret
 };
 
-boost::asio::awaitable<PeerFetchResult> fetch_from_peer(boost::asio::ip::tcp::endpoint endpoint,
-                                                        std::string target, std::string secret,
-                                                        std::chrono::milliseconds timeout);
+// source: the local address to connect from (this director's ring address, so that a
+// peer's firewall can tell the instances apart); nullopt: the kernel picks.
+boost::asio::awaitable<PeerFetchResult> fetch_from_peer(
+    boost::asio::ip::tcp::endpoint endpoint, std::optional<boost::asio::ip::address> source,
+    std::string target, std::string secret, std::chrono::milliseconds timeout);
 
 }  // namespace poolwatch::peer

@@ -46,8 +46,8 @@ class PeerExchange : public ::testing::Test {
   }
 
   PeerFetchResult fetch(tcp::endpoint endpoint, const std::string& secret) {
-    return run_awaitable(
-        io_, fetch_from_peer(endpoint, std::string(kReportTarget), secret, kPeerDeadline));
+    return run_awaitable(io_, fetch_from_peer(endpoint, std::nullopt, std::string(kReportTarget),
+                                              secret, kPeerDeadline));
   }
 
   asio::io_context io_;
@@ -124,8 +124,8 @@ TEST_F(PeerExchange, GarbageAndOversizedRepliesAreErrorsNotCrashes) {
 
 TEST_F(PeerExchange, SilentPeerTimesOut) {
   tcp::acceptor silent(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  const PeerFetchResult result =
-      run_awaitable(io_, fetch_from_peer(silent.local_endpoint(), std::string(kReportTarget),
-                                         kRingSecretA, std::chrono::milliseconds(300)));
+  const PeerFetchResult result = run_awaitable(
+      io_, fetch_from_peer(silent.local_endpoint(), std::nullopt, std::string(kReportTarget),
+                           kRingSecretA, std::chrono::milliseconds(300)));
   EXPECT_EQ(result.error, "no reply within the deadline");
 }
