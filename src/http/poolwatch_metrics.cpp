@@ -90,6 +90,21 @@ PoolwatchMetrics::PoolwatchMetrics()
                                          "Duration of one scan over the whole pool.", {},
                                          kScanBuckets)),
       probes_in_flight_(registry_.gauge("poolwatch_probes_in_flight", "Probes currently running.")),
+      ring_role_(registry_.gauge("poolwatch_ring_role",
+                                 "On a ring: this instance's role, one-hot (alone, actor, "
+                                 "standby, isolated).",
+                                 {"role"})),
+      ring_peers_(registry_.gauge("poolwatch_ring_peers",
+                                  "On a ring: directors listed by DIRECTOR-LIST, and instances "
+                                  "answering, this one included.",
+                                  {"state"})),
+      ring_votes_(registry_.gauge("poolwatch_ring_votes",
+                                  "On a ring: the instances voting the backend down or up.",
+                                  {"backend", "verdict"})),
+      ring_overruled_(registry_.gauge("poolwatch_ring_overruled",
+                                      "On a ring: 1 while the ring's verdict on the backend "
+                                      "differs from this instance's own, by why.",
+                                      {"backend", "why"})),
       build_info_(registry_.gauge("poolwatch_build_info",
                                   "Always 1; the version label says which poolwatch runs.",
                                   {"version"})) {
@@ -173,6 +188,21 @@ void PoolwatchMetrics::scan_duration(std::chrono::duration<double> duration) {
 
 void PoolwatchMetrics::probes_in_flight(std::size_t n) {
   probes_in_flight_.set({}, static_cast<double>(n));
+}
+
+void PoolwatchMetrics::ring(std::string_view role, std::size_t listed, std::size_t answering,
+                            const std::vector<RingBackendFigures>& backends) {
+  for (const std::string_view each : {"alone", "actor", "standby", "isolated"})
+    ring_role_.set({str(each)}, each == role ? 1 : 0);
+  ring_peers_.set({"listed"}, static_cast<double>(listed));
+  ring_peers_.set({"answering"}, static_cast<double>(answering));
+  ring_votes_.clear();
+  ring_overruled_.clear();
+  for (const auto& backend : backends) {
+    ring_votes_.set({backend.backend, "down"}, static_cast<double>(backend.votes_down));
+    ring_votes_.set({backend.backend, "up"}, static_cast<double>(backend.votes_up));
+    if (!backend.overruled.empty()) ring_overruled_.set({backend.backend, backend.overruled}, 1);
+  }
 }
 
 void PoolwatchMetrics::forget_backend(std::string_view backend) {

@@ -24,6 +24,8 @@ bool read_member(const json& object, const char* key, T& out, std::string& error
     type_ok = it->is_string();
   else if constexpr (std::is_same_v<T, double>)
     type_ok = it->is_number();
+  else if constexpr (std::is_same_v<T, bool>)
+    type_ok = it->is_boolean();
   else
     type_ok = it->is_number_integer();
   if (!type_ok) {
@@ -34,9 +36,51 @@ bool read_member(const json& object, const char* key, T& out, std::string& error
   return true;
 }
 
+json ring_json(const RingStatusView& ring) {
+  json peers = json::array();
+  for (const auto& p : ring.peers)
+    peers.push_back({{"id", p.id},
+                     {"answering", p.answering},
+                     {"age_ms", p.age_ms},
+                     {"role", p.role},
+                     {"problem", p.problem}});
+  return {
+      {"role", ring.role},        {"reason", ring.reason},
+      {"self", ring.self},        {"actor", ring.actor.empty() ? json(nullptr) : json(ring.actor)},
+      {"listed", ring.listed},    {"answering", ring.answering},
+      {"quorum", ring.quorum},    {"owned", ring.owned},
+      {"peers", std::move(peers)}};
+}
+
+json backend_ring_json(const BackendRingView& ring) {
+  return {{"verdict", ring.verdict}, {"votes_down", ring.votes_down}, {"votes_up", ring.votes_up},
+          {"voters", ring.voters},   {"quorum", ring.quorum},         {"overruled", ring.overruled},
+          {"reason", ring.reason}};
+}
+
+std::optional<BackendRingView> read_backend_ring(const json& item, std::string& error) {
+  auto it = item.find("ring");
+  if (it == item.end() || it->is_null()) return std::nullopt;
+  BackendRingView ring;
+  if (!it->is_object()) {
+    error = "\"ring\" is not an object";
+    return std::nullopt;
+  }
+  if (!read_member(*it, "verdict", ring.verdict, error, true) ||
+      !read_member(*it, "votes_down", ring.votes_down, error, false) ||
+      !read_member(*it, "votes_up", ring.votes_up, error, false) ||
+      !read_member(*it, "voters", ring.voters, error, false) ||
+      !read_member(*it, "quorum", ring.quorum, error, false) ||
+      !read_member(*it, "overruled", ring.overruled, error, false) ||
+      !read_member(*it, "reason", ring.reason, error, false))
+    return std::nullopt;
+  return ring;
+}
+
 }  // namespace
 
-std::string to_json(const std::vector<BackendStatusView>& backends) {
+std::string to_json(const std::vector<BackendStatusView>& backends,
+                    const std::optional<RingStatusView>& ring) {
   json list = json::array();
   for (const auto& b : backends) {
     json checks = json::array();
@@ -47,15 +91,15 @@ std::string to_json(const std::vector<BackendStatusView>& backends) {
                         {"last_outcome", c.last_outcome},
                         {"last_latency_ms", c.last_latency_ms}});
     }
-    list.push_back({{"address", b.address},
-                    {"state", b.state},
-                    {"last_outcome", b.last_outcome},
-                    {"last_latency_ms", b.last_latency_ms},
-                    {"since_unix", b.since_unix},
-                    {"reason", b.reason},
-                    {"checks", std::move(checks)}});
+    json backend = {{"address", b.address},           {"state", b.state},
+                    {"last_outcome", b.last_outcome}, {"last_latency_ms", b.last_latency_ms},
+                    {"since_unix", b.since_unix},     {"reason", b.reason},
+                    {"checks", std::move(checks)}};
+    if (b.ring) backend["ring"] = backend_ring_json(*b.ring);
+    list.push_back(std::move(backend));
   }
   json document = {{"backends", std::move(list)}};
+  if (ring) document["ring"] = ring_json(*ring);
   return document.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -95,9 +139,48 @@ std::optional<std::vector<BackendStatusView>> parse_status_json(std::string_view
         b.checks.push_back(std::move(c));
       }
     }
+    b.ring = read_backend_ring(item, error);
+    if (!error.empty()) return fail("backend: ring: " + error);
     backends.push_back(std::move(b));
   }
   return backends;
+}
+
+std::optional<RingStatusView> parse_ring_status(std::string_view text, std::string* error_out) {
+  std::string error;
+  auto fail = [&](std::string message) -> std::optional<RingStatusView> {
+    if (error_out) *error_out = std::move(message);
+    return std::nullopt;
+  };
+  auto document = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (document.is_discarded() || !document.is_object()) return fail("not a JSON object");
+  auto it = document.find("ring");
+  if (it == document.end() || it->is_null()) return std::nullopt;
+  if (!it->is_object()) return fail("\"ring\" is not an object");
+  RingStatusView ring;
+  if (!read_member(*it, "role", ring.role, error, true) ||
+      !read_member(*it, "reason", ring.reason, error, false) ||
+      !read_member(*it, "self", ring.self, error, false) ||
+      !read_member(*it, "actor", ring.actor, error, false) ||
+      !read_member(*it, "listed", ring.listed, error, false) ||
+      !read_member(*it, "answering", ring.answering, error, false) ||
+      !read_member(*it, "quorum", ring.quorum, error, false) ||
+      !read_member(*it, "owned", ring.owned, error, false))
+    return fail("ring: " + error);
+  if (auto peers = it->find("peers"); peers != it->end() && peers->is_array()) {
+    for (const auto& peer : *peers) {
+      if (!peer.is_object()) return fail("ring: a peer is not an object");
+      RingPeerStatusView p;
+      if (!read_member(peer, "id", p.id, error, true) ||
+          !read_member(peer, "answering", p.answering, error, false) ||
+          !read_member(peer, "age_ms", p.age_ms, error, false) ||
+          !read_member(peer, "role", p.role, error, false) ||
+          !read_member(peer, "problem", p.problem, error, false))
+        return fail("ring: peer: " + error);
+      ring.peers.push_back(std::move(p));
+    }
+  }
+  return ring;
 }
 
 int status_exit_code(const std::vector<BackendStatusView>& backends) {

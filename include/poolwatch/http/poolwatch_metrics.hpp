@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "poolwatch/director/director_protocol.hpp"
 #include "poolwatch/director/pool.hpp"
@@ -49,6 +50,17 @@ class PoolwatchMetrics {
   void pool(const PoolSnapshot& snapshot);
   void scan_duration(std::chrono::duration<double> duration);
   void probes_in_flight(std::size_t n);
+  // On a ring (ring.peer_port set), once per evaluation: this instance's role one-hot,
+  // the directors listed and the instances answering (this one included), and the votes
+  // on each backend. The per-backend series are replaced as a whole each time.
+  struct RingBackendFigures {
+    std::string backend;
+    std::size_t votes_down = 0;
+    std::size_t votes_up = 0;
+    std::string overruled;  // why the ring's verdict differs from this instance's; "": it agrees
+  };
+  void ring(std::string_view role, std::size_t listed, std::size_t answering,
+            const std::vector<RingBackendFigures>& backends);
   // Removes every series labelled with this backend.
   void forget_backend(std::string_view backend);
 
@@ -73,6 +85,10 @@ class PoolwatchMetrics {
   metrics::GaugeFamily& director_up_;
   metrics::HistogramFamily& scan_duration_;
   metrics::GaugeFamily& probes_in_flight_;
+  metrics::GaugeFamily& ring_role_;
+  metrics::GaugeFamily& ring_peers_;
+  metrics::GaugeFamily& ring_votes_;
+  metrics::GaugeFamily& ring_overruled_;
   metrics::GaugeFamily& build_info_;
   std::set<std::string, std::less<>> pool_backends_;
 };

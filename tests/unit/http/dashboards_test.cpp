@@ -52,6 +52,7 @@ std::set<std::string> exported_names() {
   m.director_reconnect();
   m.scan_duration(1s);
   m.probes_in_flight(1);
+  m.ring("actor", 3, 3, {{"10.0.0.1", 0, 3, "no_quorum"}});
   auto parsed = test::check_exposition(m.render());
   EXPECT_TRUE(parsed.ok()) << parsed.error_text();
   std::set<std::string> names;

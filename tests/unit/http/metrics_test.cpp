@@ -258,6 +258,22 @@ TEST(PoolwatchMetrics, BackendStateStaysOneHot) {
   EXPECT_EQ(p.value("poolwatch_backend_state", {{"backend", "10.0.0.1"}, {"state", "up"}}), 1);
 }
 
+TEST(PoolwatchMetrics, RingSeriesAreReplacedByEachEvaluation) {
+  PoolwatchMetrics m;
+  m.ring("actor", 3, 3,
+         {{"10.0.0.1", 0, 3, ""}, {"10.0.0.2", 1, 2, "unreachable_from_this_director_only"}});
+  m.ring("standby", 3, 2, {{"10.0.0.1", 0, 2, ""}});
+  auto p = checked(m.render());
+  EXPECT_EQ(p.value("poolwatch_ring_role", {{"role", "standby"}}), 1);
+  EXPECT_EQ(p.value("poolwatch_ring_role", {{"role", "actor"}}), 0);
+  EXPECT_EQ(p.value("poolwatch_ring_peers", {{"state", "answering"}}), 2);
+  EXPECT_EQ(p.value("poolwatch_ring_peers", {{"state", "listed"}}), 3);
+  EXPECT_EQ(p.value("poolwatch_ring_votes", {{"backend", "10.0.0.1"}, {"verdict", "up"}}), 2);
+  // The backend the last evaluation did not name, and its overruling, are gone.
+  EXPECT_TRUE(p.find("poolwatch_ring_votes", {{"backend", "10.0.0.2"}}).empty());
+  EXPECT_TRUE(p.find("poolwatch_ring_overruled", {}).empty());
+}
+
 // Alert rules and dashboards select on these label values: renaming an enumerator must
 // not rename its label.
 TEST(PoolwatchMetrics, ActionAndReasonLabelsAreTheDocumentedValues) {
