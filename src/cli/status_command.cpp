@@ -110,6 +110,13 @@ std::string render_status_table(const std::vector<BackendStatusView>& backends,
                       printable_excerpt_all(c.last_outcome), latency(c.last_latency_ms), "",
                       failures});
     }
+    if (b.ring) {
+      const auto votes = fmt::format("{} down, {} up of {} (quorum {})", b.ring->votes_down,
+                                     b.ring->votes_up, b.ring->voters, b.ring->quorum);
+      const auto overruled =
+          b.ring->overruled == "no" ? std::string() : printable_excerpt_all(b.ring->overruled);
+      rows.push_back({"  ring", printable_excerpt_all(b.ring->verdict), votes, "", "", overruled});
+    }
   }
   std::array<std::size_t, 6> width{};
   for (const auto& row : rows)
@@ -125,6 +132,28 @@ std::string render_status_table(const std::vector<BackendStatusView>& backends,
     out += line + "\n";
   }
   if (backends.empty()) out += "(no backends)\n";
+  return out;
+}
+
+std::string render_ring_summary(const RingStatusView& ring) {
+  std::string out = fmt::format(
+      "ring: role {} ({}); self {}, actor {}; {} of {} directors' instances answering, quorum {}, "
+      "{} down(s) held by the ring\n",
+      printable_excerpt_all(ring.role), printable_excerpt_all(ring.reason),
+      ring.self.empty() ? "unknown" : printable_excerpt_all(ring.self),
+      ring.actor.empty() ? "none" : printable_excerpt_all(ring.actor), ring.answering, ring.listed,
+      ring.quorum, ring.owned);
+  for (const auto& peer : ring.peers) {
+    out += fmt::format(
+        "  peer {}: {}{}{}{}\n", printable_excerpt_all(peer.id),
+        peer.answering ? "answering" : "not answering",
+        peer.role.empty() ? "" : fmt::format(", {}", printable_excerpt_all(peer.role)),
+        peer.age_ms < 0
+            ? ""
+            : fmt::format(", last report {:.1f} s ago", static_cast<double>(peer.age_ms) / 1000),
+        peer.problem.empty() ? ""
+                             : fmt::format(", problem: {}", printable_excerpt_all(peer.problem)));
+  }
   return out;
 }
 
@@ -218,6 +247,7 @@ int run_status_command(const StatusCommandOptions& options, std::ostream& out, s
     out << fetched.body;
     if (fetched.body.empty() || fetched.body.back() != '\n') out << "\n";
   } else {
+    if (auto ring = parse_ring_status(fetched.body, &error)) out << render_ring_summary(*ring);
     out << render_status_table(*backends, static_cast<std::int64_t>(std::time(nullptr)));
   }
   return status_exit_code(*backends);

@@ -18,6 +18,8 @@ namespace poolwatch {
 
 // The human table; `now_unix` turns since_unix into an age. Control characters from
 // reasons are replaced so a peer's text cannot drive the terminal.
+// The ring's part of /status, above the table: role, peers, ownership.
+std::string render_ring_summary(const RingStatusView& ring);
 std::string render_status_table(const std::vector<BackendStatusView>& backends,
                                 std::int64_t now_unix);
 

@@ -35,6 +35,62 @@ TEST(StatusJson, RoundTrips) {
   EXPECT_EQ(parse_status_json(to_json({})), std::vector<BackendStatusView>{});
 }
 
+RingStatusView ring_sample() {
+  RingStatusView ring;
+  ring.role = "actor";
+  ring.reason = "lowest_synced";
+  ring.self = "127.0.0.11:9090";
+  ring.actor = "127.0.0.11:9090";
+  ring.listed = 3;
+  ring.answering = 2;
+  ring.quorum = 2;
+  ring.owned = 1;
+  ring.peers = {{"127.0.0.12:9090", true, 900, "standby", ""},
+                {"127.0.0.13:9090", false, -1, "", "connect: Connection refused"}};
+  return ring;
+}
+
+TEST(StatusJson, RingPartsRoundTrip) {
+  auto backends = sample();
+  backends[1].ring =
+      BackendRingView{"up", 1, 2, 3, 2, "unreachable_from_this_director_only", "1 down, 2 up"};
+  const auto text = to_json(backends, ring_sample());
+  std::string error;
+  auto parsed = parse_status_json(text, &error);
+  ASSERT_TRUE(parsed) << error;
+  EXPECT_EQ(*parsed, backends);
+  auto ring = parse_ring_status(text, &error);
+  ASSERT_TRUE(ring) << error;
+  EXPECT_EQ(*ring, ring_sample());
+  // Without a ring there is no "ring" object, and that is no error.
+  error.clear();
+  EXPECT_FALSE(parse_ring_status(to_json(sample()), &error));
+  EXPECT_EQ(error, "");
+  EXPECT_FALSE(parse_ring_status(R"({"backends":[],"ring":{"role":7}})", &error));
+  EXPECT_NE(error, "");
+}
+
+TEST(StatusTable, ShowsTheRingsRoleAndVotes) {
+  const auto summary = render_ring_summary(ring_sample());
+  EXPECT_NE(summary.find("ring: role actor (lowest_synced); self 127.0.0.11:9090"),
+            std::string::npos)
+      << summary;
+  EXPECT_NE(summary.find("2 of 3 directors' instances answering, quorum 2"), std::string::npos);
+  EXPECT_NE(summary.find("peer 127.0.0.12:9090: answering, standby, last report 0.9 s ago"),
+            std::string::npos)
+      << summary;
+  EXPECT_NE(summary.find("peer 127.0.0.13:9090: not answering, problem: connect: Connection "
+                         "refused"),
+            std::string::npos)
+      << summary;
+  auto backends = sample();
+  backends[1].ring =
+      BackendRingView{"up", 1, 2, 3, 2, "unreachable_from_this_director_only", "1 down, 2 up"};
+  const auto table = render_status_table(backends, 1700000000);
+  EXPECT_NE(table.find("1 down, 2 up of 3 (quorum 2)"), std::string::npos) << table;
+  EXPECT_NE(table.find("unreachable_from_this_director_only"), std::string::npos) << table;
+}
+
 TEST(StatusJson, InvalidUtf8BecomesReplacementCharacters) {
   BackendStatusView b;
   b.address = "10.0.0.1";
