@@ -39,12 +39,15 @@ PoolWatcher::PoolWatcher(asio::any_io_executor executor, Config config, Credenti
       probes_(executor, config_.probe),
       tracker_(config_.health, seeded_unit_random(std::random_device{}())),
       planner_(config_.actions, config_.dry_run, load_owned(config_.state_file)),
+      ring_(config_.ring.enabled() ? std::make_unique<RingLink>(executor, config_, metrics_)
+                                   : nullptr),
       events_(config_.event_log),
       scan_wake_(executor),
       stop_timer_(executor),
       loops_(executor),
       hooks_(executor) {
   stop_timer_.expires_at(asio::steady_timer::time_point::max());
+  if (ring_ && ring_->started_without_ownership_file()) ring_->adopt_when_named(planner_.owned());
 }
 
 void PoolWatcher::request_stop() {
@@ -52,6 +55,7 @@ void PoolWatcher::request_stop() {
   stopping_ = true;
   stop_timer_.cancel();
   scan_wake_.cancel();
+  if (ring_) ring_->stop();
   for (auto& [id, handle] : checks_) {
     handle->cancelled = true;
     handle->wake.cancel();
@@ -133,23 +137,8 @@ void PoolWatcher::wake_scan() {
   scan_wake_.cancel();
 }
 
-namespace {
-
-// Marks the scan as waiting for the director for as long as it lives.
-struct BusyFlag {
-  explicit BusyFlag(bool& flag) : flag_(flag) { flag_ = true; }
-  ~BusyFlag() { flag_ = false; }
-  BusyFlag(const BusyFlag&) = delete;
-  BusyFlag& operator=(const BusyFlag&) = delete;
-
- private:
-  bool& flag_;
-};
-
-}  // namespace
-
 asio::awaitable<void> PoolWatcher::scan() {
-  std::optional<BusyFlag> busy(std::in_place, director_busy_);
+  std::optional<ScopedFlag> busy(std::in_place, director_busy_);
   auto result = co_await director_.host_list();
   busy.reset();
   if (stopping_) co_return;  // answered within the stop grace: nothing more to do
@@ -161,6 +150,7 @@ asio::awaitable<void> PoolWatcher::scan() {
   if (!result.pool) {
     spdlog::warn("director: HOST-LIST failed: {}; no actions until it answers", result.error);
     ready_ = false;
+    if (ring_) co_await ring_turn_without_pool(std::move(result.error));
     co_return;
   }
   log_pool_changes(*result.pool);
@@ -170,7 +160,8 @@ asio::awaitable<void> PoolWatcher::scan() {
   metrics_.pool(pool_);
 
   std::set<IpAddress> start_down;
-  for (const auto& owned : planner_.owned()) start_down.insert(owned.address);
+  for (const auto& owned : ring_ ? ring_->owned_hosts() : planner_.owned())
+    start_down.insert(owned.address);
   const auto backends = probed_backends(pool_);
   auto sync = tracker_.sync(backends, config_.probe.ports, start_down,
                             std::chrono::steady_clock::now(), unix_now());
@@ -183,9 +174,18 @@ asio::awaitable<void> PoolWatcher::scan() {
   for (const auto& backend : tracker_.status())
     metrics_.backend_state(backend.address.to_string(), to_string(backend.state));
 
-  auto plan = planner_.plan(pool_, tracker_.verdicts());
+  auto verdicts = tracker_.verdicts();
+  if (ring_) {
+    auto ring_verdicts = co_await ring_turn();
+    if (!ring_verdicts || stopping_) co_return;
+    verdicts = std::move(*ring_verdicts);
+  }
+  planner_before_ = planner_.owned();
+  auto plan = planner_.plan(pool_, verdicts);
   busy.emplace(director_busy_);
   co_await execute(std::move(plan));
+  // Every scan, not only on a change: the actor confirms the claims it holds.
+  if (ring_) ring_->planner_changed(planner_before_, planner_.owned());
 }
 
 void PoolWatcher::log_pool_changes(const PoolSnapshot& fresh) {
@@ -211,7 +211,10 @@ void PoolWatcher::forget_vanished(const std::vector<CheckId>& removed) {
   std::set<IpAddress> gone;
   for (const auto& id : removed)
     if (!tracker_.backend_state(id.address)) gone.insert(id.address);
-  for (const auto& address : gone) metrics_.forget_backend(address.to_string());
+  for (const auto& address : gone) {
+    metrics_.forget_backend(address.to_string());
+    last_probe_unix_.erase(address);
+  }
 }
 
 std::vector<IpAddress> PoolWatcher::probed_backends(const PoolSnapshot& pool) const {
@@ -275,7 +278,9 @@ asio::awaitable<void> PoolWatcher::check_loop(CheckId id, std::shared_ptr<CheckH
     metrics_.probe_result(target.host_name, id.port.protocol, outcome.failure, outcome.latency);
     metrics_.probes_in_flight(probes_.in_flight());
     report_not_run(outcome);
-    const auto result = tracker_.record(id, outcome, std::chrono::steady_clock::now(), unix_now());
+    const auto probed_unix = unix_now();
+    last_probe_unix_[id.address] = probed_unix;
+    const auto result = tracker_.record(id, outcome, std::chrono::steady_clock::now(), probed_unix);
     on_record(id, outcome, result);
   }
 }

@@ -22,7 +22,7 @@ asio::awaitable<void> PoolWatcher::execute(ActionPlan plan) {
   for (const auto& released : plan.released)
     spdlog::info("{}: no longer held down by poolwatch: {}", released.host.address.to_string(),
                  released.reason);
-  if (plan.ownership_changed) save_state();
+  if (plan.ownership_changed) ownership_changed();
 
   bool last_down_ok = true;
   for (const auto& command : plan.commands) {
@@ -45,7 +45,7 @@ asio::awaitable<void> PoolWatcher::execute(ActionPlan plan) {
     metrics_.action_sent(command.kind, address, ok ? "ok" : to_string(reply.status));
     events_.action(std::chrono::system_clock::now(), name, address,
                    ok ? "ok" : std::string(to_string(reply.status)), command.reason);
-    if (planner_.on_command_result(command, reply.status, unix_now())) save_state();
+    if (planner_.on_command_result(command, reply.status, unix_now())) ownership_changed();
     if (ok && command.kind == HostCommand::down) run_hook("down", command.address, command.reason);
     if (ok && command.kind == HostCommand::up) run_hook("up", command.address, command.reason);
     // Without a connection the rest would fail the same way; the next scan retries.
@@ -80,6 +80,15 @@ void PoolWatcher::report_suppressed(const ActionPlan& plan) {
     }
   }
   metrics_.pool_guard_engaged(guard);
+}
+
+void PoolWatcher::ownership_changed() {
+  if (ring_) {
+    auto after = planner_.owned();
+    ring_->planner_changed(planner_before_, after);
+    planner_before_ = std::move(after);
+  }
+  save_state();
 }
 
 void PoolWatcher::save_state() {

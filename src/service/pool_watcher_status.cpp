@@ -125,9 +125,9 @@ std::vector<BackendStatusView> PoolWatcher::status() const {
     v.state = std::string(to_string(backend.state));
     v.since_unix = backend.verdict.since_unix;
     v.reason = backend.verdict.reason;
-    if (planner_.owns(backend.address)) v.reason = "held down by poolwatch: " + v.reason;
-    if (const auto* h = pool_.find(backend.address);
-        h && h->down.value_or(false) && !planner_.owns(backend.address))
+    const bool held = held_by_poolwatch(backend.address);
+    if (held) v.reason = "held down by poolwatch: " + v.reason;
+    if (const auto* h = pool_.find(backend.address); h && h->down.value_or(false) && !held)
       v.reason = "down in the director, not by poolwatch (left alone)" +
                  (v.reason.empty() ? std::string() : "; " + v.reason);
     for (const auto& c : backend.checks) {
@@ -142,9 +142,19 @@ std::vector<BackendStatusView> PoolWatcher::status() const {
         v.last_outcome = cv.last_outcome;
       v.checks.push_back(std::move(cv));
     }
+    if (ring_) v.ring = ring_->backend_view(backend.address);
     views.push_back(std::move(v));
   }
   return views;
+}
+
+std::optional<RingStatusView> PoolWatcher::ring_status() const {
+  if (!ring_) return std::nullopt;
+  return ring_->status();
+}
+
+bool PoolWatcher::held_by_poolwatch(const IpAddress& address) const {
+  return ring_ ? ring_->owns(address) : planner_.owns(address);
 }
 
 std::string PoolWatcher::status_summary() const {
@@ -155,9 +165,11 @@ std::string PoolWatcher::status_summary() const {
     else if (backend.state == CheckState::suspect || backend.state == CheckState::rapid)
       ++suspect;
   }
-  return fmt::format("{} backends, {} down, {} suspect, {} held down by poolwatch{}",
-                     pool_.hosts.size(), down, suspect, planner_.owned().size(),
-                     ready_ ? "" : ", director unreachable");
+  const auto held = ring_ ? ring_->owned_hosts().size() : planner_.owned().size();
+  return fmt::format("{} backends, {} down, {} suspect, {} held down by poolwatch{}{}",
+                     pool_.hosts.size(), down, suspect, held,
+                     ready_ ? "" : ", director unreachable",
+                     ring_ ? fmt::format(", ring role {}", ring_->status().role) : "");
 }
 
 void PoolWatcher::reload(const Config& fresh) {
@@ -172,6 +184,7 @@ void PoolWatcher::reload(const Config& fresh) {
   fresh_probe.ports = config_.probe.ports;  // the port list is read per scan
   if (fresh_probe != config_.probe) needs_restart("probe.* (other than probe.ports)");
   if (fresh.http != config_.http) needs_restart("http.*");
+  if (fresh.ring != config_.ring) needs_restart("ring.*");
   LogConfig fresh_log = fresh.log;
   fresh_log.level = config_.log.level;  // applied below
   if (fresh_log != config_.log) needs_restart("log.* (other than log.level)");

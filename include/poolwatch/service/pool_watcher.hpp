@@ -27,6 +27,7 @@
 #include "poolwatch/probe/probe_runner.hpp"
 #include "poolwatch/service/event_log.hpp"
 #include "poolwatch/service/not_run_episode.hpp"
+#include "poolwatch/service/ring_link.hpp"
 #include "poolwatch/service/spawn.hpp"
 
 namespace poolwatch {
@@ -66,6 +67,8 @@ class PoolWatcher {
   bool ready() const { return ready_; }
   bool stopping() const { return stopping_; }
   std::vector<BackendStatusView> status() const;
+  // On a ring (ring.peer_port set): the role, the peers and the votes; else nullopt.
+  std::optional<RingStatusView> ring_status() const;
   std::string status_summary() const;  // one line for sd_notify STATUS=
   PoolwatchMetrics& metrics() { return metrics_; }
   const ActionPlanner& planner() const { return planner_; }
@@ -110,9 +113,19 @@ class PoolWatcher {
   void log_backend_transition(const BackendTransition& t);
   void wake_scan();
 
+  // The ring (ring.peer_port set): this instance's vote on every backend it probes, and
+  // the step that says whether it may act and with which verdicts.
+  std::vector<ring::BackendReport> local_votes() const;
+  boost::asio::awaitable<std::optional<std::map<IpAddress, BackendVerdict>>> ring_turn();
+  boost::asio::awaitable<void> ring_turn_without_pool(std::string error);
+  bool held_by_poolwatch(const IpAddress& address) const;
+
   // Actions (pool_watcher_actions.cpp).
   boost::asio::awaitable<void> execute(ActionPlan plan);
   void report_suppressed(const ActionPlan& plan);
+  // The planner's owned set may have changed: the ring's shared set follows, then the
+  // state file.
+  void ownership_changed();
   void save_state();
   void run_hook(std::string_view event, const IpAddress& a, const std::string& reason);
   boost::asio::awaitable<void> hook(std::string event, std::string address, std::string reason);
@@ -125,6 +138,10 @@ class PoolWatcher {
   HealthTracker tracker_;
   ActionPlanner planner_;
   PoolwatchMetrics metrics_;
+  std::unique_ptr<RingLink> ring_;  // set when ring.peer_port is
+  // The planner's owned set when the ring last followed it.
+  std::vector<OwnedHost> planner_before_;
+  std::map<IpAddress, std::int64_t> last_probe_unix_;  // the latest probe of any port
   EventLog events_;
   NotRunEpisode not_run_;
   boost::asio::steady_timer scan_wake_;

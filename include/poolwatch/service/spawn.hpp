@@ -32,6 +32,18 @@ void spawn_logged(Executor executor, Awaitable&& task, std::string what) {
       });
 }
 
+// Sets a flag for as long as it lives: "the scan is waiting for the director".
+class ScopedFlag {
+ public:
+  explicit ScopedFlag(bool& flag) : flag_(flag) { flag_ = true; }
+  ~ScopedFlag() { flag_ = false; }
+  ScopedFlag(const ScopedFlag&) = delete;
+  ScopedFlag& operator=(const ScopedFlag&) = delete;
+
+ private:
+  bool& flag_;
+};
+
 // Counts coroutines still running so a parent can wait for all of them: add() before
 // spawning, done() when each ends, co_await wait() until the count is zero (or the
 // caller's own deadline, composed with ||).
