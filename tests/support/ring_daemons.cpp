@@ -252,30 +252,50 @@ std::optional<double> RingDaemons::metric(int k, const std::string& name,
   return check_exposition(*text).value(name, labels);
 }
 
-std::string RingDaemons::role(int k) const {
+nlohmann::json RingDaemons::ring_status(int k) const {
   const auto s = status(k);
-  if (!s || !s->contains("ring") || !(*s)["ring"].is_object()) return "";
-  return (*s)["ring"].value("role", "");
+  if (!s || !s->is_object() || !s->contains("ring") || !(*s)["ring"].is_object())
+    return nlohmann::json::object();
+  return (*s)["ring"];
+}
+
+std::string RingDaemons::role(int k) const {
+  const auto role = ring_status(k).value("role", nlohmann::json());
+  return role.is_string() ? role.get<std::string>() : "";
+}
+
+namespace {
+
+// The entry of /status's "backends" for `backend`, or an empty object.
+nlohmann::json backend_entry(const std::optional<nlohmann::json>& status,
+                             const std::string& backend) {
+  if (status && status->is_object() && status->contains("backends") &&
+      (*status)["backends"].is_array()) {
+    for (const auto& entry : (*status)["backends"])
+      if (entry.is_object() && entry.value("address", "") == backend) return entry;
+  }
+  return nlohmann::json::object();
+}
+
+}  // namespace
+
+std::string RingDaemons::backend_state(int k, const std::string& backend) const {
+  const auto state = backend_entry(status(k), backend).value("state", nlohmann::json());
+  return state.is_string() ? state.get<std::string>() : "";
 }
 
 nlohmann::json RingDaemons::backend_ring(int k, const std::string& backend) const {
-  const auto s = status(k);
-  if (!s || !s->contains("backends") || !(*s)["backends"].is_array()) return nullptr;
-  for (const auto& entry : (*s)["backends"]) {
-    if (entry.is_object() && entry.value("address", "") == backend && entry.contains("ring"))
-      return entry["ring"];
-  }
-  return nullptr;
+  const auto ring = backend_entry(status(k), backend).value("ring", nlohmann::json());
+  return ring.is_object() ? ring : nlohmann::json::object();
 }
 
 nlohmann::json RingDaemons::peer_entry(int k, const std::string& peer) const {
-  const auto s = status(k);
-  if (!s || !s->contains("ring") || !(*s)["ring"].is_object()) return nullptr;
-  const auto& ring = (*s)["ring"];
-  if (!ring.contains("peers") || !ring["peers"].is_array()) return nullptr;
-  for (const auto& entry : ring["peers"])
-    if (entry.is_object() && entry.value("id", "") == peer) return entry;
-  return nullptr;
+  const auto ring = ring_status(k);
+  if (ring.contains("peers") && ring["peers"].is_array()) {
+    for (const auto& entry : ring["peers"])
+      if (entry.is_object() && entry.value("id", "") == peer) return entry;
+  }
+  return nlohmann::json::object();
 }
 
 std::optional<ring::PeerReport> RingDaemons::signed_report(int k, std::string* error) const {
@@ -324,10 +344,8 @@ bool RingDaemons::publishes_claim(int k, const std::string& backend) const {
 std::string RingDaemons::describe(std::size_t log_lines) const {
   std::string text;
   for (int k = 1; k <= instances(); ++k) {
-    const auto s = status(k);
     text += fmt::format("--- instance {} ({}), {}; ring: {}\n", k, ring_name(k),
-                        running(k) ? "running" : "not running",
-                        s && s->contains("ring") ? (*s)["ring"].dump() : "(no /status)");
+                        running(k) ? "running" : "not running", ring_status(k).dump());
     const auto lines = lines_of(log(k));
     const std::size_t first = lines.size() > log_lines ? lines.size() - log_lines : 0;
     for (std::size_t i = first; i < lines.size(); ++i) text += "  | " + lines[i] + "\n";
@@ -384,14 +402,11 @@ bool RingE2ETest::wait_settled(int actor, std::chrono::milliseconds bound) const
         if (actor_exited) return true;
         for (int k = 1; k <= daemons_->instances(); ++k) {
           if (!daemons_->running(k)) continue;
-          const auto s = daemons_->status(k);
-          if (!s || !s->contains("ring")) return false;
-          const auto& ring = (*s)["ring"];
-          if (ring.value("role", "") != (k == actor ? "actor" : "standby")) return false;
+          if (daemons_->role(k) != (k == actor ? "actor" : "standby")) return false;
           for (int peer = 1; peer <= daemons_->instances(); ++peer) {
             if (peer == k || !daemons_->running(peer)) continue;
             const auto entry = daemons_->peer_entry(k, daemons_->ring_name(peer));
-            if (!entry.is_object() || !entry.value("answering", false)) return false;
+            if (entry.value("answering", false) != true) return false;
           }
         }
         return true;

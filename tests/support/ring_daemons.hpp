@@ -87,11 +87,15 @@ class RingDaemons {
   // The value of one sample of /metrics with exactly these labels.
   std::optional<double> metric(int k, const std::string& name,
                                const std::map<std::string, std::string>& labels) const;
-  // From /status: ring.role, or "" while it cannot be read.
-  std::string role(int k) const;
-  // From /status: the backend's "ring" object (verdict, votes_down, ...), or null.
+  // The objects below come from /status; each is an empty object while it cannot be
+  // read, so that .value(key, default) answers the default rather than throwing.
+  nlohmann::json ring_status(int k) const;  // "ring": role, reason, self, actor, quorum, peers
+  std::string role(int k) const;            // ring.role, or ""
+  // The backend's own state as this instance's probes see it ("up", "down", ...), or "".
+  std::string backend_state(int k, const std::string& backend) const;
+  // The backend's "ring" object: verdict, votes_down, votes_up, voters, overruled.
   nlohmann::json backend_ring(int k, const std::string& backend) const;
-  // From /status: ring.peers' entry whose id is `peer` (a ring name), or null.
+  // The entry of ring.peers whose id is `peer` (a ring name): answering, age_ms.
   nlohmann::json peer_entry(int k, const std::string& peer) const;
 
   // Instance k's own report as a peer gets it: a signed GET on its ring port, the
