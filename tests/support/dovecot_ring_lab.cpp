@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <fstream>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 
 #include "support/child_process.hpp"
@@ -56,6 +58,13 @@ std::string DovecotRingLab::admin_socket(int director) const {
 
 std::string DovecotRingLab::config_file(int director) const {
   return dir() + "/etc/" + director_name(director) + ".conf";
+}
+
+std::string DovecotRingLab::director_log(int director) const {
+  std::ifstream in(dir() + "/log/" + director_name(director) + ".log");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 bool DovecotRingLab::director_running(int director) const {

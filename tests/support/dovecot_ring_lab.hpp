@@ -37,6 +37,8 @@ class DovecotRingLab {
   std::string director_address(int director) const;  // "127.0.0.11", ...
   std::string admin_socket(int director) const;      // DIR/directorK/director-admin
   std::string config_file(int director) const;       // DIR/etc/directorK.conf
+  // What the director logged so far (its log_path): the commands it says it applied.
+  std::string director_log(int director) const;  // DIR/log/directorK.log
   bool director_running(int director) const;
   // The addresses of the other running directors: the synced peers a DIRECTOR-LIST of
   // `director` shows once the ring has settled.

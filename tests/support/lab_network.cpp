@@ -8,9 +8,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
+#include <cctype>
 #include <cerrno>
+#include <cstring>
 #include <optional>
 #include <regex>
+#include <sstream>
 #include <stdexcept>
 #include <utility>
 
@@ -49,6 +54,36 @@ std::string nft(const std::string& arguments) {
   return output;
 }
 
+// Splits an HTTP/1.1 reply read to its end (the request said Connection: close).
+bool parse_http_reply(const std::string& raw, HttpGetResult& result) {
+  const auto head_end = raw.find("\r\n\r\n");
+  if (head_end == std::string::npos || raw.rfind("HTTP/1.", 0) != 0 || raw.size() < 12)
+    return false;
+  std::istringstream head(raw.substr(0, head_end));
+  std::string line;
+  std::getline(head, line);  // the status line
+  while (std::getline(head, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string name = line.substr(0, colon);
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const auto value_start = line.find_first_not_of(' ', colon + 1);
+    result.headers[name] = value_start == std::string::npos ? "" : line.substr(value_start);
+  }
+  result.body = raw.substr(head_end + 4);
+  result.status = std::stoi(raw.substr(9, 3));
+  return true;
+}
+
+// Both addresses are the rule: an empty one would widen it to any address.
+NftMatch address_pair(std::string source, std::string destination) {
+  if (source.empty() || destination.empty())
+    throw std::invalid_argument("a source-to-destination rule needs both addresses");
+  return NftMatch{std::move(source), std::move(destination), {}, {}};
+}
+
 }  // namespace
 
 bool in_own_network_namespace() {
@@ -63,9 +98,22 @@ bool in_own_network_namespace() {
 }
 
 NftRejectRule::NftRejectRule(std::string source, std::string destination)
-    : source_(std::move(source)), destination_(std::move(destination)) {
-  ipv4_address(source_, 0);  // validates both before they reach a shell
-  ipv4_address(destination_, 0);
+    : NftRejectRule(address_pair(std::move(source), std::move(destination))) {}
+
+NftRejectRule::NftRejectRule(NftMatch match) : match_(std::move(match)) {
+  // Validated before any of it reaches a shell.
+  std::string expression;
+  if (!match_.source.empty()) {
+    ipv4_address(match_.source, 0);
+    expression += " ip saddr " + match_.source;
+  }
+  if (!match_.destination.empty()) {
+    ipv4_address(match_.destination, 0);
+    expression += " ip daddr " + match_.destination;
+  }
+  if (match_.socket_group) expression += fmt::format(" meta skgid {}", *match_.socket_group);
+  if (match_.destination_port) expression += fmt::format(" tcp dport {}", *match_.destination_port);
+  if (expression.empty()) throw std::invalid_argument("an nftables reject rule that matches all");
   if (!in_own_network_namespace()) {
     throw std::runtime_error(
         "refusing to change nftables outside the test's own network namespace "
@@ -74,10 +122,8 @@ NftRejectRule::NftRejectRule(std::string source, std::string destination)
   // `add` of an existing table or chain is a no-op, so several rules share them.
   nft(fmt::format("add table {}", kNftTable));
   nft(fmt::format("add chain {} output '{{ type filter hook output priority 0; }}'", kNftTable));
-  const std::string added =
-      nft(fmt::format("--echo --handle add rule {} output ip saddr {} ip daddr {} "
-                      "reject with tcp reset",
-                      kNftTable, source_, destination_));
+  const std::string added = nft(fmt::format(
+      "--echo --handle add rule {} output{} reject with tcp reset", kNftTable, expression));
   std::smatch handle;
   if (!std::regex_search(added, handle, std::regex("# handle ([0-9]+)"))) {
     throw std::runtime_error("nft printed no handle for the new rule: " + added);
@@ -112,6 +158,47 @@ std::error_code connect_from(const std::string& source, const std::string& desti
   if (::bind(fd, reinterpret_cast<const sockaddr*>(&local), sizeof(local)) != 0 ||
       ::connect(fd, reinterpret_cast<const sockaddr*>(&remote), sizeof(remote)) != 0) {
     result = {errno, std::system_category()};
+  }
+  ::close(fd);
+  return result;
+}
+
+HttpGetResult http_get(const std::string& address, unsigned short port, const std::string& target,
+                       const std::vector<std::pair<std::string, std::string>>& headers,
+                       std::chrono::milliseconds timeout) {
+  HttpGetResult result;
+  const sockaddr_in remote = ipv4_address(address, port);
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    result.error = fmt::format("socket: {}", std::strerror(errno));
+    return result;
+  }
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(timeout).count();
+  const timeval each{static_cast<time_t>(micros / 1'000'000),
+                     static_cast<suseconds_t>(micros % 1'000'000)};
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &each, sizeof(each));  // bounds connect() too
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &each, sizeof(each));
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string request = fmt::format("GET {} HTTP/1.1\r\nHost: {}:{}\r\n", target, address, port);
+  for (const auto& [name, value] : headers) request += name + ": " + value + "\r\n";
+  request += "Connection: close\r\n\r\n";
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&remote), sizeof(remote)) != 0 ||
+      ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+          static_cast<ssize_t>(request.size())) {
+    result.error = fmt::format("{}:{}: {}", address, port, std::strerror(errno));
+    ::close(fd);
+    return result;
+  }
+  std::string raw;
+  std::array<char, 16384> buffer{};
+  ssize_t n = 0;
+  while ((n = ::recv(fd, buffer.data(), buffer.size(), 0)) > 0 &&
+         std::chrono::steady_clock::now() < deadline)
+    raw.append(buffer.data(), static_cast<std::size_t>(n));
+  if (n != 0) {
+    result.error = n < 0 ? fmt::format("recv: {}", std::strerror(errno)) : "reply too slow";
+  } else if (!parse_http_reply(raw, result)) {
+    result.error = fmt::format("not an HTTP reply ({} bytes)", raw.size());
   }
   ::close(fd);
   return result;
