@@ -53,7 +53,7 @@ std::optional<std::string> PeerTable::record(const Membership& membership, const
   if (membership.find(from) == nullptr)
     return fmt::format("a report from {}, which is not a member of the ring", from.to_string());
   if (report.instance != from)
-    return fmt::format("the poolwatch polled at {} answers as {}: not counted", from.to_string(),
+    return fmt::format("the poolwatch polled at {} answers as {}", from.to_string(),
                        report.instance.to_string());
   last_.insert_or_assign(from, ReceivedReport{std::move(report), now});
   return std::nullopt;

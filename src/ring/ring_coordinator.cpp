@@ -33,7 +33,7 @@ void RingCoordinator::on_director_list_failed(std::string error) {
 
 PeerReportOutcome RingCoordinator::on_peer_report(const InstanceId& from, PeerReport report,
                                                   SteadyTime now, std::int64_t unix_now) {
-  if (!membership_) return {"no ring membership yet: the report is not counted", {}};
+  if (!membership_) return {"no ring membership yet", {}};
   // The ownership set is taken before the report moves into the table.
   const OwnershipState ownership = report.ownership;
   if (auto refused = peers_.record(*membership_, from, std::move(report), now))
