@@ -14,6 +14,7 @@
 
 #include "poolwatch/config/config_loader.hpp"
 #include "poolwatch/health/health_tracker.hpp"
+#include "poolwatch/ring/quorum.hpp"
 #include "support/exposition_checker.hpp"
 #include "support/lab_network.hpp"
 #include "support/ring_daemons.hpp"
@@ -117,14 +118,13 @@ TEST_F(RingDecisions, KilledBackendGoesDownOnceThroughTheOneActor) {
 
 void RingDecisions::hold_up_while_unreachable_from(int director, int held_intervals) {
   const std::string backend = lab_->backend_address(2);
+  // The label of /status and the metric ("unreachable_from_this_director_only").
+  const std::string overruled(ring::to_string(ring::Overruled::unreachable_from_here_only));
   NftRejectRule unreachable(daemons_->address(director), backend);
   const auto cut = Clock::now();
   // The instance's own verdict goes down, the ring's stays up: it says so.
   ASSERT_TRUE(eventually(
-      [&] {
-        return daemons_->backend_ring(director, backend).value("overruled", "") ==
-               "unreachable_from_here_only";
-      },
+      [&] { return daemons_->backend_ring(director, backend).value("overruled", "") == overruled; },
       kDecisionBound))
       << daemons_->backend_ring(director, backend).dump() << "\n"
       << daemons_->describe();
@@ -136,8 +136,7 @@ void RingDecisions::hold_up_while_unreachable_from(int director, int held_interv
   while (Clock::now() - held_from < intervals(held_intervals)) {
     ++samples;
     EXPECT_TRUE(every_running_director_says(backend, "up")) << "sample " << samples;
-    if (daemons_->backend_ring(director, backend).value("overruled", "") !=
-        "unreachable_from_here_only")
+    if (daemons_->backend_ring(director, backend).value("overruled", "") != overruled)
       ++not_overruled;
     std::this_thread::sleep_for(intervals(1));
   }
@@ -151,7 +150,7 @@ void RingDecisions::hold_up_while_unreachable_from(int director, int held_interv
   EXPECT_EQ(own.value("votes_down", 0), 1) << own.dump();
   EXPECT_EQ(own.value("votes_up", 0), 2) << own.dump();
   EXPECT_EQ(daemons_->metric(director, "poolwatch_ring_overruled",
-                             {{"backend", backend}, {"why", "unreachable_from_here_only"}}),
+                             {{"backend", backend}, {"why", overruled}}),
             1);
   const auto lines = daemons_->log_lines_containing(
       director, "backend " + backend + ": unreachable from this director only");
