@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "poolwatch/common/text.hpp"
@@ -41,7 +42,8 @@ class FakeRingPeer {
     valid,          // the control: what the refusals would have been without the fault
   };
 
-  // `report(name, now)` is the report body this peer's content is made of.
+  // `report(name, now)` is the report body this peer's content is made of. It serves
+  // bad_signature replies until told otherwise.
   FakeRingPeer(const std::string& listen, std::string secret, std::string name,
                std::string impostor_name,
                std::function<ring::PeerReport(std::string, std::int64_t)> report)
@@ -254,28 +256,31 @@ TEST_F(RingSafety, ForgedReplayedAndGarbagePeerMessagesAreRefusedAndLogged) {
   const std::string backend = lab_->backend_address(1);
   NftRejectRule unreachable(daemons_->address(1), backend);
   ASSERT_EQ(daemons_->stop(2), 0);
-  FakeRingPeer fake(fmt::format("{}:{}", daemons_->address(2), daemons_->options().peer_port),
-                    daemons_->secret(), daemons_->ring_name(2), daemons_->ring_name(3),
-                    [this, backend](std::string name, std::int64_t now) {
-                      return report_with_down(name, now, backend);
-                    });
-  const std::string peer_lines = "ring: peer " + daemons_->address(2) + ":";
   const auto votes = [&] { return daemons_->backend_ring(1, backend); };
   ASSERT_TRUE(eventually(
       [&] { return votes().value("votes_down", 0) == 1 && votes().value("voters", 0) == 2; },
       kDecisionBound))
       << votes().dump() << "\n"
       << daemons_->describe();
+  // Refusals are logged when the reason changes: each phase's lines are the new ones.
+  const std::string peer_lines = "ring: peer " + daemons_->address(2) + ":";
+  std::size_t logged_before = daemons_->log_lines_containing(1, peer_lines).size();
+  FakeRingPeer fake(fmt::format("{}:{}", daemons_->address(2), daemons_->options().peer_port),
+                    daemons_->secret(), daemons_->ring_name(2), daemons_->ring_name(3),
+                    [this, backend](std::string name, std::int64_t now) {
+                      return report_with_down(name, now, backend);
+                    });
 
   using Reply = FakeRingPeer::Reply;
   std::vector<std::string> refusals;
-  for (const auto& [reply, name] :
-       std::vector<std::pair<Reply, const char*>>{{Reply::bad_signature, "bad signature"},
-                                                  {Reply::replayed, "replayed"},
-                                                  {Reply::garbage, "garbage"},
-                                                  {Reply::impostor, "another member's name"}}) {
+  // Each phase and a word of the reason /status gives for not counting the peer.
+  const std::vector<std::tuple<Reply, const char*, const char*>> phases{
+      {Reply::bad_signature, "bad signature", "signature"},
+      {Reply::replayed, "replayed", "signature"},  // signed, but for another request
+      {Reply::garbage, "garbage", "unreadable"},
+      {Reply::impostor, "another member's name", "refused"}};
+  for (const auto& [reply, name, why] : phases) {
     SCOPED_TRACE(name);
-    const std::size_t logged_before = daemons_->log_lines_containing(1, peer_lines).size();
     fake.serve(reply);
     // Instances 1 and 3 both poll it: three intervals' worth of polls each.
     ASSERT_TRUE(eventually([&] { return fake.served(reply) >= 6; }, kDecisionBound));
@@ -285,18 +290,23 @@ TEST_F(RingSafety, ForgedReplayedAndGarbagePeerMessagesAreRefusedAndLogged) {
     EXPECT_NE(view.value("verdict", ""), "down") << view.dump();
     const auto peer = daemons_->peer_entry(1, daemons_->ring_name(2));
     EXPECT_FALSE(peer.value("answering", true)) << peer.dump();
+    const std::string problem = peer.value("problem", "");
+    EXPECT_NE(problem.find(why), std::string::npos) << peer.dump();
     const auto lines = daemons_->log_lines_containing(1, peer_lines);
     const std::vector<std::string> fresh(lines.begin() + static_cast<long>(logged_before),
                                          lines.end());
     refusals.insert(refusals.end(), fresh.begin(), fresh.end());
+    logged_before = lines.size();
     // One reason may be logged once for a while: a replay is "not signed for this
     // request" like a forgery, so that phase may add no line of its own.
     if (reply != Reply::replayed) {
       EXPECT_FALSE(fresh.empty()) << daemons_->log(1);
     }
-    report("{}: {} replies served, instance 1 counts {} voters, {} down; {} new log line(s){}{}",
-           name, fake.served(reply), view.value("voters", 0), view.value("votes_down", 0),
-           fresh.size(), fresh.empty() ? "" : ", the last: ", fresh.empty() ? "" : fresh.back());
+    report(
+        "{}: {} replies served, instance 1 counts {} voters, {} down; peer not counted: \"{}\"; "
+        "{} new log line(s)",
+        name, fake.served(reply), view.value("voters", 0), view.value("votes_down", 0), problem,
+        fresh.size());
   }
   for (const auto& action : daemons_->all_actions())
     EXPECT_NE(action.backend, backend) << "acted on a refused reply: " << action.action;
