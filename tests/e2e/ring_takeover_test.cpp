@@ -94,7 +94,8 @@ TEST_F(RingTakeover, ActorKilledWhileABackendIsDownTheNextBringsItUp) {
       << roles() << "\n"
       << daemons_->describe();
   const double takeover = seconds_since(killed);
-  EXPECT_EQ(daemons_->role(3), "standby");
+  EXPECT_TRUE(eventually([&] { return daemons_->role(3) == "standby"; }, kPropagationBound))
+      << roles();
 
   const double up = backend_2_recovers_through(2);
   EXPECT_TRUE(daemons_->actions(3).empty()) << daemons_->describe();
@@ -123,7 +124,8 @@ TEST_F(RingTakeover, ActorsDirectorStoppedTheNextTakesOverThroughMembership) {
       << roles() << "\n"
       << daemons_->describe();
   const double takeover = seconds_since(stopping);
-  EXPECT_EQ(daemons_->role(3), "standby");
+  EXPECT_TRUE(eventually([&] { return daemons_->role(3) == "standby"; }, kPropagationBound))
+      << roles();
 
   const double up = backend_2_recovers_through(2);
   EXPECT_TRUE(daemons_->actions(3).empty()) << daemons_->describe();
