@@ -77,6 +77,39 @@ RoleDecision choose_actor(const Membership& membership,
                     heard->first.to_string());
     return decision;
   }
+  // A peer that still names this instance as the actor but has not heard it for more
+  // than an interval and a half (polls come every interval) cannot reach its report: it
+  // will take over at two intervals. Stepping back first leaves a moment without an
+  // actor rather than two actors.
+  const auto unheard_by = std::find_if(peers.begin(), peers.end(), [&](const auto* peer) {
+    return peer->report.actor == membership.self &&
+           peer->report.actor_heard_ago + duration_cast<milliseconds>(now - peer->received) >
+               duration_cast<milliseconds>(settings.interval * 1.5);
+  });
+  if (unheard_by != peers.end()) {
+    decision.reason = RoleReason::unheard_by_peer;
+    decision.detail = fmt::format(
+        "standing by: {} has not heard this instance for over an "
+        "interval and a half",
+        (*unheard_by)->report.instance.to_string());
+    return decision;
+  }
+  // A peer that says it acts does not take this instance for the actor: it cannot hear
+  // this one (a one-way cut) or has not stepped back yet. Acting now would make two
+  // actors; it steps back by itself once it hears this instance as a candidate.
+  const auto acting_peer = std::find_if(peers.begin(), peers.end(), [](const auto* peer) {
+    return peer->report.role == RingRole::actor && peer->report.actor == peer->report.instance;
+  });
+  if (acting_peer != peers.end()) {
+    decision.reason = RoleReason::other_actor_heard;
+    decision.actor = (*acting_peer)->report.instance;
+    decision.actor_heard_ago = duration_cast<milliseconds>(now - (*acting_peer)->received);
+    decision.detail = fmt::format(
+        "standing by: {} acts and does not hear this instance as a "
+        "candidate",
+        decision.actor->to_string());
+    return decision;
+  }
   if (!eligible_since || now - *eligible_since < answer_window(settings)) {
     decision.reason = RoleReason::warming_up;
     decision.detail =
@@ -104,6 +137,10 @@ std::string_view to_string(RoleReason reason) {
       return "lower_instance_acts";
     case RoleReason::lower_actor_heard:
       return "lower_actor_heard";
+    case RoleReason::other_actor_heard:
+      return "other_actor_heard";
+    case RoleReason::unheard_by_peer:
+      return "unheard_by_peer";
     case RoleReason::warming_up:
       return "warming_up";
     case RoleReason::no_membership:

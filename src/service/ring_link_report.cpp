@@ -50,8 +50,14 @@ void RingLink::log_overruled(const std::map<IpAddress, ring::RingVerdict>& verdi
   for (const auto& [address, verdict] : verdicts) {
     auto& last = overruled_[address];
     if (verdict.overruled == last) continue;
-    const auto level =
-        verdict.overruled == ring::Overruled::no ? spdlog::level::info : spdlog::level::warn;
+    // No quorum is what every start looks like until the peers have probed: not worth a
+    // line per backend. A minority view and its end are.
+    auto level = spdlog::level::warn;
+    if (verdict.overruled == ring::Overruled::no_quorum ||
+        (verdict.overruled == ring::Overruled::no && last == ring::Overruled::no_quorum))
+      level = spdlog::level::debug;
+    else if (verdict.overruled == ring::Overruled::no)
+      level = spdlog::level::info;
     spdlog::log(level, "backend {}: {} ({})", address.to_string(), overruled_sentence(verdict),
                 verdict.reason);
     last = verdict.overruled;

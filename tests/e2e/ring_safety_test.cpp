@@ -225,6 +225,48 @@ TEST_F(RingSafety, InstanceCutOffFromItsPeersSendsNothing) {
       isolated, reason, down, all.size(), daemons_->actions(2).size(), daemons_->actions(1).size());
 }
 
+// A one-way cut: nobody reaches instance 1's report, instance 1 still polls the others.
+// They take instance 2 for the actor; instance 1 must step back, never act beside it.
+TEST_F(RingSafety, OneWayCutNeverMakesTwoActors) {
+  const std::string backend = lab_->backend_address(2);
+  const auto cutting = Clock::now();
+  NftRejectRule nobody_reaches_it(
+      {.destination = daemons_->address(1), .destination_port = daemons_->options().peer_port});
+  int samples = 0;
+  int two_actors = 0;
+  std::string stepped_back_why;
+  while (Clock::now() - cutting < intervals(8)) {
+    ++samples;
+    const auto one = daemons_->role(1);
+    const auto two = daemons_->role(2);
+    if (one == "actor" && two == "actor") ++two_actors;
+    if (one == "standby") stepped_back_why = daemons_->ring_status(1).value("reason", "");
+    std::this_thread::sleep_for(intervals(1) / 5);
+  }
+  EXPECT_EQ(two_actors, 0) << "samples with instances 1 and 2 both acting\n" << roles();
+  EXPECT_EQ(daemons_->role(1), "standby") << roles();
+  EXPECT_EQ(daemons_->role(2), "actor") << roles();
+  EXPECT_NE(stepped_back_why, "");
+
+  lab_->backend_fault(2, "kill");
+  ASSERT_TRUE(eventually(
+      [&] {
+        return every_running_director_says(backend, "down") &&
+               count_ok(daemons_->all_actions(), "flush", backend) == 1;
+      },
+      kDecisionBound))
+      << roles() << "\n"
+      << daemons_->describe();
+  std::this_thread::sleep_for(intervals(3));
+  const auto all = daemons_->all_actions();
+  EXPECT_EQ(count_ok(all, "HOST-DOWN", backend), 1U) << daemons_->describe();
+  EXPECT_TRUE(daemons_->actions(1).empty()) << daemons_->describe();
+  report(
+      "one-way cut of instance 1: {} role samples over 8 intervals, {} with two actors; "
+      "instance 1 stood by ({}); backend 2 killed: {} commands in all, {} from instance 2",
+      samples, two_actors, stepped_back_why, all.size(), daemons_->actions(2).size());
+}
+
 void RingSafety::expect_requests_refused() const {
   const std::string target(peer::kReportTarget);
   const auto good =

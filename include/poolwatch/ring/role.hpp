@@ -41,6 +41,8 @@ enum class RoleReason {
   lowest_synced,        // actor
   lower_instance_acts,  // standby: a lower answering instance with a synced director
   lower_actor_heard,    // standby: a peer hears a lower instance acting
+  other_actor_heard,    // standby: a peer acts that does not hear this one (a one-way cut)
+  unheard_by_peer,      // standby: a peer naming this one as actor has stopped hearing it
   warming_up,           // standby: eligible for less than two intervals
   no_membership,        // isolated: no usable DIRECTOR-LIST (see the detail)
   director_not_synced,  // isolated

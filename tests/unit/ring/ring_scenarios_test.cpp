@@ -156,6 +156,26 @@ TEST_F(RingScenarioTest, F_AnInstanceCutOffFromItsPeersSendsNothing) {
   EXPECT_EQ(ring.acting(), std::vector<InstanceId>{kB});
 }
 
+// A one-way cut: nobody reaches a's report, a still polls b and c. b and c take b for
+// the actor; a must not act beside it, though it is the lowest: it steps back when its
+// peers stop hearing it (before b takes over), and stays back while b says it acts.
+TEST_F(RingScenarioTest, OneWayCutLeavesOneActor) {
+  settle();
+  ring.cut(kB, kA);
+  ring.cut(kC, kA);
+  ring.all_see_down(kBackend2, true);
+  run(8);
+  EXPECT_EQ(ring.acting(), std::vector<InstanceId>{kB});
+  EXPECT_EQ(ring.at(kA).last.role.role, RingRole::standby);
+  EXPECT_EQ(ring.at(kA).last.role.reason, RoleReason::other_actor_heard);
+  EXPECT_EQ(ring.at(kA).last.role.actor, kB);
+  EXPECT_EQ(ring.sent(HostCommand::down, kBackend2), 1u);
+  // Healed, a acts again once b has stepped back, and never beside it.
+  ring.heal();
+  run(6);
+  EXPECT_EQ(ring.acting(), std::vector<InstanceId>{kA});
+}
+
 // The known limit: a down is the ring's once a peer has polled the actor after it (within
 // an interval). An actor gone for good before that leaves it to look like an admin's.
 TEST_F(RingScenarioTest, AnActorGoneBeforeAnyPeerPolledItLeavesItsDownUnshared) {
