@@ -91,6 +91,7 @@ struct DirectorClient::Exchange {
   DirectorReply reply;
   std::optional<PoolSnapshot> pool;                 // HOST-LIST
   std::optional<director::DirectorList> directors;  // DIRECTOR-LIST
+  std::vector<std::string> warnings;                // HOST-LIST
 };
 
 DirectorClient::DirectorClient(asio::any_io_executor executor, DirectorConfig config)
@@ -294,6 +295,7 @@ awaitable<DirectorClient::Exchange> DirectorClient::read_reply(ReplyShape shape,
     if (failed) co_return Exchange(std::move(*failed));
     result.reply = {DirectorReplyStatus::ok, "OK"};
     result.pool = parser.take();
+    result.warnings = parser.warnings();
   } else if (shape == ReplyShape::director_list) {
     director::DirectorListParser parser;
     auto failed = co_await read_list(parser, deadline, timeout_text);
@@ -350,8 +352,16 @@ awaitable<DirectorClient::Exchange> DirectorClient::exchange(std::string line, R
 awaitable<HostListResult> DirectorClient::host_list() {
   std::string command(director::kHostListCommand);  // g++ 12: CONTRIBUTING.md
   auto done = co_await exchange(std::move(command), ReplyShape::host_list);
-  if (done.pool) co_return HostListResult{std::move(done.pool), {}};
-  co_return HostListResult{std::nullopt, "HOST-LIST: " + done.reply.text};
+  if (!done.pool) co_return HostListResult{std::nullopt, "HOST-LIST: " + done.reply.text, {}};
+  log_host_list_warnings(done.warnings);
+  co_return HostListResult{std::move(done.pool), {}, std::move(done.warnings)};
+}
+
+void DirectorClient::log_host_list_warnings(const std::vector<std::string>& warnings) {
+  const bool changed = warnings != last_host_list_warnings_;
+  for (const auto& warning : warnings)
+    spdlog::log(changed ? spdlog::level::warn : spdlog::level::debug, "director: {}", warning);
+  if (changed) last_host_list_warnings_ = warnings;
 }
 
 awaitable<DirectorListResult> DirectorClient::director_list() {

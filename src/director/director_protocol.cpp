@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "director_fields.hpp"
 
 namespace poolwatch {
@@ -153,7 +155,13 @@ HostLineParse parse_host_line(std::string_view line) {
   if (!users) return fail("HOST-LIST line has a bad user count '" + peer_excerpt(fields[2]) + "'");
   host.user_count = *users;
 
-  if (fields.size() >= 4) host.tag = tab_unescape(fields[3]);
+  if (fields.size() >= 4) {
+    if (fields[3].size() > kMaxTagBytes) {
+      return fail(fmt::format("HOST-LIST line has a tag of {} bytes, above the maximum {}: {}",
+                              fields[3].size(), kMaxTagBytes, peer_excerpt(fields[3])));
+    }
+    host.tag = tab_unescape(fields[3]);
+  }
   if (fields.size() == 6) {
     if (fields[4] == "U")
       host.down = false;
@@ -168,6 +176,45 @@ HostLineParse parse_host_line(std::string_view line) {
   return {std::move(host), {}};
 }
 
+std::optional<std::string_view> unusable_backend_address(const IpAddress& address) {
+  if (address.is_unspecified()) return "the unspecified address";
+  IpAddress::V4Bytes v4{};
+  bool has_v4 = address.is_v4();
+  if (has_v4) v4 = address.v4_bytes();
+  const auto& v6 = address.v6_bytes();
+  if (address.is_v6()) {
+    if (v6[0] == 0xff) return "a multicast address";
+    // ::ffff:a.b.c.d reaches the IPv4 host a.b.c.d.
+    const bool mapped = std::all_of(v6.begin(), v6.begin() + 10, [](auto b) { return b == 0; }) &&
+                        v6[10] == 0xff && v6[11] == 0xff;
+    if (mapped) {
+      has_v4 = true;
+      std::copy(v6.begin() + 12, v6.end(), v4.begin());
+    }
+  }
+  if (!has_v4) return std::nullopt;
+  if (std::all_of(v4.begin(), v4.end(), [](auto b) { return b == 0; }))
+    return "the unspecified address";
+  if ((v4[0] & 0xf0) == 0xe0) return "a multicast address";
+  if (std::all_of(v4.begin(), v4.end(), [](auto b) { return b == 0xff; }))
+    return "the broadcast address";
+  return std::nullopt;
+}
+
+void HostListParser::warn(std::string text) {
+  if (warnings_.size() < kMaxHostListWarnings)
+    warnings_.push_back(std::move(text));
+  else
+    ++warnings_dropped_;
+}
+
+std::vector<std::string> HostListParser::warnings() const {
+  auto all = warnings_;
+  if (warnings_dropped_ > 0)
+    all.push_back(fmt::format("and {} more such HOST-LIST lines", warnings_dropped_));
+  return all;
+}
+
 HostListParser::State HostListParser::feed_line(std::string_view line) {
   if (state_ != State::need_more) {
     if (state_ == State::done) {
@@ -175,6 +222,11 @@ HostListParser::State HostListParser::feed_line(std::string_view line) {
       error_ = "line after the end of HOST-LIST";
     }
     return state_;
+  }
+  bytes_ += line.size() + 1;
+  if (bytes_ > kMaxHostListBytes) {
+    error_ = fmt::format("HOST-LIST is longer than {} bytes", kMaxHostListBytes);
+    return state_ = State::failed;
   }
   if (line.empty()) return state_ = State::done;
   if (++lines_ > kMaxHosts) {
@@ -185,6 +237,20 @@ HostListParser::State HostListParser::feed_line(std::string_view line) {
   if (!parsed.host) {
     error_ = std::move(parsed.error);
     return state_ = State::failed;
+  }
+  const auto& host = *parsed.host;
+  const auto address = host.address.to_string();
+  if (const auto unusable = unusable_backend_address(host.address)) {
+    warn(fmt::format("HOST-LIST lists {}, {}: ignored, it is never probed or acted on", address,
+                     *unusable));
+    return state_;
+  }
+  if (!seen_.insert(host.address).second) {
+    warn(fmt::format(
+        "HOST-LIST lists {} more than once: the first entry is kept, this one "
+        "(vhosts {}, {}) ignored",
+        address, host.vhost_count, host.down ? (*host.down ? "down" : "up") : "no up/down flag"));
+    return state_;
   }
   snapshot_.hosts.push_back(std::move(*parsed.host));
   return state_;

@@ -126,7 +126,10 @@ ActionPlanner::Wanted ActionPlanner::compare_with_verdicts(ActionPlan& plan,
                                                            const PoolSnapshot& pool,
                                                            const Verdicts& verdicts) {
   Wanted wanted;
+  std::set<IpAddress> seen;
   for (const auto& host : pool.hosts) {
+    if (!seen.insert(host.address).second) continue;  // a repeat: the guard counts hosts
+    ++wanted.pool_size;
     const bool owned = owns(host.address);
     if (owned) ++wanted.held_down;
     const auto found = verdicts.find(host.address);
@@ -213,7 +216,8 @@ ActionPlan ActionPlanner::plan(const PoolSnapshot& pool, const Verdicts& verdict
   // In dry-run nothing was sent, so nothing poolwatch owns can change either.
   if (!dry_run_) forget_hosts_gone_from(result, pool);
   auto wanted = compare_with_verdicts(result, pool, verdicts);
-  queue_within_cap(result, guard_new_downs(result, pool.hosts.size(), std::move(wanted)));
+  const auto pool_size = wanted.pool_size;
+  queue_within_cap(result, guard_new_downs(result, pool_size, std::move(wanted)));
   const bool flush_dropped = !dry_run_ && retry_pending_flushes(result, pool, verdicts);
 
   suppressed_last_scan_ = std::move(suppressed_this_scan_);

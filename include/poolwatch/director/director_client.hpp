@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "poolwatch/common/ip_address.hpp"
 #include "poolwatch/common/line_buffer.hpp"
@@ -30,6 +31,9 @@ namespace poolwatch {
 struct HostListResult {
   std::optional<PoolSnapshot> pool;
   std::string error;  // set when pool is empty
+  // Lines the parser dropped (an address listed twice, one that cannot be a backend),
+  // already logged by the client.
+  std::vector<std::string> warnings;
 };
 
 struct DirectorListResult {
@@ -112,6 +116,9 @@ class DirectorClient {
                                                                std::string_view timeout_text);
   void close(const std::string& reason, bool expected = false);
   void note_connect_failure(const std::string& reason);
+  // Logs what HOST-LIST dropped: a warning when it differs from the previous HOST-LIST's,
+  // so a director that keeps listing a host twice is not reported every scan.
+  void log_host_list_warnings(const std::vector<std::string>& warnings);
 
   boost::asio::any_io_executor executor_;
   DirectorConfig config_;
@@ -127,6 +134,7 @@ class DirectorClient {
   std::string last_error_;
   std::chrono::milliseconds backoff_{0};
   std::optional<Clock::time_point> next_attempt_;
+  std::vector<std::string> last_host_list_warnings_;
 };
 
 }  // namespace poolwatch

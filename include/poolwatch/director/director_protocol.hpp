@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,7 +38,22 @@ inline constexpr std::size_t kMaxReplyLine = 64 * 1024;
 inline constexpr std::size_t kMaxRequestLine = 1024;
 // More hosts than any real pool; bounds the memory a runaway HOST-LIST can take.
 inline constexpr std::size_t kMaxHosts = 100000;
+// The longest tag a HOST-LIST line may carry, in bytes as sent (tab-escaped). Dovecot
+// sets no limit of its own on a tag name, but a tag only ever reaches a director inside
+// one request line: doveadm's "HOST-SET\t<ip>@<tag>\t<vhosts>" on the director-admin
+// socket, which reads through a 1024-byte stream buffer (doveadm-connection.c,
+// i_stream_create_fd(fd, 1024)), or a ring HOST line, read the same way
+// (director-connection.c, MAX_INBUF_SIZE 1024). So no tag a director accepted is
+// longer than 1024 bytes; a longer one is refused and fails the whole HOST-LIST.
+inline constexpr std::size_t kMaxTagBytes = 1024;
+// The whole HOST-LIST reply, every line with its LF: 32 MiB, enough for kMaxHosts hosts
+// at over 300 bytes a line (a real line is 30-80 bytes plus its tag). A longer reply
+// fails the HOST-LIST, so a hostile director cannot make poolwatch hold more than this
+// (plus the parsed entries) however it spreads its bytes over lines and tags.
+inline constexpr std::size_t kMaxHostListBytes = 32 * 1024 * 1024;
 inline constexpr std::uint32_t kMaxVhostCount = 1000;
+// The warnings one HOST-LIST keeps word for word; the rest are only counted.
+inline constexpr std::size_t kMaxHostListWarnings = 5;
 
 // Checks the server's VERSION line (without LF) the way Dovecot's
 // version_string_verify() does for "director-doveadm" major 1: any unsigned minor,
@@ -58,10 +74,22 @@ struct HostLineParse {
 };
 
 // One HOST-LIST line: 6 fields (2.2.19+: ip, vhosts, users, tag, U|D, timestamp),
-// 4 fields (2.2.16+: with tag) or 3 fields (ip, vhosts, users).
+// 4 fields (2.2.16+: with tag) or 3 fields (ip, vhosts, users). A tag longer than
+// kMaxTagBytes is refused.
 HostLineParse parse_host_line(std::string_view line);
 
-// Collects the lines of one HOST-LIST reply up to the empty line that ends it.
+// Why a HOST-LIST address cannot be a backend, or nullopt when it can: the unspecified
+// address (0.0.0.0, ::) connects to the local host, and a multicast or broadcast address
+// (224.0.0.0/4, 255.255.255.255, ff00::/8; IPv4-mapped forms too) is no host at all.
+std::optional<std::string_view> unusable_backend_address(const IpAddress& address);
+
+// Collects the lines of one HOST-LIST reply up to the empty line that ends it; more
+// than kMaxHosts lines or kMaxHostListBytes bytes fail it.
+//
+// A real director lists each address once, but a hostile or broken one may not: an
+// address listed again is dropped (the first entry is kept) so that the pool guard counts
+// distinct hosts and a host gets one command per scan. An address that cannot be a
+// backend (unusable_backend_address) is dropped too. Both are reported in warnings().
 class HostListParser {
  public:
   enum class State { need_more, done, failed };
@@ -73,12 +101,21 @@ class HostListParser {
   const std::string& error() const { return error_; }
   // The snapshot once state() is done.
   PoolSnapshot take() { return std::move(snapshot_); }
+  // What was dropped from the list and why, one sentence each (printable, bounded): at
+  // most kMaxHostListWarnings, then one that says how many more.
+  std::vector<std::string> warnings() const;
 
  private:
+  void warn(std::string text);
+
   State state_ = State::need_more;
   std::string error_;
   PoolSnapshot snapshot_;
+  std::set<IpAddress> seen_;
+  std::vector<std::string> warnings_;
+  std::size_t warnings_dropped_ = 0;
   std::size_t lines_ = 0;
+  std::size_t bytes_ = 0;
 };
 
 // Classifies a single-line reply (HOST-UP, HOST-DOWN, HOST-FLUSH, ...). Any text that

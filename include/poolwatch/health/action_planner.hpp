@@ -75,6 +75,8 @@ class ActionPlanner {
   void set_config(const ActionConfig& config, bool dry_run);
 
   // Hosts that have no entry in verdicts count as unknown: nothing is done about them.
+  // An address listed more than once counts once, by its first entry (the HOST-LIST parser
+  // drops repeats already; a pool built elsewhere may not have).
   ActionPlan plan(const PoolSnapshot& pool, const std::map<IpAddress, BackendVerdict>& verdicts);
 
   // The director's answer to one planned command. An answer that leaves open whether the
@@ -105,6 +107,7 @@ class ActionPlanner {
     std::vector<GuardCandidate> new_downs;  // for the pool guard to allow or block
     std::vector<WantedAction> ups;
     std::size_t held_down = 0;  // hosts in HOST-LIST that poolwatch still owns
+    std::size_t pool_size = 0;  // distinct addresses in HOST-LIST
   };
 
   // The phases of plan(), in order.

@@ -232,7 +232,9 @@ TEST_F(DirectorListClientTest, TheLineCapIsKMaxDirectorListLine) {
 // The same cap applies to nothing else: HOST-LIST lines may still be long.
 TEST_F(DirectorListClientTest, HostListKeepsItsOwnLineCap) {
   ASSERT_TRUE(director_list().list.has_value());
-  const std::string long_tag(4 * kMaxDirectorListLine, 't');
+  // The longest tag HOST-LIST accepts makes a line over DIRECTOR-LIST's line cap.
+  const std::string long_tag(poolwatch::director::kMaxTagBytes, 't');
+  ASSERT_GE(long_tag.size(), kMaxDirectorListLine);
   fake.set_hosts({HostEntry{kHost, 100, 5, long_tag, false, 0}});
   const auto result = run_awaitable(io, client->host_list());
   ASSERT_TRUE(result.pool) << result.error;

@@ -1,5 +1,6 @@
 #include "poolwatch/director/director_protocol.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -263,3 +264,94 @@ TEST(DirectorCommands, FitTheDirectorsRequestLimit) {
 }
 
 }  // namespace
+
+// Issue 13 item 4: an address listed again is dropped, the first entry kept, and said so.
+TEST(DirectorHostList, KeepsTheFirstEntryOfARepeatedAddress) {
+  HostListParser parser;
+  parser.feed_line("127.0.1.1\t100\t0\t\tU\t0");
+  parser.feed_line("127.0.1.2\t100\t0\t\tD\t5");
+  for (int i = 0; i < 3; ++i) parser.feed_line("127.0.1.2\t7\t0\t\tU\t0");
+  ASSERT_EQ(parser.feed_line(""), HostListParser::State::done);
+  const auto warnings = parser.warnings();
+  const auto pool = parser.take();
+  ASSERT_EQ(pool.hosts.size(), 2u);
+  EXPECT_EQ(pool.hosts[1].vhost_count, 100u);
+  EXPECT_EQ(pool.hosts[1].down, true);
+  ASSERT_EQ(warnings.size(), 3u);
+  EXPECT_NE(warnings[0].find("127.0.1.2 more than once: the first entry is kept"),
+            std::string::npos)
+      << warnings[0];
+}
+
+TEST(DirectorHostList, WarningsAreBoundedAndCountTheRest) {
+  HostListParser parser;
+  for (std::size_t i = 0; i < kMaxHostListWarnings + 2; ++i) parser.feed_line("10.0.0.1\t1\t0");
+  parser.feed_line("");
+  const auto warnings = parser.warnings();
+  ASSERT_EQ(warnings.size(), kMaxHostListWarnings + 1);
+  EXPECT_EQ(warnings.back(), "and 1 more such HOST-LIST lines");
+  EXPECT_EQ(parser.take().hosts.size(), 1u);
+}
+
+TEST(DirectorHostList, IgnoresAddressesThatCannotBeABackend) {
+  HostListParser parser;
+  for (const char* address :
+       {"0.0.0.0", "::", "224.0.0.1", "239.255.255.250", "255.255.255.255", "ff02::1",
+        "::ffff:0.0.0.0", "::ffff:224.0.0.1", "::ffff:255.255.255.255"})
+    EXPECT_EQ(parser.feed_line(std::string(address) + "\t100\t0\t\tU\t0"),
+              HostListParser::State::need_more)
+        << address;
+  parser.feed_line("127.0.0.1\t100\t0\t\tU\t0");
+  parser.feed_line("");
+  const auto warnings = parser.warnings();
+  const auto pool = parser.take();
+  ASSERT_EQ(pool.hosts.size(), 1u);
+  EXPECT_EQ(pool.hosts[0].address, make_ip_address("127.0.0.1"));
+  ASSERT_EQ(warnings.size(), kMaxHostListWarnings + 1);
+  EXPECT_EQ(warnings[0],
+            "HOST-LIST lists 0.0.0.0, the unspecified address: ignored, it is never "
+            "probed or acted on");
+  EXPECT_NE(warnings[2].find("a multicast address"), std::string::npos) << warnings[2];
+  EXPECT_NE(warnings[4].find("the broadcast address"), std::string::npos) << warnings[4];
+}
+
+TEST(DirectorHostList, UsableAddressesAreUsable) {
+  for (const char* address :
+       {"127.0.0.1", "10.0.0.1", "223.255.255.255", "240.0.0.1", "255.255.255.254", "::1",
+        "2001:db8::1", "fe80::1", "::ffff:10.0.0.1"})
+    EXPECT_EQ(unusable_backend_address(make_ip_address(address)), std::nullopt) << address;
+}
+
+// Issue 13 item 10: a tag is at most what a director can have accepted.
+TEST(DirectorHostLine, TagUpToTheCapIsKeptLongerIsRefused) {
+  const std::string longest(kMaxTagBytes, 't');
+  const auto kept = parse_host_line("10.0.0.1\t1\t0\t" + longest + "\tU\t0");
+  ASSERT_TRUE(kept.host) << kept.error;
+  EXPECT_EQ(kept.host->tag, longest);
+  const auto refused = parse_host_line("10.0.0.1\t1\t0\t" + longest + "t\tU\t0");
+  EXPECT_FALSE(refused.host);
+  EXPECT_NE(refused.error.find("tag of 1025 bytes, above the maximum 1024"), std::string::npos)
+      << refused.error;
+  EXPECT_LT(refused.error.size(), 200u);
+}
+
+TEST(DirectorHostList, RefusesAReplyOverTheByteBudget) {
+  // Distinct hosts with tags at the cap: the budget runs out long before kMaxHosts.
+  HostListParser parser;
+  const std::string tag(kMaxTagBytes, 't');
+  std::size_t bytes = 0;
+  std::size_t fed = 0;
+  HostListParser::State state = HostListParser::State::need_more;
+  while (state == HostListParser::State::need_more) {
+    const auto line =
+        fmt::format("10.{}.{}.{}\t1\t0\t{}\tU\t0", fed >> 16 & 255, fed >> 8 & 255, fed & 255, tag);
+    bytes += line.size() + 1;
+    state = parser.feed_line(line);
+    ++fed;
+  }
+  EXPECT_EQ(state, HostListParser::State::failed);
+  EXPECT_GT(bytes, kMaxHostListBytes);
+  EXPECT_LE(bytes - kMaxHostListBytes, kMaxTagBytes + 64);
+  EXPECT_LT(fed, kMaxHosts);
+  EXPECT_EQ(parser.error(), fmt::format("HOST-LIST is longer than {} bytes", kMaxHostListBytes));
+}

@@ -406,6 +406,29 @@ TEST(ActionPlanner, PoolGuardBlocksAndCountsHostsAlreadyHeldDown) {
   EXPECT_FALSE(next.suppressed[0].first_report);
 }
 
+// Issue 13 item 4: the guard counts distinct hosts, not HOST-LIST lines.
+TEST(ActionPlanner, AHostListedFourTimesCountsOnceForTheGuard) {
+  // 3 distinct hosts at 50 %: 1 may go down. Listed as 6 lines, the guard allowed 3.
+  auto listed = pool(3);
+  for (int i = 0; i < 3; ++i) listed.hosts.push_back(listed.hosts[2]);
+  ActionPlanner planner(ActionConfig{}, false);
+  const auto plan = planner.plan(listed, verdicts(3, {1, 2, 3}));
+  EXPECT_EQ(lines(plan),
+            (std::vector<std::string>{"HOST-DOWN\t10.0.0.1", "HOST-RESET-USERS\t10.0.0.1"}));
+  ASSERT_EQ(plan.suppressed.size(), 2u);
+  EXPECT_NE(plan.suppressed[0].reason.find("of 3 hosts"), std::string::npos)
+      << plan.suppressed[0].reason;
+}
+
+TEST(ActionPlanner, ADuplicatedDeadHostGetsOneDownAndOneFlushPerScan) {
+  auto listed = pool(4);
+  listed.hosts.push_back(listed.hosts[1]);
+  ActionPlanner planner(ActionConfig{}, false);
+  const auto plan = planner.plan(listed, verdicts(4, {2}));
+  EXPECT_EQ(lines(plan),
+            (std::vector<std::string>{"HOST-DOWN\t10.0.0.2", "HOST-RESET-USERS\t10.0.0.2"}));
+}
+
 TEST(ActionPlanner, PerScanCapDefersTheRest) {
   ActionConfig config = unguarded();
   config.max_actions_per_scan = 2;
