@@ -3,8 +3,6 @@
 #include <gmock/gmock.h>
 #include <grp.h>
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "support/log_capture.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -25,29 +25,13 @@ using poolwatch::CredentialsConfig;
 using poolwatch::CredentialStore;
 using poolwatch::make_ip_address;
 using poolwatch::Secret;
+using poolwatch::test::LogCapture;
 using testing::AllOf;
 using testing::HasSubstr;
 using testing::Not;
 
 constexpr const char* password = "S3cr3t-hunter2";
 constexpr const char* other_password = "0th3r-pa55";
-
-// Routes the default logger into a string for the lifetime of the object.
-class LogCapture {
- public:
-  LogCapture() : previous_(spdlog::default_logger()) {
-    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(stream_);
-    spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
-  }
-  LogCapture(const LogCapture&) = delete;
-  LogCapture& operator=(const LogCapture&) = delete;
-  ~LogCapture() { spdlog::set_default_logger(previous_); }
-  std::string text() const { return stream_.str(); }
-
- private:
-  std::ostringstream stream_;
-  std::shared_ptr<spdlog::logger> previous_;
-};
 
 class Credentials : public testing::Test {
  protected:
