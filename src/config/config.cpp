@@ -205,7 +205,7 @@ Config load_config_string(std::string_view yaml, std::string_view origin) {
 }
 
 Config load_config_file(const std::string& path) {
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rbe"),
                                                        &std::fclose);
   if (!file)
     throw ConfigError(fmt::format("cannot read config file '{}': {}", path, std::strerror(errno)));

@@ -4,6 +4,7 @@
 #include "config_keys.hpp"
 
 #include <fmt/format.h>
+#include <sys/un.h>
 
 #include <algorithm>
 #include <type_traits>
@@ -217,11 +218,26 @@ std::optional<std::string> check_name_template(const std::string& text) {
   return name_template_problem(text);
 }
 
+// Asio's endpoint, like connect(2), takes the path in a sockaddr_un: at most 107 bytes
+// and the NUL. A longer one failed only at the first connect, where nothing said why.
+std::optional<std::string> check_unix_socket_path(const std::string& path) {
+  constexpr std::size_t max_bytes = sizeof(sockaddr_un{}.sun_path) - 1;
+  if (path.empty()) return "must not be empty";
+  if (path.find('\0') != std::string::npos) return "must not contain a NUL byte";
+  if (path.size() > max_bytes)
+    return fmt::format(
+        "is {} bytes long; a Unix socket path holds at most {} (use a shorter path, or a "
+        "symbolic link to the socket)",
+        path.size(), max_bytes);
+  return std::nullopt;
+}
+
 std::vector<KeyDef> make_table() {
   constexpr double hour = 3600;
   constexpr double day = 86400;
   std::vector<KeyDef> t;
-  t.push_back(string_key("director.socket", FIELD(director.socket), true));
+  t.push_back(
+      checked_string_key("director.socket", FIELD(director.socket), check_unix_socket_path));
   t.push_back(duration_key("director.connect_timeout", FIELD(director.connect_timeout), hour));
   t.push_back(duration_key("director.command_timeout", FIELD(director.command_timeout), hour));
   t.push_back(duration_key("director.reconnect_initial", FIELD(director.reconnect_initial), hour));

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <grp.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +11,8 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <string>
 #include <utility>
 
 namespace poolwatch {
@@ -40,9 +43,36 @@ std::string_view mode_problem(mode_t mode) {
   return "accessible";
 }
 
-// Reads a file that holds secrets, refusing it like ssh does when anyone but its owner
-// may touch it. The checks run on the opened descriptor so the file cannot be swapped
-// between the check and the read; O_NONBLOCK keeps a FIFO from hanging the start-up.
+std::string group_name(gid_t gid) {
+  if (const group* entry = ::getgrgid(gid)) return entry->gr_name;
+  return std::to_string(gid);
+}
+
+// Who may touch a file of secrets: its owner alone (0600, 0400), like ssh; or, when root
+// owns it, also poolwatch's own group, read-only (0640, 0440, e.g. root:poolwatch): the
+// usual way to give a service account a secret it can read but not change. Any other
+// group bit would share the secret with whoever else is in that group.
+std::optional<std::string> permission_problem(const struct stat& info, gid_t own_group) {
+  const mode_t permissions = info.st_mode & 07777;
+  const bool root_shares_with_us = info.st_uid == 0 && info.st_gid == own_group;
+  const mode_t allowed = root_shares_with_us ? 040 : 0;
+  if ((permissions & 077 & ~allowed) == 0) return std::nullopt;
+  const std::string own = group_name(own_group);
+  if ((permissions & 037) == 0)  // group-readable only, but not root's and ours
+    return fmt::format(
+        "is readable by group {} (mode {:04o}, owner uid {}): chmod 600 it; a group may read it "
+        "only when root owns it and the group is poolwatch's own (chown root:{})",
+        group_name(info.st_gid), permissions, info.st_uid, own);
+  return fmt::format(
+      "is {} by group/others (mode {:04o}): chmod 600 it (or chmod 640 with "
+      "chown root:{})",
+      mode_problem(permissions & (root_shares_with_us ? 037 : 077)), permissions, own);
+}
+
+// Reads a file that holds secrets, refusing it (permission_problem) when anyone but its
+// owner, and for a root-owned file poolwatch's group, may touch it. The checks run on the
+// opened descriptor so the file cannot be swapped between the check and the read;
+// O_NONBLOCK keeps a FIFO from hanging the start-up.
 std::string read_private_file(const std::string& path, std::string_view key,
                               std::size_t max_bytes) {
   FileDescriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
@@ -56,11 +86,8 @@ std::string read_private_file(const std::string& path, std::string_view key,
   if (!S_ISREG(info.st_mode)) {
     throw ConfigError(fmt::format("{}: {} is not a regular file", key, path));
   }
-  const mode_t permissions = info.st_mode & 07777;
-  if ((permissions & 077) != 0) {
-    throw ConfigError(fmt::format("{}: {} is {} by group/others (mode {:04o}): chmod 600 it", key,
-                                  path, mode_problem(permissions), permissions));
-  }
+  if (auto problem = permission_problem(info, ::getegid()))
+    throw ConfigError(fmt::format("{}: {} {}", key, path, *problem));
   std::string content;
   std::array<char, 8192> chunk{};
   for (;;) {

@@ -13,7 +13,7 @@
 #include <filesystem>
 #include <set>
 
-#include "poolwatch/common/text.hpp"
+#include "poolwatch/common/regular_file.hpp"
 
 namespace poolwatch {
 namespace {
@@ -64,13 +64,16 @@ bool write_all(int fd, std::string_view data) {
 
 enum class ReadStatus { ok, missing, failed };
 
+// Only a regular file, not through a symbolic link, never waiting on a FIFO: the path
+// may have been pointed at another file whose first line would end up in the log.
 ReadStatus read_file(const std::string& path, std::string& out, std::string& error) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return ReadStatus::missing;
-    error = fmt::format("cannot open: {}", errno_text(errno));
+  const auto file = open_regular_file(path, O_RDONLY);
+  if (file.fd < 0) {
+    if (file.error == ENOENT) return ReadStatus::missing;
+    error = file.wrong_kind ? file.why : fmt::format("cannot open: {}", file.why);
     return ReadStatus::failed;
   }
+  const int fd = file.fd;
   char buffer[8192];
   for (;;) {
     const ssize_t n = ::read(fd, buffer, sizeof buffer);
@@ -86,6 +89,17 @@ ReadStatus read_file(const std::string& path, std::string& out, std::string& err
   }
   ::close(fd);
   return ReadStatus::ok;
+}
+
+// The temporary file is created, never reused: O_EXCL|O_NOFOLLOW, so a file or link
+// planted under its predictable name is not written through. One left by a crash (or
+// planted) is removed (unlink removes a link, not its target) and creation tried again.
+int create_temporary(const std::filesystem::path& temp) {
+  constexpr int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY;
+  int fd = ::open(temp.c_str(), flags, 0640);
+  if (fd < 0 && errno == EEXIST && ::unlink(temp.c_str()) == 0)
+    fd = ::open(temp.c_str(), flags, 0640);
+  return fd;
 }
 
 }  // namespace
@@ -168,12 +182,13 @@ ParsedState parse_state(std::string_view text) {
   text.remove_suffix(1);
   const auto lines = split(text, '\n');
   const bool version1 = lines[0] == kHeaderVersion1;
+  // The messages name what is wrong and where, never the bytes found: the path may
+  // have been pointed at someone else's file (a password file's line is not an address).
   if (lines[0] != kHeader && !version1) {
     if (lines[0].starts_with(kHeaderPrefix))
-      return fail(fmt::format("unsupported version \"{}\"",
-                              printable_excerpt(lines[0].substr(kHeaderPrefix.size()), 60, false)));
-    return fail(fmt::format("not a poolwatch state file (first line \"{}\")",
-                            printable_excerpt(lines[0], 60, false)));
+      return fail(fmt::format("unsupported version (this poolwatch reads \"{}\" and \"{}\")",
+                              kHeader, kHeaderVersion1));
+    return fail(fmt::format("not a poolwatch state file (line 1 is not \"{}\")", kHeader));
   }
   const std::size_t field_count = version1 ? 3 : 4;
   std::set<IpAddress> seen;
@@ -186,18 +201,13 @@ ParsedState parse_state(std::string_view text) {
       return fail(
           fmt::format("line {}: {} fields instead of {}", number, fields.size(), field_count));
     const auto address = IpAddress::parse(fields[0]);
-    if (!address)
-      return fail(fmt::format("line {}: bad address \"{}\"", number,
-                              printable_excerpt(fields[0], 60, false)));
+    if (!address) return fail(fmt::format("line {}: bad address", number));
     const auto since = parse_since(fields[1]);
-    if (!since)
-      return fail(
-          fmt::format("line {}: bad time \"{}\"", number, printable_excerpt(fields[1], 60, false)));
+    if (!since) return fail(fmt::format("line {}: bad time", number));
     bool flush_pending = false;
     if (!version1) {
       if (fields[2] != kFlushPending && fields[2] != kFlushDone)
-        return fail(fmt::format("line {}: bad flush state \"{}\" (pending or done)", number,
-                                printable_excerpt(fields[2], 60, false)));
+        return fail(fmt::format("line {}: bad flush state (pending or done)", number));
       flush_pending = fields[2] == kFlushPending;
     }
     auto reason = unescape_state_field(fields.back());
@@ -252,7 +262,7 @@ std::optional<std::string> write_file_atomically(const std::string& path, std::s
         fmt::format("{} {}: {}: {}", what, path, step, errno_text(err)));
   };
 
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  const int fd = create_temporary(temp);
   if (fd < 0) return fail(fmt::format("cannot create {}", temp.string()), errno, false);
   if (!write_all(fd, text) || ::fsync(fd) != 0) {
     const int err = errno;

@@ -1,5 +1,6 @@
 #include "poolwatch/http/http_server.hpp"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 
 #include <array>
@@ -353,6 +354,9 @@ error_code HttpServer::start() {
   error_code ec;
   auto& acceptor = state_->acceptor;
   acceptor.open(endpoint->protocol(), ec);
+  // Asio leaves its sockets inheritable: a hook's lingering child would keep the port.
+  if (!ec && ::fcntl(acceptor.native_handle(), F_SETFD, FD_CLOEXEC) != 0)
+    ec.assign(errno, boost::system::system_category());
   if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) acceptor.bind(*endpoint, ec);
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "poolwatch/common/regular_file.hpp"
+
 namespace poolwatch {
 
 namespace {
@@ -120,9 +122,11 @@ EventLog::~EventLog() {
 }
 
 bool EventLog::open() {
-  fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  // A regular file only: a FIFO would hang the start-up, a link could point anywhere.
+  const auto file = open_regular_file(path_, O_WRONLY | O_APPEND | O_CREAT, 0640);
+  fd_ = file.fd;
   if (fd_ < 0) {
-    spdlog::error("event log: cannot open {}: {}", path_, std::strerror(errno));
+    spdlog::error("event log: cannot open {}: {}", path_, file.why);
     return false;
   }
   failing_ = false;

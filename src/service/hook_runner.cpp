@@ -34,13 +34,18 @@ int decode_status(int status) {
 }
 
 // Starts the hook in a process group of its own (so a kill reaches its children too),
-// with the signal dispositions poolwatch changed for itself (SIGPIPE ignored) back to
-// the defaults and nothing blocked. Returns the pid, or -1 with `error` set.
+// with stdin and stdout /dev/null, stderr poolwatch's and no other descriptor, and the
+// signal dispositions poolwatch changed for itself (SIGPIPE ignored) back to the defaults
+// and nothing blocked. Returns the pid, or -1 with `error` set.
 pid_t spawn_hook(std::vector<std::string>& words, std::string& error) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  // Every descriptor poolwatch opens is close-on-exec already; this also keeps from the
+  // hook any that poolwatch inherited itself. A descriptor left to the hook lives on in
+  // whatever the hook starts (a listener held that way stopped the next start).
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
   sigset_t defaults, none;

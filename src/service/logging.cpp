@@ -20,15 +20,18 @@
 #include <mutex>
 #include <utility>
 
+#include "poolwatch/common/regular_file.hpp"
+
 namespace poolwatch {
 
 namespace {
 
 constexpr const char* timestamped_pattern = "%Y-%m-%d %H:%M:%S.%e [%l] %v";
 
-int open_log_file(const std::string& path) {
-  // 0640: the log names backends and users; the group (adm) may read it.
-  return ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+OpenedFile open_log_file(const std::string& path) {
+  // 0640: the log names backends and users; the group (adm) may read it. A regular file
+  // only: a FIFO would hang the start-up, a link could point anywhere.
+  return open_regular_file(path, O_WRONLY | O_APPEND | O_CREAT, 0640);
 }
 
 // Writes each line straight to the descriptor (no stdio buffer), so nothing is lost
@@ -36,9 +39,10 @@ int open_log_file(const std::string& path) {
 class ReopenableFileSink final : public spdlog::sinks::base_sink<std::mutex> {
  public:
   explicit ReopenableFileSink(std::string path) : path_(std::move(path)) {
-    fd_ = open_log_file(path_);
-    if (fd_ < 0)
-      throw ConfigError(fmt::format("cannot open log file '{}': {}", path_, std::strerror(errno)));
+    auto file = open_log_file(path_);
+    if (file.fd < 0)
+      throw ConfigError(fmt::format("log.file: cannot open '{}': {}", path_, file.why));
+    fd_ = file.fd;
   }
   ~ReopenableFileSink() override { ::close(fd_); }
   ReopenableFileSink(const ReopenableFileSink&) = delete;
@@ -47,10 +51,10 @@ class ReopenableFileSink final : public spdlog::sinks::base_sink<std::mutex> {
   // An error text if the path cannot be opened; the old file stays in use then.
   std::optional<std::string> reopen() {
     std::lock_guard lock(mutex_);
-    int fd = open_log_file(path_);
-    if (fd < 0) return std::strerror(errno);
+    auto file = open_log_file(path_);
+    if (file.fd < 0) return file.why;
     ::close(fd_);
-    fd_ = fd;
+    fd_ = file.fd;
     return std::nullopt;
   }
 

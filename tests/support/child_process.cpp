@@ -33,6 +33,10 @@ pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path) {
     ::dup2(null, 0);
     ::dup2(log, 1);
     ::dup2(log, 2);
+    // Only stdin, stdout and stderr, as a service manager starts it: the test's own
+    // descriptors (its fakes' sockets) are no business of the daemon's, and would make
+    // its descriptors look leaked.
+    ::closefrom(3);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);

@@ -39,11 +39,16 @@ struct StateLoad {
 
 // Never throws. A missing file is an empty set. An unreadable or corrupt file is logged
 // at error level and yields an empty set; a corrupt one is renamed aside first so that
-// the next save does not destroy the evidence.
+// the next save does not destroy the evidence. Only a regular file is read, never
+// through a symbolic link and never waiting on a FIFO (either is an unreadable file),
+// and no message quotes the file's content: the path may name someone else's file.
 StateLoad load_state_file(const std::string& path, std::int64_t unix_now);
 
 // Writes atomically: a temporary file in the same directory, fsync, rename over path,
-// fsync of the directory. Returns an error message naming the path, or nothing.
+// fsync of the directory. Returns an error message naming the path, or nothing. The
+// temporary file (".NAME.tmp-PID") is always created afresh (O_EXCL|O_NOFOLLOW): whatever
+// is found under its name is unlinked, never written through. A symbolic link at path is
+// replaced by the file, its target left alone.
 std::optional<std::string> save_state_file(const std::string& path,
                                            const std::vector<OwnedHost>& hosts);
 
@@ -57,7 +62,8 @@ struct SmallFileRead {
   bool missing = false;
   std::string error;  // "cannot open: ...", or too large; empty when read or missing
 };
-// Reads a file of at most the state file's size cap.
+// Reads a file of at most the state file's size cap, under load_state_file's rules (a
+// regular file, not through a symbolic link).
 SmallFileRead read_small_file(const std::string& path);
 
 }  // namespace poolwatch

@@ -101,6 +101,16 @@ TEST_F(Cli, ConfigFileErrorsExitTwoWithTheFileLine) {
             "poolwatch: " + path + ":2: health.retry_count: must be between 1 and 100 (got 0)\n");
 }
 
+// The command line's socket is checked like the file's: exit 2 naming the key.
+TEST_F(Cli, ADirectorSocketPathTooLongForSockaddrUnExitsTwo) {
+  const std::string too_long = "/run/" + std::string(103, 'd');
+  Parsed parsed = parse_with_defaults({"--socket", too_long});
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.exit_code(), 2);
+  EXPECT_THAT(parsed.err, StartsWith("poolwatch: --socket /run/"));
+  EXPECT_THAT(parsed.err, HasSubstr(": director.socket: is 108 bytes long;"));
+}
+
 TEST_F(Cli, ConfigFileIsReadAndNamed) {
   std::string path = write("p.yml", "health:\n  interval: 20\ndirector:\n  socket: /from/file\n");
   const CliOptions& o = expect_ok(parse_cli({"-c", path}));

@@ -471,3 +471,20 @@ TEST(NameTemplateKeys, UserAndRecipientTemplatesAreCheckedTheSameWay) {
   EXPECT_THAT(load_error("probe:\n  lmtp_to: \"%{user}@example.org\"\n"),
               AllOf(HasSubstr("probe.lmtp_to"), HasSubstr("%{user}")));
 }
+
+// A sockaddr_un holds at most 107 bytes and the NUL: a longer director.socket used to
+// fail only inside the first connect, where the daemon lost the error and hung silently.
+TEST(ConfigErrors, DirectorSocketMustFitASockaddrUn) {
+  const std::string fits = "/" + std::string(106, 's');
+  ASSERT_EQ(fits.size(), 107u);
+  EXPECT_EQ(load_error("director:\n  socket: " + fits + "\n"), "");
+  EXPECT_THAT(
+      load_error("director:\n  socket: " + fits + "x\n"),
+      AllOf(StartsWith("t.yml:2: director.socket: is 108 bytes long;"), HasSubstr("at most 107")));
+  EXPECT_THAT(setting_error("director.socket", fits + "x"), StartsWith("director.socket: "));
+  EXPECT_EQ(setting_error("director.socket", fits), "");
+  EXPECT_EQ(load_error("director:\n  socket: \"/run/a\\0b\"\n"),
+            "t.yml:2: director.socket: must not contain a NUL byte");
+  EXPECT_EQ(load_error("director:\n  socket: \"\"\n"),
+            "t.yml:2: director.socket: must not be empty");
+}

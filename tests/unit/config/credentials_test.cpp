@@ -3,8 +3,6 @@
 #include <gmock/gmock.h>
 #include <grp.h>
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "support/log_capture.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -25,29 +25,13 @@ using poolwatch::CredentialsConfig;
 using poolwatch::CredentialStore;
 using poolwatch::make_ip_address;
 using poolwatch::Secret;
+using poolwatch::test::LogCapture;
 using testing::AllOf;
 using testing::HasSubstr;
 using testing::Not;
 
 constexpr const char* password = "S3cr3t-hunter2";
 constexpr const char* other_password = "0th3r-pa55";
-
-// Routes the default logger into a string for the lifetime of the object.
-class LogCapture {
- public:
-  LogCapture() : previous_(spdlog::default_logger()) {
-    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(stream_);
-    spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
-  }
-  LogCapture(const LogCapture&) = delete;
-  LogCapture& operator=(const LogCapture&) = delete;
-  ~LogCapture() { spdlog::set_default_logger(previous_); }
-  std::string text() const { return stream_.str(); }
-
- private:
-  std::ostringstream stream_;
-  std::shared_ptr<spdlog::logger> previous_;
-};
 
 class Credentials : public testing::Test {
  protected:
@@ -308,7 +292,55 @@ TEST_P(Permissions, GroupOrWorldAccessIsRefusedForEveryFile) {
               AllOf(HasSubstr(default_user.default_password_file), HasSubstr(mode_text)));
 }
 
-INSTANTIATE_TEST_SUITE_P(Credentials, Permissions, testing::Values(0640, 0604, 0644));
+INSTANTIATE_TEST_SUITE_P(Credentials, Permissions, testing::Values(0604, 0644, 0664));
+
+// Issue 13, item 13: a file root owns, in poolwatch's own group, may be read by that group
+// (root:poolwatch 0640): the common way to give a service account a secret it can read but
+// not change, which the man page promised and the code refused.
+TEST_F(Credentials, RootOwnedInPoolwatchsOwnGroupMayBeGroupReadable) {
+  if (::geteuid() != 0) GTEST_SKIP() << "giving a file to root needs root";
+  for (const mode_t mode : {0640, 0440}) {
+    CredentialsConfig config;
+    config.credfile = write_file(fmt::format("credfile-{:o}", mode), "probe\npw\n", mode);
+    ASSERT_EQ(::chown(config.credfile.c_str(), 0, ::getegid()), 0);
+    EXPECT_EQ(CredentialStore::load(config).account_for(ip1, "x"), account("probe", "pw"))
+        << std::oct << mode;
+  }
+}
+
+// Group read shares the secret with every member of the group: only root's file in
+// poolwatch's own group may allow it, and then only reading.
+TEST_F(Credentials, GroupReadIsRefusedForAnyOtherOwnerOrGroup) {
+  const bool root = ::geteuid() == 0;
+  const gid_t own = ::getegid();
+  const gid_t other_group = own == 65534 ? 65533 : 65534;
+  struct Case {
+    uid_t owner;
+    gid_t group;
+    mode_t mode;
+    std::string expected;
+  };
+  std::vector<Case> cases{
+      // Not root's: as the test's own user when it cannot give the file away.
+      {root ? 65534u : ::geteuid(), own, 0640, "is readable by group "},
+  };
+  if (root) {
+    cases.push_back({0, other_group, 0640, "is readable by group "});
+    cases.push_back({0, own, 0660, "is writable by group/others (mode 0660)"});
+    cases.push_back({0, own, 0644, "is readable by group/others (mode 0644)"});
+  }
+  for (const auto& c : cases) {
+    CredentialsConfig config;
+    config.credfile = write_file("credfile", "probe\n" + std::string(password) + "\n", c.mode);
+    if (root) {
+      ASSERT_EQ(::chown(config.credfile.c_str(), c.owner, c.group), 0);
+    }
+    EXPECT_THAT(load_error(config),
+                AllOf(HasSubstr("credentials.credfile: " + config.credfile + " " + c.expected),
+                      HasSubstr("chmod 600 it"), Not(HasSubstr(password))))
+        << "owner " << c.owner << " group " << c.group << " mode " << std::oct << c.mode;
+  }
+}
 
 TEST_F(Credentials, OwnerOnlyModesAreAccepted) {
   for (const mode_t mode : {0600, 0400}) {

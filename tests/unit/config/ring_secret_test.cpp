@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <string>
 #include <vector>
@@ -61,13 +62,30 @@ TEST_F(RingSecret, ShorterThan32BytesIsRefusedWithoutShowingIt) {
 }
 
 TEST_F(RingSecret, GroupOrWorldAccessIsRefused) {
-  for (const unsigned mode : {0640u, 0604u, 0620u}) {
+  for (const unsigned mode : {0644u, 0604u, 0620u}) {
     const auto path = dir.write(fmt::format("mode-{:o}", mode), secret + "\n", mode);
     EXPECT_THAT(error_of(path),
                 AllOf(HasSubstr("ring.secret_file: " + path),
                       HasSubstr(fmt::format("by group/others (mode {:04o}): chmod 600 it", mode)),
                       Not(HasSubstr(secret))));
   }
+}
+
+// The password files' rule (issue 13, item 13): root:poolwatch 0640 is accepted, a group
+// read is refused for any other owner or group.
+TEST_F(RingSecret, GroupReadOnlyForRootsFileInPoolwatchsOwnGroup) {
+  if (::geteuid() != 0) GTEST_SKIP() << "giving a file away needs root";
+  const auto shared = dir.write("shared", secret + "\n", 0640);
+  ASSERT_EQ(::chown(shared.c_str(), 0, ::getegid()), 0);
+  EXPECT_EQ(load_ring_secret(shared), secret);
+  const auto not_roots = dir.write("not-roots", secret + "\n", 0640);
+  ASSERT_EQ(::chown(not_roots.c_str(), 65534, ::getegid()), 0);
+  EXPECT_THAT(error_of(not_roots),
+              AllOf(HasSubstr("ring.secret_file: " + not_roots + " is readable by group "),
+                    Not(HasSubstr(secret))));
+  const auto other_group = dir.write("other-group", secret + "\n", 0640);
+  ASSERT_EQ(::chown(other_group.c_str(), 0, ::getegid() == 65534 ? 65533 : 65534), 0);
+  EXPECT_THAT(error_of(other_group), HasSubstr(" is readable by group "));
 }
 
 TEST_F(RingSecret, MissingFileOrNoPathNamesTheKey) {

@@ -1,6 +1,8 @@
 #include "poolwatch/service/event_log.hpp"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +11,8 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+
+#include "support/fifo_guard.hpp"
 
 namespace poolwatch {
 namespace {
@@ -132,12 +136,45 @@ TEST_F(EventLogTest, UnopenablePathIsReportedNotThrown) {
   EXPECT_EQ(lines(missing).size(), 1u);
 }
 
+// A full disk, as far as write(2) tells: a file size limit makes it fail with EFBIG
+// (SIGXFSZ ignored, as the default action would end the test).
 TEST_F(EventLogTest, WriteErrorsReturnFalseWithoutThrowing) {
-  if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
-  EventLog log("/dev/full");
+  EventLog log(path_);
   ASSERT_TRUE(log.is_open());
-  EXPECT_FALSE(log.write(an_event()));
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
+  const auto old_handler = ::signal(SIGXFSZ, SIG_IGN);
+  rlimit full = saved;
+  full.rlim_cur = 0;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &full), 0);
+  const bool written = log.write(an_event());
   EXPECT_NO_THROW(log.transition(kTs, "10.0.0.1", "imap", "up", "down", "x"));
+  ::setrlimit(RLIMIT_FSIZE, &saved);
+  ::signal(SIGXFSZ, old_handler);
+  EXPECT_FALSE(written);
+  EXPECT_TRUE(log.write(an_event()));  // room again: writing resumes
+}
+
+// A FIFO or a link as event_log (issue 13, item 7): not opened, where the open used to
+// wait for a reader forever (the start-up with it) or append to whatever the link named.
+TEST_F(EventLogTest, AFifoOrALinkIsRefusedWithoutWaiting) {
+  ASSERT_EQ(::mkfifo(path_.c_str(), 0600), 0);
+  const bool opened = test::call_guarding_fifo(
+      [this] {
+        EventLog log(path_);
+        return log.is_open();
+      },
+      path_);
+  EXPECT_FALSE(opened);
+
+  const auto victim = (dir_ / "victim").string();
+  std::ofstream(victim) << "precious\n";
+  const auto linked = (dir_ / "linked.jsonl").string();
+  fs::create_symlink(victim, linked);
+  EventLog log(linked);
+  EXPECT_FALSE(log.is_open());
+  EXPECT_FALSE(log.write(an_event()));
+  EXPECT_EQ(lines(victim), std::vector<std::string>{"precious"});
 }
 
 TEST_F(EventLogTest, EmptyPathDisablesTheLog) {

@@ -13,6 +13,7 @@
 
 #include "poolwatch/config/config_loader.hpp"
 #include "poolwatch/config/secret.hpp"
+#include "support/fifo_guard.hpp"
 
 using namespace poolwatch;
 using ::testing::ContainsRegex;
@@ -157,8 +158,52 @@ TEST_F(Logging, UnopenableFileIsAConfigErrorNamingThePath) {
     FAIL() << "no error";
   } catch (const ConfigError& e) {
     EXPECT_EQ(std::string(e.what()),
-              "cannot open log file '" + log.file + "': No such file or directory");
+              "log.file: cannot open '" + log.file + "': No such file or directory");
   }
+}
+
+// A FIFO or a link as log.file (issue 13, item 7): refused at once, naming the key, where
+// the open used to wait for a reader forever or append to whatever the link named.
+TEST_F(Logging, AFifoOrALinkAsTheLogFileIsRefusedAtOnce) {
+  LogConfig log = file_config();
+  const auto start = [&log] {
+    try {
+      setup_logging(log, false, false);
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("started");
+  };
+  ASSERT_EQ(::mkfifo(log.file.c_str(), 0600), 0);
+  EXPECT_EQ(test::call_guarding_fifo(start, log.file),
+            "log.file: cannot open '" + log.file + "': is a FIFO, not a regular file");
+
+  const std::string victim = dir_ + "/victim";
+  std::ofstream(victim) << "precious\n";
+  log.file = dir_ + "/linked.log";
+  ASSERT_EQ(::symlink(victim.c_str(), log.file.c_str()), 0);
+  EXPECT_EQ(start(),
+            "log.file: cannot open '" + log.file + "': is a symbolic link, not a regular file");
+  EXPECT_EQ(read_file(victim), "precious\n");
+}
+
+// SIGHUP after something put a FIFO where the log was: the reopen must neither wait on it
+// nor switch to it.
+TEST_F(Logging, AReopenOntoAFifoKeepsTheOldFile) {
+  const std::string path = dir_ + "/poolwatch.log";
+  setup_logging(file_config(), false, false);
+  std::filesystem::rename(path, path + ".1");
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  test::call_guarding_fifo(
+      [] {
+        reopen_log_file();
+        return 0;
+      },
+      path);
+  spdlog::info("after the refused reopen");
+  const std::string rotated = read_file(path + ".1");
+  EXPECT_THAT(rotated, HasSubstr("cannot reopen log file '" + path + "': is a FIFO"));
+  EXPECT_THAT(rotated, HasSubstr("after the refused reopen"));
 }
 
 TEST_F(Logging, StderrHasTimestampsOutsideSystemd) {
