@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <stdexcept>
 
 namespace poolwatch::metrics {
@@ -109,17 +110,43 @@ bool Family::check_arity(const LabelValues& labels) const {
   return false;
 }
 
+namespace {
+
+// Appends name="value" with the value escaped, without a temporary string.
+void append_label(std::string& out, std::string_view name, std::string_view value) {
+  out += name;
+  out += "=\"";
+  for (char c : value) {
+    switch (c) {
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        out += c;
+    }
+  }
+  out += '"';
+}
+
+}  // namespace
+
 std::string Family::label_block(const LabelValues& values, std::string_view extra_name,
                                 std::string_view extra_value) const {
   if (values.empty() && extra_name.empty()) return {};
   std::string out = "{";
   for (std::size_t i = 0; i < values.size(); ++i) {
     if (i > 0) out += ',';
-    out += fmt::format("{}=\"{}\"", label_names_[i], escape_label_value(values[i]));
+    append_label(out, label_names_[i], values[i]);
   }
   if (!extra_name.empty()) {
     if (!values.empty()) out += ',';
-    out += fmt::format("{}=\"{}\"", extra_name, escape_label_value(extra_value));
+    append_label(out, extra_name, extra_value);
   }
   out += '}';
   return out;
@@ -133,12 +160,11 @@ std::ptrdiff_t Family::label_index(std::string_view label_name) const {
 void ScalarFamily::remove_matching(std::string_view label_name, std::string_view value) {
   auto index = label_index(label_name);
   if (index < 0) return;
-  std::erase_if(values_, [&](const auto& entry) { return entry.first[index] == value; });
+  values_.erase_matching(static_cast<std::size_t>(index), value);
 }
 
 const double* ScalarFamily::find(const LabelValues& labels) const {
-  auto it = values_.find(labels);
-  return it == values_.end() ? nullptr : &it->second;
+  return values_.find(labels);
 }
 
 double ScalarFamily::value(const LabelValues& labels) const {
@@ -146,29 +172,36 @@ double ScalarFamily::value(const LabelValues& labels) const {
   return v ? *v : 0.0;
 }
 
+// /metrics is rendered on the event loop: every series of a large pool is a few lines
+// here, so each is appended in place, with no temporary per line.
 void ScalarFamily::render_samples(std::string& out) const {
-  for (const auto& [labels, v] : values_)
-    out += fmt::format("{}{} {}\n", name(), label_block(labels), format_value(v));
+  for (const auto& [labels, v] : values_) {
+    out += name();
+    out += label_block(labels);
+    out += ' ';
+    out += format_value(v);
+    out += '\n';
+  }
 }
 
 void CounterFamily::inc(const LabelValues& labels, double by) {
   if (!check_arity(labels) || !(by >= 0)) return;
-  values_[labels] += by;
+  values_.get(labels) += by;
 }
 
 void CounterFamily::touch(const LabelValues& labels) {
   if (!check_arity(labels)) return;
-  values_.try_emplace(labels, 0.0);
+  values_.get(labels, 0.0);
 }
 
 void GaugeFamily::set(const LabelValues& labels, double v) {
   if (!check_arity(labels)) return;
-  values_[labels] = v;
+  values_.get(labels) = v;
 }
 
 void GaugeFamily::add(const LabelValues& labels, double delta) {
   if (!check_arity(labels)) return;
-  values_[labels] += delta;
+  values_.get(labels) += delta;
 }
 
 HistogramFamily::HistogramFamily(std::string name, std::string help,
@@ -183,7 +216,7 @@ HistogramFamily::HistogramFamily(std::string name, std::string help,
 
 void HistogramFamily::observe(const LabelValues& labels, double v) {
   if (!check_arity(labels) || std::isnan(v)) return;
-  auto& series = series_[labels];
+  auto& series = series_.get(labels);
   if (series.bucket_counts.empty()) series.bucket_counts.assign(bounds_.size() + 1, 0);
   // Bucket i counts observations with v <= bounds_[i]; the last one is +Inf.
   auto bucket = std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin();
@@ -193,26 +226,39 @@ void HistogramFamily::observe(const LabelValues& labels, double v) {
 }
 
 const HistogramFamily::Series* HistogramFamily::find(const LabelValues& labels) const {
-  auto it = series_.find(labels);
-  return it == series_.end() ? nullptr : &it->second;
+  return series_.find(labels);
 }
 
 void HistogramFamily::remove_matching(std::string_view label_name, std::string_view value) {
   auto index = label_index(label_name);
   if (index < 0) return;
-  std::erase_if(series_, [&](const auto& entry) { return entry.first[index] == value; });
+  series_.erase_matching(static_cast<std::size_t>(index), value);
 }
 
 void HistogramFamily::render_samples(std::string& out) const {
+  // The bucket lines differ only in le and the count: their start is made once per
+  // series, the le labels once per render.
+  std::vector<std::string> le_labels;
+  for (std::size_t i = 0; i <= bounds_.size(); ++i) {
+    std::string le;
+    append_label(le, "le", i < bounds_.size() ? format_value(bounds_[i]) : "+Inf");
+    le_labels.push_back(std::move(le));
+  }
+  const std::string bucket_name = name() + "_bucket{";
   for (const auto& [labels, series] : series_) {
+    const auto block = label_block(labels);
+    // "{a="x",b="y"}" -> "a="x",b="y","; empty for a family without labels.
+    const auto inner = block.empty() ? std::string() : block.substr(1, block.size() - 2) + ',';
     std::uint64_t cumulative = 0;
     for (std::size_t i = 0; i <= bounds_.size(); ++i) {
       cumulative += series.bucket_counts[i];
-      auto le = i < bounds_.size() ? format_value(bounds_[i]) : std::string("+Inf");
-      out += fmt::format("{}_bucket{} {}\n", name(), label_block(labels, "le", le), cumulative);
+      out += bucket_name;
+      out += inner;
+      out += le_labels[i];
+      fmt::format_to(std::back_inserter(out), "}} {}\n", cumulative);
     }
-    out += fmt::format("{}_sum{} {}\n", name(), label_block(labels), format_value(series.sum));
-    out += fmt::format("{}_count{} {}\n", name(), label_block(labels), series.count);
+    fmt::format_to(std::back_inserter(out), "{}_sum{} {}\n{}_count{} {}\n", name(), block,
+                   format_value(series.sum), name(), block, series.count);
   }
 }
 

@@ -126,11 +126,21 @@ void PoolwatchMetrics::probe_result(std::string_view backend, Protocol protocol,
 }
 
 void PoolwatchMetrics::backend_state(std::string_view backend, std::string_view state) {
-  // Dropping the backend's series first also drops a non-standard state left over from
-  // an earlier call.
-  backend_state_.remove_matching("backend", backend);
-  for (auto known : kStates) backend_state_.set({str(backend), str(known)}, 0);
-  backend_state_.set({str(backend), str(state)}, 1);
+  // Called on every probe result: the series are set in place, and only a backend that
+  // had a non-standard state has its series dropped first, to drop that one too.
+  if (auto odd = odd_states_.find(backend); odd != odd_states_.end()) {
+    backend_state_.remove_matching("backend", backend);
+    odd_states_.erase(odd);
+  }
+  bool known = false;
+  for (auto each : kStates) {
+    backend_state_.set({str(backend), str(each)}, each == state ? 1 : 0);
+    known = known || each == state;
+  }
+  if (!known) {
+    backend_state_.set({str(backend), str(state)}, 1);
+    odd_states_.insert(str(backend));
+  }
 }
 
 void PoolwatchMetrics::transition(std::string_view backend, std::string_view /*from*/,
@@ -207,6 +217,7 @@ void PoolwatchMetrics::ring(std::string_view role, std::size_t listed, std::size
 
 void PoolwatchMetrics::forget_backend(std::string_view backend) {
   registry_.remove_matching("backend", backend);
+  if (auto odd = odd_states_.find(backend); odd != odd_states_.end()) odd_states_.erase(odd);
 }
 
 }  // namespace poolwatch

@@ -75,7 +75,8 @@ asio::awaitable<void> PoolWatcher::run() {
   while (!stopping_) {
     const auto started = std::chrono::steady_clock::now();
     rescan_requested_ = false;
-    co_await (scan() || end_scan_on_stop());
+    const auto ended = co_await (guarded_scan() || end_scan_on_stop());
+    if (ended.index() == 0 && std::get<0>(ended)) report_scan_failure(std::get<0>(ended));
     metrics_.scan_duration(std::chrono::steady_clock::now() - started);
     if (stopping_) break;
     // A backend that changed its verdict is acted on at once, not an interval later;
@@ -90,6 +91,38 @@ asio::awaitable<void> PoolWatcher::run() {
     co_await scan_wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
   co_await wind_down();
+}
+
+// `||` waits for the first side to *succeed*: an exception from scan() would not end
+// the race, the loop would sit in it until a stop and the exception would then be
+// dropped, leaving the daemon running, not ready, with nothing in the log. So the scan
+// hands back what escaped it instead of throwing.
+asio::awaitable<std::exception_ptr> PoolWatcher::guarded_scan() {
+  std::exception_ptr failure;
+  try {
+    co_await scan();
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  co_return failure;
+}
+
+// The loop goes on (the next scan may succeed: the fault may be passing), not ready, and
+// says so; the same error again is repeated at most once a minute.
+void PoolWatcher::report_scan_failure(std::exception_ptr failure) {
+  ready_ = false;
+  const auto message = exception_message(failure);
+  const auto now = std::chrono::steady_clock::now();
+  if (message == last_scan_error_ && now - last_scan_error_logged_ < std::chrono::minutes(1)) {
+    spdlog::debug("scan failed by an unexpected error: {}", message);
+    return;
+  }
+  last_scan_error_ = message;
+  last_scan_error_logged_ = now;
+  spdlog::error(
+      "scan failed by an unexpected error: {}; not ready, no actions; retrying every "
+      "scan (this line at most once a minute while it repeats)",
+      message);
 }
 
 Seconds PoolWatcher::director_stop_grace() const {

@@ -1,9 +1,11 @@
 #pragma once
 // A typed snapshot of the director's HOST-LIST.
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "poolwatch/common/ip_address.hpp"
@@ -20,13 +22,44 @@ struct HostEntry {
   friend bool operator==(const HostEntry&, const HostEntry&) = default;
 };
 
-struct PoolSnapshot {
-  std::vector<HostEntry> hosts;  // sorted by address, as the director sends them
+class PoolSnapshot {
+ public:
+  // Sorted by address as the director sends them; nothing here relies on that. Filled,
+  // then read: an address changed in place after a find() may not be found by the next.
+  std::vector<HostEntry> hosts;
+
+  // O(log N): the scan, the planner and /status look up every host of a pool of up to
+  // 100 000, so a walk per lookup would make each of them O(N²). The index is built by
+  // the first lookup after `hosts` was filled (or reallocated) and reused until then.
+  // With an address listed twice, one of its entries.
   const HostEntry* find(const IpAddress& a) const {
-    for (const auto& h : hosts)
-      if (h.address == a) return &h;
-    return nullptr;
+    if (hosts.data() != indexed_data_ || hosts.size() != index_.size()) rebuild_index();
+    const HostEntry* found = lookup(a);
+    if (found && !(found->address == a)) {  // changed in place since: index again
+      rebuild_index();
+      found = lookup(a);
+    }
+    return found;
   }
+
+ private:
+  const HostEntry* lookup(const IpAddress& a) const {
+    auto it =
+        std::lower_bound(index_.begin(), index_.end(), a,
+                         [](const auto& entry, const IpAddress& x) { return entry.first < x; });
+    if (it == index_.end() || !(it->first == a)) return nullptr;
+    return &hosts[it->second];
+  }
+  void rebuild_index() const {
+    index_.clear();
+    index_.reserve(hosts.size());
+    for (std::size_t i = 0; i < hosts.size(); ++i) index_.emplace_back(hosts[i].address, i);
+    std::sort(index_.begin(), index_.end());
+    indexed_data_ = hosts.data();
+  }
+
+  mutable std::vector<std::pair<IpAddress, std::size_t>> index_;
+  mutable const HostEntry* indexed_data_ = nullptr;
 };
 
 }  // namespace poolwatch

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +31,98 @@ std::string escape_help(std::string_view help);
 // round-tripping decimal.
 std::string format_value(double value);
 
+namespace detail {
+
+// The series of one family, keyed by their label values in the map's order, first label
+// first. A pool of 100 000 backends makes hundreds of thousands of series, and a
+// backend's are removed while probes run, so no removal may walk them all: the series
+// sharing a value of the first label are one range of the map, and for any other label
+// an index from its value to its series is built the first time a removal asks for it
+// (one walk) and kept from then on.
+template <class T>
+class SeriesTable {
+  using Map = std::map<LabelValues, T>;
+  using Iterator = typename Map::iterator;
+  // The value views point into the keys of the map's nodes, which never move.
+  struct Entry {
+    std::string_view value;
+    Iterator series;
+  };
+  struct EntryLess {
+    using is_transparent = void;
+    static const void* node(const Entry& e) { return &e.series->first; }
+    bool operator()(const Entry& a, const Entry& b) const {
+      if (a.value != b.value) return a.value < b.value;
+      return std::less<const void*>()(node(a), node(b));
+    }
+    bool operator()(const Entry& a, std::string_view b) const { return a.value < b; }
+    bool operator()(std::string_view a, const Entry& b) const { return a < b.value; }
+  };
+  using Index = std::set<Entry, EntryLess>;
+
+ public:
+  using const_iterator = typename Map::const_iterator;
+  const_iterator begin() const { return map_.begin(); }
+  const_iterator end() const { return map_.end(); }
+  std::size_t size() const { return map_.size(); }
+
+  const T* find(const LabelValues& labels) const {
+    auto it = map_.find(labels);
+    return it == map_.end() ? nullptr : &it->second;
+  }
+  // The series, created as `init` when it does not exist yet.
+  T& get(const LabelValues& labels, const T& init = T{}) {
+    auto [it, inserted] = map_.try_emplace(labels, init);
+    if (inserted)
+      for (std::size_t i = 0; i < indexes_.size(); ++i)
+        if (indexes_[i]) indexes_[i]->insert(Entry{it->first[i], it});
+    return it->second;
+  }
+  void erase(const LabelValues& labels) {
+    auto it = map_.find(labels);
+    if (it != map_.end()) erase(it);
+  }
+  // Every series whose label at `index` equals `value`: O(log N + removed).
+  void erase_matching(std::size_t index, std::string_view value) {
+    if (index == 0) {
+      auto it = map_.lower_bound(LabelValues{std::string(value)});
+      while (it != map_.end() && it->first[0] == value) erase(it++);
+      return;
+    }
+    const Index& by_value = index_of(index);
+    auto [first, last] = by_value.equal_range(value);
+    std::vector<Iterator> doomed;
+    for (auto e = first; e != last; ++e) doomed.push_back(e->series);
+    for (auto it : doomed) erase(it);
+  }
+  void clear() {
+    map_.clear();
+    for (auto& index : indexes_)
+      if (index) index->clear();
+  }
+
+ private:
+  void erase(Iterator it) {
+    for (std::size_t i = 0; i < indexes_.size(); ++i)
+      if (indexes_[i]) indexes_[i]->erase(Entry{it->first[i], it});
+    map_.erase(it);
+  }
+  const Index& index_of(std::size_t index) {
+    if (indexes_.size() <= index) indexes_.resize(index + 1);
+    if (!indexes_[index]) {
+      indexes_[index].emplace();
+      for (auto it = map_.begin(); it != map_.end(); ++it)
+        indexes_[index]->insert(Entry{it->first[index], it});
+    }
+    return *indexes_[index];
+  }
+
+  Map map_;
+  std::vector<std::optional<Index>> indexes_;  // by label position; the first stays empty
+};
+
+}  // namespace detail
+
 class Family {
  public:
   Family(std::string name, std::string help, std::vector<std::string> label_names);
@@ -44,7 +138,7 @@ class Family {
   virtual std::size_t series_count() const = 0;
   virtual void remove(const LabelValues& labels) = 0;
   // Removes every series whose label `label_name` equals `value`; a family without
-  // that label is left alone.
+  // that label is left alone. O(log N + removed) in the number of series N.
   virtual void remove_matching(std::string_view label_name, std::string_view value) = 0;
   virtual void clear() = 0;
 
@@ -80,7 +174,7 @@ class ScalarFamily : public Family {
 
  protected:
   void render_samples(std::string& out) const override;
-  std::map<LabelValues, double> values_;
+  detail::SeriesTable<double> values_;
 };
 
 class CounterFamily final : public ScalarFamily {
@@ -128,7 +222,7 @@ class HistogramFamily final : public Family {
 
  private:
   std::vector<double> bounds_;
-  std::map<LabelValues, Series> series_;
+  detail::SeriesTable<Series> series_;
 };
 
 class Registry {

@@ -61,7 +61,7 @@ class PoolwatchMetrics {
   };
   void ring(std::string_view role, std::size_t listed, std::size_t answering,
             const std::vector<RingBackendFigures>& backends);
-  // Removes every series labelled with this backend.
+  // Removes every series labelled with this backend: O(log N) in the series, not a walk.
   void forget_backend(std::string_view backend);
 
   std::string render() const { return registry_.render(); }
@@ -91,6 +91,8 @@ class PoolwatchMetrics {
   metrics::GaugeFamily& ring_overruled_;
   metrics::GaugeFamily& build_info_;
   std::set<std::string, std::less<>> pool_backends_;
+  // Backends whose state series include one not in kStates.
+  std::set<std::string, std::less<>> odd_states_;
 };
 
 }  // namespace poolwatch

@@ -9,6 +9,7 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <exception>
 #include <map>
 #include <memory>
 #include <optional>
@@ -94,6 +95,9 @@ class PoolWatcher {
   };
 
   boost::asio::awaitable<void> scan();
+  // scan(), with an exception it let out returned rather than thrown.
+  boost::asio::awaitable<std::exception_ptr> guarded_scan();
+  void report_scan_failure(std::exception_ptr failure);
   boost::asio::awaitable<void> wait_for_stop();
   boost::asio::awaitable<void> end_scan_on_stop();
   boost::asio::awaitable<void> wind_down();
@@ -159,6 +163,8 @@ class PoolWatcher {
   bool director_busy_ = false;
   bool debug_ = false;
   std::uint64_t seen_reconnects_ = 0;
+  std::string last_scan_error_;
+  std::chrono::steady_clock::time_point last_scan_error_logged_{};
 
   struct OnceResult {
     ProbeTarget target;

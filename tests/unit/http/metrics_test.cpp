@@ -159,6 +159,62 @@ TEST(MetricsRegistry, RemoveMatchingDropsOnlyThatLabelValue) {
   EXPECT_EQ(g.value({}), 7);
 }
 
+// remove_matching finds a label value's series without a walk: the first label by the
+// map's order, the others by an index built on first use. Both must stay exact as series
+// come and go around them.
+TEST(MetricsRegistry, RemoveMatchingOnTheFirstLabelKeepsValuesItIsAPrefixOf) {
+  Registry registry;
+  auto& c = registry.counter("x_total", "C.", {"backend", "kind"});
+  for (const char* backend : {"10.0.0.1", "10.0.0.10", "10.0.0.1x", "10.0.0."})
+    for (const char* kind : {"a", "b"}) c.inc({backend, kind});
+  c.remove_matching("backend", "10.0.0.1");
+  EXPECT_EQ(c.series_count(), 6u);
+  EXPECT_EQ(c.find({"10.0.0.1", "a"}), nullptr);
+  EXPECT_EQ(c.value({"10.0.0.10", "a"}), 1);
+  EXPECT_EQ(c.value({"10.0.0.", "b"}), 1);
+  c.remove_matching("backend", "absent");
+  EXPECT_EQ(c.series_count(), 6u);
+}
+
+TEST(MetricsRegistry, RemoveMatchingOnALaterLabelFollowsSeriesAddedAndRemovedSince) {
+  Registry registry;
+  auto& c = registry.counter("y_total", "C.", {"action", "backend", "result"});
+  c.inc({"down", "10.0.0.1", "ok"});
+  c.inc({"up", "10.0.0.2", "ok"});
+  c.remove_matching("backend", "10.0.0.1");  // builds the index
+  EXPECT_EQ(c.series_count(), 1u);
+  c.inc({"down", "10.0.0.1", "error"});  // after the index exists
+  c.inc({"flush", "10.0.0.1", "ok"});
+  c.inc({"down", "10.0.0.3", "ok"});
+  c.remove({"up", "10.0.0.2", "ok"});  // one series, removed by its labels
+  c.remove_matching("result", "error");
+  EXPECT_EQ(c.series_count(), 2u);
+  c.remove_matching("backend", "10.0.0.1");
+  EXPECT_EQ(c.series_count(), 1u);
+  EXPECT_EQ(c.value({"down", "10.0.0.3", "ok"}), 1);
+  c.clear();
+  c.inc({"down", "10.0.0.1", "ok"});
+  c.remove_matching("backend", "10.0.0.1");
+  EXPECT_EQ(c.series_count(), 0u);
+  c.remove_matching("backend", "10.0.0.3");  // removed by clear(): the index knows
+  EXPECT_EQ(c.series_count(), 0u);
+}
+
+TEST(MetricsRegistry, RemoveMatchingOnAHistogram) {
+  Registry registry;
+  auto& h = registry.histogram("z_seconds", "H.", {"protocol", "backend"}, {1, 2});
+  h.observe({"imap", "10.0.0.1"}, 0.5);
+  h.observe({"pop3", "10.0.0.1"}, 1.5);
+  h.observe({"imap", "10.0.0.2"}, 3);
+  registry.remove_matching("backend", "10.0.0.1");
+  EXPECT_EQ(h.series_count(), 1u);
+  ASSERT_NE(h.find({"imap", "10.0.0.2"}), nullptr);
+  h.observe({"pop3", "10.0.0.1"}, 1.5);
+  registry.remove_matching("protocol", "imap");
+  EXPECT_EQ(h.series_count(), 1u);
+  EXPECT_NE(h.find({"pop3", "10.0.0.1"}), nullptr);
+}
+
 // --- the daemon's named metrics ----------------------------------------------------
 
 HostEntry host(const char* ip, std::uint32_t vhosts, std::uint32_t users,

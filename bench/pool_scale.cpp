@@ -1,0 +1,228 @@
+// What a large pool costs the event loop (issue 13, item 1).
+// Usage: pool_scale [HOSTS] [SECONDS]
+// Part 1 times the per-probe and per-scan steps on their own, in-process: the metrics
+// calls made per probe result, the pool's lookups, the tracker's sync, the planner, and
+// one render of /metrics and /status. A step that was quadratic is cut off after a
+// budget and extrapolated from what it did by then (marked "~").
+// Part 2 runs the real PoolWatcher against the fake director serving HOSTS hosts (on
+// 127.64.0.0/10, where nothing listens: every probe is refused at once) for SECONDS and
+// prints the longest stall of the loop seen by a 5 ms ticker, the HOST-LISTs answered,
+// one render of /metrics and /status on the loop, and how long a stop took.
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+
+#include "poolwatch/config/credentials.hpp"
+#include "poolwatch/health/action_planner.hpp"
+#include "poolwatch/health/health_tracker.hpp"
+#include "poolwatch/http/poolwatch_metrics.hpp"
+#include "poolwatch/http/status_view.hpp"
+#include "poolwatch/service/pool_watcher.hpp"
+#include "support/daemon_harness.hpp"
+#include "support/fake_director.hpp"
+
+using namespace poolwatch;
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+IpAddress address_of(std::size_t i) {
+  // 127.64.0.1 upwards: loopback, away from the tests' 127.0.x addresses.
+  const auto n = static_cast<unsigned>(i + 1);
+  return make_ip_address(fmt::format("127.{}.{}.{}", 64 + (n >> 16), (n >> 8) & 255, n & 255));
+}
+
+std::vector<HostEntry> pool_of(std::size_t hosts) {
+  std::vector<HostEntry> out;
+  for (std::size_t i = 0; i < hosts; ++i)
+    out.push_back(HostEntry{address_of(i), 100, 3, "", false, 0});
+  return out;
+}
+
+// Runs step(i) for i in [0, n) until the budget is spent; prints the whole or an
+// extrapolation of it.
+void timed_loop(const char* what, std::size_t n, const std::function<void(std::size_t)>& step,
+                double budget_ms = 20000) {
+  const auto start = Clock::now();
+  std::size_t done = 0;
+  while (done < n) {
+    step(done++);
+    if ((done & 63) == 0 && ms_since(start) > budget_ms) break;
+  }
+  const double took = ms_since(start);
+  if (done == n)
+    std::printf("  %-44s %10.1f ms  (%.2f us each)\n", what, took,
+                1000 * took / static_cast<double>(n));
+  else
+    std::printf("  %-44s ~%9.0f ms  (cut off after %zu of %zu: %.2f us each at the end)\n", what,
+                took * static_cast<double>(n) / static_cast<double>(done), done, n,
+                1000 * took / static_cast<double>(done));
+}
+
+void components(std::size_t hosts) {
+  std::printf("components, %zu hosts\n", hosts);
+  PoolSnapshot pool;
+  pool.hosts = pool_of(hosts);
+  std::vector<std::string> names;
+  for (const auto& h : pool.hosts) names.push_back(h.address.to_string());
+
+  PoolwatchMetrics metrics;
+  auto start = Clock::now();
+  metrics.pool(pool);
+  std::printf("  %-44s %10.1f ms\n", "metrics.pool(snapshot), first", ms_since(start));
+  timed_loop("metrics.probe_result, each backend", hosts, [&](std::size_t i) {
+    metrics.probe_result(names[i], Protocol::imap, FailureClass::connect_refused,
+                         std::chrono::milliseconds(3));
+  });
+  timed_loop("metrics.backend_state, each backend", hosts,
+             [&](std::size_t i) { metrics.backend_state(names[i], "suspect"); });
+  timed_loop("metrics.backend_state, again (series exist)", hosts,
+             [&](std::size_t i) { metrics.backend_state(names[i], "down"); });
+  start = Clock::now();
+  const auto text = metrics.render();
+  std::printf("  %-44s %10.1f ms  (%zu bytes)\n", "render /metrics", ms_since(start), text.size());
+  PoolSnapshot fewer;
+  fewer.hosts.assign(pool.hosts.begin() + static_cast<std::ptrdiff_t>(hosts / 10),
+                     pool.hosts.end());
+  start = Clock::now();
+  metrics.pool(fewer);
+  std::printf("  %-44s %10.1f ms\n", "metrics.pool, a tenth of the hosts gone", ms_since(start));
+
+  std::size_t found = 0;
+  timed_loop("PoolSnapshot::find, each host", hosts, [&](std::size_t i) {
+    found += pool.find(pool.hosts[hosts - 1 - i].address) != nullptr;
+  });
+
+  HealthConfig health;
+  HealthTracker tracker(health, seeded_unit_random(1));
+  std::vector<IpAddress> addresses;
+  for (const auto& h : pool.hosts) addresses.push_back(h.address);
+  const std::vector<PortSpec> ports{PortSpec{Protocol::imap, 143, TlsMode::plain}};
+  start = Clock::now();
+  auto sync = tracker.sync(addresses, ports, {}, Clock::now(), 0);
+  std::printf("  %-44s %10.1f ms\n", "tracker.sync, all new", ms_since(start));
+  start = Clock::now();
+  sync = tracker.sync(addresses, ports, {}, Clock::now(), 0);
+  std::printf("  %-44s %10.1f ms\n", "tracker.sync, unchanged", ms_since(start));
+  start = Clock::now();
+  const auto statuses = tracker.status();
+  std::printf("  %-44s %10.1f ms\n", "tracker.status", ms_since(start));
+
+  ActionPlanner planner(ActionConfig{}, false);
+  start = Clock::now();
+  auto plan = planner.plan(pool, tracker.verdicts());
+  std::printf("  %-44s %10.1f ms\n", "planner.plan (verdicts unknown)", ms_since(start));
+
+  std::vector<BackendStatusView> views;
+  for (const auto& s : statuses) {
+    BackendStatusView v;
+    v.address = s.address.to_string();
+    v.state = "pending";
+    v.checks.push_back(CheckStatusView{"imap:143", "pending", 0, "", 0});
+    views.push_back(std::move(v));
+  }
+  start = Clock::now();
+  const auto json = to_json(views);
+  std::printf("  %-44s %10.1f ms  (%zu bytes)\n", "render /status JSON from views", ms_since(start),
+              json.size());
+  if (found != hosts) std::printf("  (find missed %zu hosts)\n", hosts - found);
+}
+
+struct LoopFigures {
+  double max_stall_ms = 0;
+  Clock::time_point ready_at{};
+  bool stop = false;
+};
+
+asio::awaitable<void> stall_meter(LoopFigures& figures, const PoolWatcher& watcher) {
+  asio::steady_timer tick(co_await asio::this_coro::executor);
+  const auto period = std::chrono::milliseconds(5);
+  while (!figures.stop) {
+    const auto due = Clock::now() + period;
+    tick.expires_at(due);
+    co_await tick.async_wait(asio::use_awaitable);
+    const double late = std::chrono::duration<double, std::milli>(Clock::now() - due).count();
+    if (late > figures.max_stall_ms) figures.max_stall_ms = late;
+    if (watcher.ready() && figures.ready_at == Clock::time_point{}) figures.ready_at = Clock::now();
+  }
+}
+
+void daemon(std::size_t hosts, int seconds) {
+  std::printf("daemon against the fake director, %zu hosts, %d s\n", hosts, seconds);
+  testing::FakeDirector director(pool_of(hosts));
+  Config config;
+  config.director = director.client_config();
+  config.director.command_timeout = Seconds(30);
+  config.probe.ports = {PortSpec{Protocol::imap, 1, TlsMode::plain}};  // refused
+  config.probe.login = false;
+  config.health.interval = Seconds(5);
+  config.http.enabled = false;
+  config.dry_run = true;  // the figures are the loop's, not the director's commands
+
+  asio::io_context io(1);
+  PoolWatcher watcher(io.get_executor(), config, CredentialStore{});
+  LoopFigures figures;
+  const auto started = Clock::now();
+  asio::co_spawn(io, watcher.run(), [](std::exception_ptr) {});
+  asio::co_spawn(io, stall_meter(figures, watcher), [](std::exception_ptr) {});
+  io.run_for(std::chrono::seconds(seconds));
+
+  double metrics_ms = 0, status_ms = 0;
+  std::size_t metrics_bytes = 0, status_bytes = 0;
+  asio::post(io, [&] {
+    auto at = Clock::now();
+    metrics_bytes = watcher.metrics().render().size();
+    metrics_ms = ms_since(at);
+    at = Clock::now();
+    status_bytes = to_json(watcher.status(), watcher.ring_status()).size();
+    status_ms = ms_since(at);
+  });
+  io.restart();
+  io.run_one();
+
+  std::printf("  %-44s %10.1f ms\n", "longest loop stall (5 ms ticker)", figures.max_stall_ms);
+  if (figures.ready_at != Clock::time_point{})
+    std::printf("  %-44s %10.1f ms\n", "ready after",
+                std::chrono::duration<double, std::milli>(figures.ready_at - started).count());
+  else
+    std::printf("  %-44s %10s\n", "ready after", "never");
+  std::printf("  %-44s %10zu\n", "HOST-LISTs answered", test::count_host_lists(director));
+  std::printf("  %-44s %10.1f ms  (%zu bytes)\n", "render /metrics on the loop", metrics_ms,
+              metrics_bytes);
+  std::printf("  %-44s %10.1f ms  (%zu bytes)\n", "render /status on the loop", status_ms,
+              status_bytes);
+
+  const auto asked = Clock::now();
+  asio::post(io, [&] {
+    figures.stop = true;
+    watcher.request_stop();
+  });
+  io.restart();
+  io.run_for(std::chrono::seconds(60));
+  std::printf("  %-44s %10.1f ms%s\n", "stop took", ms_since(asked),
+              io.stopped() ? "" : " (still running after 60 s)");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::size_t hosts = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 10000;
+  const int seconds = argc > 2 ? std::atoi(argv[2]) : 20;
+  spdlog::set_level(spdlog::level::warn);  // a line per backend would measure the terminal
+  components(hosts);
+  if (seconds > 0) daemon(hosts, seconds);
+  return 0;
+}
