@@ -49,9 +49,10 @@ bool is_valid_label_name(std::string_view name) {
   return is_valid_name(name, false) && !name.starts_with("__");
 }
 
-std::string escape_label_value(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
+namespace {
+
+// The one escaper of label values, appending so that a render needs no temporaries.
+void append_escaped_label_value(std::string& out, std::string_view value) {
   for (char c : value) {
     switch (c) {
       case '\\':
@@ -67,6 +68,14 @@ std::string escape_label_value(std::string_view value) {
         out += c;
     }
   }
+}
+
+}  // namespace
+
+std::string escape_label_value(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  append_escaped_label_value(out, value);
   return out;
 }
 
@@ -116,21 +125,7 @@ namespace {
 void append_label(std::string& out, std::string_view name, std::string_view value) {
   out += name;
   out += "=\"";
-  for (char c : value) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '"':
-        out += "\\\"";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        out += c;
-    }
-  }
+  append_escaped_label_value(out, value);
   out += '"';
 }
 
