@@ -176,6 +176,20 @@ class RingSafety : public RingE2ETest {
 
   // (g), the serving side: what instance 1 answers to requests that are not authentic.
   void expect_requests_refused() const;
+  // Kills the backend and waits until every running director lists it down and one
+  // flush for it went out.
+  void kill_backend_and_wait_for_its_down(int backend_index) const {
+    const std::string backend = lab_->backend_address(backend_index);
+    lab_->backend_fault(backend_index, "kill");
+    ASSERT_TRUE(eventually(
+        [&] {
+          return every_running_director_says(backend, "down") &&
+                 count_ok(daemons_->all_actions(), "flush", backend) == 1;
+        },
+        kDecisionBound))
+        << roles() << "\n"
+        << daemons_->describe();
+  }
 };
 
 // (f): the actor cut off from every peer (its ring port refuses, and its own connects to
@@ -200,15 +214,8 @@ TEST_F(RingSafety, InstanceCutOffFromItsPeersSendsNothing) {
   const std::string reason = daemons_->ring_status(1).value("reason", nlohmann::json()).dump();
 
   const auto killed = Clock::now();
-  lab_->backend_fault(2, "kill");
-  ASSERT_TRUE(eventually(
-      [&] {
-        return every_running_director_says(backend, "down") &&
-               count_ok(daemons_->all_actions(), "flush", backend) == 1;
-      },
-      kDecisionBound))
-      << roles() << "\n"
-      << daemons_->describe();
+  kill_backend_and_wait_for_its_down(2);
+  if (HasFatalFailure()) return;
   const double down = seconds_since(killed);
   std::this_thread::sleep_for(intervals(3));
   // It sees the backend down itself, and still sends nothing.
@@ -248,15 +255,8 @@ TEST_F(RingSafety, OneWayCutNeverMakesTwoActors) {
   EXPECT_EQ(daemons_->role(2), "actor") << roles();
   EXPECT_NE(stepped_back_why, "");
 
-  lab_->backend_fault(2, "kill");
-  ASSERT_TRUE(eventually(
-      [&] {
-        return every_running_director_says(backend, "down") &&
-               count_ok(daemons_->all_actions(), "flush", backend) == 1;
-      },
-      kDecisionBound))
-      << roles() << "\n"
-      << daemons_->describe();
+  kill_backend_and_wait_for_its_down(2);
+  if (HasFatalFailure()) return;
   std::this_thread::sleep_for(intervals(3));
   const auto all = daemons_->all_actions();
   EXPECT_EQ(count_ok(all, "HOST-DOWN", backend), 1U) << daemons_->describe();
