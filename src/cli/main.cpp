@@ -155,8 +155,8 @@ int run_daemon(const CliOptions& options, int argc, char** argv) {
   std::unique_ptr<HttpServer> http;
   if (options.config.http.enabled) {
     HttpHandlers handlers;
-    handlers.metrics = [&watcher] { return watcher.metrics().render(); };
-    handlers.status = [&watcher] { return to_json(watcher.status(), watcher.ring_status()); };
+    handlers.metrics = [&watcher] { return watcher.metrics_body(); };
+    handlers.status = [&watcher] { return watcher.status_body(); };
     http = std::make_unique<HttpServer>(io.get_executor(), options.config.http, handlers);
     if (auto ec = http->start())
       throw ConfigError("http.listen " + options.config.http.listen + ": " + ec.message());

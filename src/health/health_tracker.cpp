@@ -454,8 +454,14 @@ CheckState HealthTracker::state_of(const Backend& backend) {
 }
 
 std::vector<BackendStatus> HealthTracker::status() const {
+  return status(nullptr, backends_.size());
+}
+
+std::vector<BackendStatus> HealthTracker::status(const IpAddress* from, std::size_t max) const {
   std::vector<BackendStatus> result;
-  for (const auto& [address, backend] : backends_) {
+  for (auto it = from ? backends_.lower_bound(*from) : backends_.begin();
+       it != backends_.end() && result.size() < max; ++it) {
+    const auto& [address, backend] = *it;
     BackendStatus status{address, backend.verdict, state_of(backend), {}};
     for (const auto& check : backend.checks) status.checks.push_back(check.second.status());
     result.push_back(std::move(status));

@@ -9,6 +9,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -150,11 +151,13 @@ Response text_response(http::status status, unsigned version, std::string body,
   return res;
 }
 
-// The body from a daemon callback; a callback that throws is a 500, not a crash.
-Response from_handler(const std::function<std::string()>& handler, unsigned version,
-                      std::string_view content_type) {
+// A 200 whose body `pending` writes in slices (write_body_in_slices); a callback that
+// throws is a 500, not a crash.
+Response from_handler(const std::function<BodyWriter()>& handler, unsigned version,
+                      std::string_view content_type, BodyWriter& pending) {
   try {
-    return text_response(http::status::ok, version, handler(), content_type);
+    pending = handler();
+    return text_response(http::status::ok, version, std::string(), content_type);
   } catch (const std::exception& e) {
     spdlog::error("http: handler failed: {}", e.what());
   }
@@ -181,7 +184,9 @@ Response from_ring_handler(const State& state, const http::request<http::empty_b
   return text_response(http::status::internal_server_error, version, "internal error\n");
 }
 
-Response route(const State& state, const http::request<http::empty_body>& req, bool has_body) {
+// The response to a request; for /metrics and /status its body is left to `pending`.
+Response route(const State& state, const http::request<http::empty_body>& req, bool has_body,
+               BodyWriter& pending) {
   auto target = std::string_view(req.target());
   target = target.substr(0, target.find('?'));
   const auto version = req.version();
@@ -203,9 +208,28 @@ Response route(const State& state, const http::request<http::empty_body>& req, b
                        : text_response(http::status::service_unavailable, version, "not ready\n");
   }
   if (target == "/metrics")
-    return from_handler(state.handlers.metrics, version, metrics::kExpositionContentType);
+    return from_handler(state.handlers.metrics, version, metrics::kExpositionContentType, pending);
   if (target.starts_with("/ring/")) return from_ring_handler(state, req);
-  return from_handler(state.handlers.status, version, "application/json");
+  return from_handler(state.handlers.status, version, "application/json", pending);
+}
+
+// Fills the body a slice at a time, letting the loop run between slices so that probes,
+// /healthz and a stop never wait for a large pool's text. False when the server stopped
+// meanwhile. A writer that throws makes the response a 500.
+asio::awaitable<bool> write_body_in_slices(const State& state, const BodyWriter& writer,
+                                           Response& res) {
+  try {
+    for (;;) {
+      const bool complete = writer(res.body());
+      if (complete) co_return true;
+      co_await asio::post(state.executor, asio::use_awaitable);
+      if (state.stopped) co_return false;
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("http: handler failed: {}", e.what());
+  }
+  res = text_response(http::status::internal_server_error, res.version(), "internal error\n");
+  co_return true;
 }
 
 // Stops sending, then reads (and discards) what the client still sends for a moment.
@@ -269,7 +293,13 @@ asio::awaitable<void> serve_connection(std::shared_ptr<State> state, tcp::socket
       const auto& req = parser.get();
       // A body is never read; the connection cannot be reused after one.
       bool has_body = !parser.is_done();
-      res = route(*state, req, has_body);
+      BodyWriter pending;
+      res = route(*state, req, has_body, pending);
+      if (pending) {
+        const bool complete = co_await write_body_in_slices(*state, pending, res);
+        if (!complete) break;
+        timer.expires_after(timeout);  // the deadline is for the client's part, not ours
+      }
       keep_alive = req.keep_alive() && !has_body;
       if (req.method() == http::verb::head) {
         res.prepare_payload();

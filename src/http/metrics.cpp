@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <iterator>
+#include <limits>
 #include <stdexcept>
 
 namespace poolwatch::metrics {
@@ -107,9 +108,17 @@ Family::Family(std::string name, std::string help, std::vector<std::string> labe
     : name_(std::move(name)), help_(std::move(help)), label_names_(std::move(label_names)) {}
 
 void Family::render(std::string& out) const {
-  out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name_, escape_help(help_), name_,
-                     to_string(type()));
-  render_samples(out);
+  auto unlimited = std::numeric_limits<std::size_t>::max();
+  render_some(out, std::nullopt, unlimited);
+}
+
+std::optional<LabelValues> Family::render_some(std::string& out,
+                                               const std::optional<LabelValues>& resume,
+                                               std::size_t& budget) const {
+  if (!resume)
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name_, escape_help(help_), name_,
+                       to_string(type()));
+  return render_samples(out, resume ? &*resume : nullptr, budget);
 }
 
 bool Family::check_arity(const LabelValues& labels) const {
@@ -169,14 +178,19 @@ double ScalarFamily::value(const LabelValues& labels) const {
 
 // /metrics is rendered on the event loop: every series of a large pool is a few lines
 // here, so each is appended in place, with no temporary per line.
-void ScalarFamily::render_samples(std::string& out) const {
-  for (const auto& [labels, v] : values_) {
+std::optional<LabelValues> ScalarFamily::render_samples(std::string& out, const LabelValues* from,
+                                                        std::size_t& budget) const {
+  for (auto it = from ? values_.lower_bound(*from) : values_.begin(); it != values_.end(); ++it) {
+    if (budget == 0) return it->first;
+    --budget;
+    const auto& [labels, v] = *it;
     out += name();
     out += label_block(labels);
     out += ' ';
     out += format_value(v);
     out += '\n';
   }
+  return std::nullopt;
 }
 
 void CounterFamily::inc(const LabelValues& labels, double by) {
@@ -230,7 +244,9 @@ void HistogramFamily::remove_matching(std::string_view label_name, std::string_v
   series_.erase_matching(static_cast<std::size_t>(index), value);
 }
 
-void HistogramFamily::render_samples(std::string& out) const {
+std::optional<LabelValues> HistogramFamily::render_samples(std::string& out,
+                                                           const LabelValues* from,
+                                                           std::size_t& budget) const {
   // The bucket lines differ only in le and the count: their start is made once per
   // series, the le labels once per render.
   std::vector<std::string> le_labels;
@@ -240,7 +256,11 @@ void HistogramFamily::render_samples(std::string& out) const {
     le_labels.push_back(std::move(le));
   }
   const std::string bucket_name = name() + "_bucket{";
-  for (const auto& [labels, series] : series_) {
+  const std::size_t lines_per_series = bounds_.size() + 3;
+  for (auto it = from ? series_.lower_bound(*from) : series_.begin(); it != series_.end(); ++it) {
+    if (budget == 0) return it->first;
+    budget -= std::min(budget, lines_per_series);
+    const auto& [labels, series] = *it;
     const auto block = label_block(labels);
     // "{a="x",b="y"}" -> "a="x",b="y","; empty for a family without labels.
     const auto inner = block.empty() ? std::string() : block.substr(1, block.size() - 2) + ',';
@@ -255,6 +275,7 @@ void HistogramFamily::render_samples(std::string& out) const {
     fmt::format_to(std::back_inserter(out), "{}_sum{} {}\n{}_count{} {}\n", name(), block,
                    format_value(series.sum), name(), block, series.count);
   }
+  return std::nullopt;
 }
 
 void Registry::check_new_name(const std::string& name, const std::vector<std::string>& label_names,
@@ -332,6 +353,16 @@ std::string Registry::render() const {
   std::string out;
   for (const auto& family : families_) family->render(out);
   return out;
+}
+
+bool Registry::render_some(std::string& out, RenderCursor& cursor, std::size_t budget) const {
+  budget = std::max<std::size_t>(budget, 1);  // every slice moves on
+  while (cursor.family < families_.size()) {
+    cursor.resume = families_[cursor.family]->render_some(out, cursor.resume, budget);
+    if (cursor.resume) return false;
+    ++cursor.family;
+  }
+  return true;
 }
 
 }  // namespace poolwatch::metrics

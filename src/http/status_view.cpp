@@ -79,28 +79,47 @@ std::optional<BackendRingView> read_backend_ring(const json& item, std::string& 
 
 }  // namespace
 
+void StatusJsonWriter::begin(std::string& out) {
+  out += "{\"backends\":[";
+  first_ = true;
+}
+
+void StatusJsonWriter::add(std::string& out, const BackendStatusView& b) {
+  json checks = json::array();
+  for (const auto& c : b.checks) {
+    checks.push_back({{"name", c.name},
+                      {"state", c.state},
+                      {"consecutive_failures", c.consecutive_failures},
+                      {"last_outcome", c.last_outcome},
+                      {"last_latency_ms", c.last_latency_ms}});
+  }
+  json backend = {{"address", b.address},           {"state", b.state},
+                  {"last_outcome", b.last_outcome}, {"last_latency_ms", b.last_latency_ms},
+                  {"since_unix", b.since_unix},     {"reason", b.reason},
+                  {"checks", std::move(checks)}};
+  if (b.ring) backend["ring"] = backend_ring_json(*b.ring);
+  if (!first_) out += ',';
+  first_ = false;
+  out += backend.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+void StatusJsonWriter::end(std::string& out, const std::optional<RingStatusView>& ring) {
+  out += ']';
+  if (ring) {
+    out += ",\"ring\":";
+    out += ring_json(*ring).dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+  out += '}';
+}
+
 std::string to_json(const std::vector<BackendStatusView>& backends,
                     const std::optional<RingStatusView>& ring) {
-  json list = json::array();
-  for (const auto& b : backends) {
-    json checks = json::array();
-    for (const auto& c : b.checks) {
-      checks.push_back({{"name", c.name},
-                        {"state", c.state},
-                        {"consecutive_failures", c.consecutive_failures},
-                        {"last_outcome", c.last_outcome},
-                        {"last_latency_ms", c.last_latency_ms}});
-    }
-    json backend = {{"address", b.address},           {"state", b.state},
-                    {"last_outcome", b.last_outcome}, {"last_latency_ms", b.last_latency_ms},
-                    {"since_unix", b.since_unix},     {"reason", b.reason},
-                    {"checks", std::move(checks)}};
-    if (b.ring) backend["ring"] = backend_ring_json(*b.ring);
-    list.push_back(std::move(backend));
-  }
-  json document = {{"backends", std::move(list)}};
-  if (ring) document["ring"] = ring_json(*ring);
-  return document.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string out;
+  StatusJsonWriter writer;
+  writer.begin(out);
+  for (const auto& b : backends) writer.add(out, b);
+  writer.end(out, ring);
+  return out;
 }
 
 std::optional<std::vector<BackendStatusView>> parse_status_json(std::string_view text,

@@ -4,6 +4,8 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <limits>
+#include <memory>
 
 #include "poolwatch/common/text.hpp"
 #include "poolwatch/service/hook_runner.hpp"
@@ -118,34 +120,86 @@ asio::awaitable<int> PoolWatcher::run_once(std::ostream& out) {
 }
 
 std::vector<BackendStatusView> PoolWatcher::status() const {
+  return status(nullptr, std::numeric_limits<std::size_t>::max());
+}
+
+std::vector<BackendStatusView> PoolWatcher::status(const IpAddress* from, std::size_t max) const {
   std::vector<BackendStatusView> views;
-  for (const auto& backend : tracker_.status()) {
-    BackendStatusView v;
-    v.address = backend.address.to_string();
-    v.state = std::string(to_string(backend.state));
-    v.since_unix = backend.verdict.since_unix;
-    v.reason = backend.verdict.reason;
-    const bool held = held_by_poolwatch(backend.address);
-    if (held) v.reason = "held down by poolwatch: " + v.reason;
-    if (const auto* h = pool_.find(backend.address); h && h->down.value_or(false) && !held)
-      v.reason = "down in the director, not by poolwatch (left alone)" +
-                 (v.reason.empty() ? std::string() : "; " + v.reason);
-    for (const auto& c : backend.checks) {
-      CheckStatusView cv;
-      cv.name = c.label;
-      cv.state = std::string(to_string(c.state));
-      cv.consecutive_failures = c.consecutive_failures;
-      cv.last_outcome = c.last_outcome ? std::string(to_string(*c.last_outcome)) : "";
-      cv.last_latency_ms = static_cast<double>(c.last_latency.count()) / 1000.0;
-      if (cv.last_latency_ms > v.last_latency_ms) v.last_latency_ms = cv.last_latency_ms;
-      if (c.last_outcome && (v.last_outcome.empty() || v.last_outcome == "ok"))
-        v.last_outcome = cv.last_outcome;
-      v.checks.push_back(std::move(cv));
-    }
-    if (ring_) v.ring = ring_->backend_view(backend.address);
-    views.push_back(std::move(v));
-  }
+  for (const auto& backend : tracker_.status(from, max)) views.push_back(status_view(backend));
   return views;
+}
+
+BackendStatusView PoolWatcher::status_view(const BackendStatus& backend) const {
+  BackendStatusView v;
+  v.address = backend.address.to_string();
+  v.state = std::string(to_string(backend.state));
+  v.since_unix = backend.verdict.since_unix;
+  v.reason = backend.verdict.reason;
+  const bool held = held_by_poolwatch(backend.address);
+  if (held) v.reason = "held down by poolwatch: " + v.reason;
+  if (const auto* h = pool_.find(backend.address); h && h->down.value_or(false) && !held)
+    v.reason = "down in the director, not by poolwatch (left alone)" +
+               (v.reason.empty() ? std::string() : "; " + v.reason);
+  for (const auto& c : backend.checks) {
+    CheckStatusView cv;
+    cv.name = c.label;
+    cv.state = std::string(to_string(c.state));
+    cv.consecutive_failures = c.consecutive_failures;
+    cv.last_outcome = c.last_outcome ? std::string(to_string(*c.last_outcome)) : "";
+    cv.last_latency_ms = static_cast<double>(c.last_latency.count()) / 1000.0;
+    if (cv.last_latency_ms > v.last_latency_ms) v.last_latency_ms = cv.last_latency_ms;
+    if (c.last_outcome && (v.last_outcome.empty() || v.last_outcome == "ok"))
+      v.last_outcome = cv.last_outcome;
+    v.checks.push_back(std::move(cv));
+  }
+  if (ring_) v.ring = ring_->backend_view(backend.address);
+  return v;
+}
+
+namespace {
+
+// Slices small enough that one takes about a millisecond at 100 000 backends.
+constexpr std::size_t kStatusSliceBackends = 64;
+constexpr std::size_t kMetricsSliceLines = 2000;
+
+struct StatusSlices {
+  StatusJsonWriter json;
+  std::optional<IpAddress> next;  // first backend of the next slice
+  bool started = false;
+};
+
+struct MetricsSlices {
+  metrics::RenderCursor cursor;
+};
+
+}  // namespace
+
+BodyWriter PoolWatcher::status_body() const {
+  auto slices = std::make_shared<StatusSlices>();
+  return [this, slices](std::string& out) {
+    if (!slices->started) {
+      slices->json.begin(out);
+      slices->started = true;
+    }
+    const IpAddress* from = slices->next ? &*slices->next : nullptr;
+    auto page = tracker_.status(from, kStatusSliceBackends + 1);
+    slices->next.reset();
+    if (page.size() > kStatusSliceBackends) {
+      slices->next = page.back().address;
+      page.pop_back();
+    }
+    for (const auto& backend : page) slices->json.add(out, status_view(backend));
+    if (slices->next) return false;
+    slices->json.end(out, ring_status());
+    return true;
+  };
+}
+
+BodyWriter PoolWatcher::metrics_body() const {
+  auto slices = std::make_shared<MetricsSlices>();
+  return [this, slices](std::string& out) {
+    return metrics_.registry().render_some(out, slices->cursor, kMetricsSliceLines);
+  };
 }
 
 std::optional<RingStatusView> PoolWatcher::ring_status() const {

@@ -181,6 +181,9 @@ class HealthTracker {
 
   std::map<IpAddress, BackendVerdict> verdicts() const;
   std::vector<BackendStatus> status() const;
+  // At most `max` backends, in address order from the first not before *from (from the
+  // first when null): a page of a large pool in O(log N + max).
+  std::vector<BackendStatus> status(const IpAddress* from, std::size_t max) const;
 
   // The one word for a backend in /status, the metrics and the sd_notify summary: down
   // while its verdict is down (it stays down until every check is up again, so a check

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "poolwatch/config/config.hpp"
+#include "poolwatch/http/body_writer.hpp"
 
 namespace poolwatch {
 
@@ -35,8 +36,8 @@ struct HttpReply {
 };
 
 struct HttpHandlers {
-  std::function<std::string()> metrics;  // body of GET /metrics (text format 0.0.4)
-  std::function<std::string()> status;   // body of GET /status (JSON); unset: 404
+  std::function<BodyWriter()> metrics;  // body of GET /metrics (text format 0.0.4)
+  std::function<BodyWriter()> status;   // body of GET /status (JSON); unset: 404
   // GET under /ring/: the ring's peer exchange, which authenticates each request; unset: 404.
   std::function<HttpReply(const HttpRequestView&)> ring;
 };

@@ -66,6 +66,10 @@ class SeriesTable {
   const_iterator end() const { return map_.end(); }
   std::size_t size() const { return map_.size(); }
 
+  // The first series whose labels are not before `labels`: where a sliced render resumes
+  // even when the series it stopped at was removed meanwhile.
+  const_iterator lower_bound(const LabelValues& labels) const { return map_.lower_bound(labels); }
+
   const T* find(const LabelValues& labels) const {
     auto it = map_.find(labels);
     return it == map_.end() ? nullptr : &it->second;
@@ -144,6 +148,11 @@ class Family {
 
   // Appends HELP, TYPE and every sample line of this family.
   void render(std::string& out) const;
+  // The same a slice at a time: the header when `resume` is empty, then the series from
+  // the first one not before *resume, until `budget` (in lines) is spent. Returns where
+  // the next slice resumes, or nullopt when the family is done.
+  std::optional<LabelValues> render_some(std::string& out, const std::optional<LabelValues>& resume,
+                                         std::size_t& budget) const;
 
  protected:
   // False (and an error log line) when the caller passed the wrong number of labels:
@@ -152,7 +161,10 @@ class Family {
   std::string label_block(const LabelValues& values, std::string_view extra_name = {},
                           std::string_view extra_value = {}) const;
   std::ptrdiff_t label_index(std::string_view label_name) const;
-  virtual void render_samples(std::string& out) const = 0;
+  // Sample lines from the first series not before *from (every series when null) until
+  // `budget` lines are spent; returns the first series not written, nullopt at the end.
+  virtual std::optional<LabelValues> render_samples(std::string& out, const LabelValues* from,
+                                                    std::size_t& budget) const = 0;
 
  private:
   std::string name_;
@@ -173,7 +185,8 @@ class ScalarFamily : public Family {
   double value(const LabelValues& labels) const;  // 0 when absent
 
  protected:
-  void render_samples(std::string& out) const override;
+  std::optional<LabelValues> render_samples(std::string& out, const LabelValues* from,
+                                            std::size_t& budget) const override;
   detail::SeriesTable<double> values_;
 };
 
@@ -218,11 +231,18 @@ class HistogramFamily final : public Family {
   void clear() override { series_.clear(); }
 
  protected:
-  void render_samples(std::string& out) const override;
+  std::optional<LabelValues> render_samples(std::string& out, const LabelValues* from,
+                                            std::size_t& budget) const override;
 
  private:
   std::vector<double> bounds_;
   detail::SeriesTable<Series> series_;
+};
+
+// Where a sliced render of a registry stands (Registry::render_some).
+struct RenderCursor {
+  std::size_t family = 0;
+  std::optional<LabelValues> resume;  // within families()[family]; empty: not started
 };
 
 class Registry {
@@ -243,6 +263,11 @@ class Registry {
 
   // The whole registry in text format 0.0.4, families in registration order.
   std::string render() const;
+  // The same a slice of about `budget` lines at a time, so that a pool of 100 000
+  // backends never holds the event loop for seconds: appends the next slice and returns
+  // true once the text is complete. Series added or removed between slices are seen or
+  // not as they come (each series' lines stay whole), as in any scrape.
+  bool render_some(std::string& out, RenderCursor& cursor, std::size_t budget) const;
 
  private:
   void check_new_name(const std::string& name, const std::vector<std::string>& label_names,

@@ -75,6 +75,19 @@ struct BackendStatusView {
   friend bool operator==(const BackendStatusView&, const BackendStatusView&) = default;
 };
 
+// The document written a backend at a time, so that a large pool's /status never holds
+// the event loop (http/body_writer.hpp): begin, add each backend, end. The text is
+// to_json()'s.
+class StatusJsonWriter {
+ public:
+  void begin(std::string& out);
+  void add(std::string& out, const BackendStatusView& backend);
+  void end(std::string& out, const std::optional<RingStatusView>& ring);
+
+ private:
+  bool first_ = true;
+};
+
 // Valid JSON even when a reason holds bytes that are not UTF-8 (they become U+FFFD).
 std::string to_json(const std::vector<BackendStatusView>& backends,
                     const std::optional<RingStatusView>& ring = std::nullopt);

@@ -23,6 +23,7 @@
 #include "poolwatch/director/pool.hpp"
 #include "poolwatch/health/action_planner.hpp"
 #include "poolwatch/health/health_tracker.hpp"
+#include "poolwatch/http/body_writer.hpp"
 #include "poolwatch/http/poolwatch_metrics.hpp"
 #include "poolwatch/http/status_view.hpp"
 #include "poolwatch/probe/probe_runner.hpp"
@@ -68,6 +69,12 @@ class PoolWatcher {
   bool ready() const { return ready_; }
   bool stopping() const { return stopping_; }
   std::vector<BackendStatusView> status() const;
+  // At most `max` backends from the first whose address is not before *from.
+  std::vector<BackendStatusView> status(const IpAddress* from, std::size_t max) const;
+  // GET /status and /metrics a slice at a time (http/body_writer.hpp). The writers refer
+  // to this watcher: the HTTP server must stop before it is destroyed.
+  BodyWriter status_body() const;
+  BodyWriter metrics_body() const;
   // On a ring (ring.peer_port set): the role, the peers and the votes; else nullopt.
   std::optional<RingStatusView> ring_status() const;
   std::string status_summary() const;  // one line for sd_notify STATUS=
@@ -75,6 +82,8 @@ class PoolWatcher {
   const ActionPlanner& planner() const { return planner_; }
 
  private:
+  BackendStatusView status_view(const BackendStatus& backend) const;
+
   struct CheckHandle {
     explicit CheckHandle(boost::asio::any_io_executor ex) : wake(ex) {}
     boost::asio::steady_timer wake;

@@ -153,7 +153,7 @@ TEST(StatusCommand, AgainstTheRealServer) {
   b.state = "down";
   b.reason = "auth_temporary";
   HttpHandlers handlers;
-  handlers.status = [b] { return to_json({b}); };
+  handlers.status = [b] { return whole_body(to_json({b})); };
   HttpServer server(context.get_executor(), config, handlers);
   ASSERT_FALSE(server.start());
   std::thread loop([&] { context.run(); });

@@ -117,10 +117,10 @@ class HttpServerTest : public ::testing::Test {
     HttpConfig config;
     config.listen = "127.0.0.1:0";
     HttpHandlers handlers;
-    handlers.metrics = [this] { return metrics_.render(); };
+    handlers.metrics = [this] { return whole_body(metrics_.render()); };
     handlers.status = [this] {
       if (status_throws_) throw std::runtime_error("no status yet");
-      return to_json(status_);
+      return whole_body(to_json(status_));
     };
     server_ = std::make_unique<HttpServer>(context_.get_executor(), config, handlers, limits);
     ASSERT_FALSE(server_->start());

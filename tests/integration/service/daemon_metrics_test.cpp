@@ -114,7 +114,7 @@ class DaemonMetrics : public ::testing::Test {
     watcher_ = std::make_unique<PoolWatcher>(io_.get_executor(), std::move(c), CredentialStore{});
     if (http_limits) {
       HttpHandlers handlers;
-      handlers.metrics = [this] { return watcher_->metrics().render(); };
+      handlers.metrics = [this] { return watcher_->metrics_body(); };
       http_ = std::make_unique<HttpServer>(io_.get_executor(), HttpConfig{true, "127.0.0.1:0"},
                                            handlers, *http_limits);
       ASSERT_FALSE(http_->start());
