@@ -7,6 +7,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstddef>
+#include <list>
 #include <memory>
 #include <optional>
 #include <random>
@@ -60,7 +61,12 @@ class ProbeRunner {
   NameTemplate lmtp_to_;                            // probe.lmtp_to, parsed once
   std::optional<boost::asio::ip::address> source_;  // probe.source_address, parsed once
   std::size_t in_flight_ = 0;
-  boost::asio::steady_timer slot_freed_;
+  // Probes waiting for a slot, first come first served; each on its own coroutine frame.
+  struct SlotWaiter {
+    boost::asio::steady_timer* wake;
+    bool granted;
+  };
+  std::list<SlotWaiter*> slot_waiters_;
   std::mt19937 marker_random_;  // the random part of deep-check markers
 };
 

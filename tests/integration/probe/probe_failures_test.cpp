@@ -10,6 +10,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cerrno>
 #include <string>
 #include <vector>
@@ -216,6 +217,9 @@ TEST(ProbeFailures, OutOfDescriptorsIsLocalResourceNotTheBackendsFault) {
   FakeMailServer server(fake_options(Protocol::imap));
   asio::io_context io;
   ProbeRunner runner(io.get_executor(), probe_config_for(server));
+  // Asio makes its epoll and timer descriptors at the loop's first timer or socket; in
+  // the daemon that is long before any probe, so it is here too.
+  asio::steady_timer first_timer(io);
   std::optional<ProbeOutcome> outcome;
   asio::co_spawn(
       io,

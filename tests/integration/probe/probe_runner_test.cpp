@@ -5,6 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -91,6 +93,35 @@ TEST(ProbeRunner, MaxInFlightQueuesProbes) {
   EXPECT_LE(most_in_flight, 2u);
   EXPECT_EQ(runner.in_flight(), 0u);
   EXPECT_EQ(hung.connections(), 6u);
+}
+
+TEST(ProbeRunner, AProbeCancelledWhileWaitingForASlotLeavesTheQueueAndTheRestRunInOrder) {
+  FakeMailServer hung(fake_options(Protocol::imap, FakeBehaviour::never_answer));
+  asio::io_context io;
+  ProbeConfig config = probe_config_for(hung);
+  config.max_in_flight = 1;
+  ProbeRunner runner(io.get_executor(), config);
+  std::vector<asio::cancellation_signal> cancel(4);
+  std::vector<int> order;
+  int aborted = 0;
+  for (int i = 0; i < 4; ++i) {
+    asio::co_spawn(io, runner.run(target_of(hung), fake_account(), Seconds{0.1}),
+                   asio::bind_cancellation_slot(
+                       cancel[i].slot(), [&order, &aborted, i](std::exception_ptr e, ProbeOutcome) {
+                         if (e)
+                           ++aborted;
+                         else
+                           order.push_back(i);
+                       }));
+  }
+  io.poll();  // probe 0 runs, 1 to 3 wait
+  cancel[1].emit(asio::cancellation_type::terminal);
+  cancel[2].emit(asio::cancellation_type::terminal);
+  io.run();
+  EXPECT_EQ(aborted, 2);
+  EXPECT_EQ(order, (std::vector<int>{0, 3}));
+  EXPECT_EQ(runner.in_flight(), 0u);
+  EXPECT_EQ(hung.connections(), 2u);
 }
 
 TEST(ProbeRunner, DescriptorBudgetLowersMaxInFlightButNeverRaisesIt) {
