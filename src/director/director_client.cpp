@@ -158,12 +158,28 @@ awaitable<DirectorClient::Exchange> DirectorClient::read_reply(ReplyShape shape,
   co_return result;
 }
 
+awaitable<std::optional<std::string>> DirectorClient::write_command(std::string_view line,
+                                                                    bool reused,
+                                                                    asio::steady_timer& deadline,
+                                                                    std::string_view timeout_text) {
+  bool nothing_sent = false;
+  auto failed = co_await write_all(line, deadline, timeout_text, &nothing_sent);
+  if (!failed || !reused || !nothing_sent) co_return failed;
+  // The director closed the idle connection after drop_if_hung_up() looked. Not one byte
+  // reached it, so it cannot have run the command: send it once more, on a new connection.
+  failed = co_await ensure_connected();
+  if (failed) co_return failed;
+  co_return co_await write_all(line, deadline, timeout_text);
+}
+
 awaitable<DirectorClient::Exchange> DirectorClient::exchange(std::string line, ReplyShape shape) {
   // Cancellation from a caller's deadline shows up as error codes, never as exceptions.
   const bool got_turn = co_await acquire_turn();
   if (!got_turn) co_return Exchange(no_reply("cancelled while queued"));
   Turn turn(queue_);
   if (queue_->shutting_down) co_return Exchange(no_reply("director client is shutting down"));
+  if (socket_.is_open()) drop_if_hung_up();
+  const bool reused = socket_.is_open();
   const auto unreachable = co_await ensure_connected();
   if (unreachable) co_return Exchange(no_reply(*unreachable));
 
@@ -173,12 +189,12 @@ awaitable<DirectorClient::Exchange> DirectorClient::exchange(std::string line, R
       fmt::format("no reply to {} within {}", command, seconds_text(config_.command_timeout));
   asio::steady_timer deadline(executor_);
   deadline.expires_after(to_duration(config_.command_timeout));
+  const auto failed = co_await write_command(line, reused, deadline, timeout_text);
+  if (failed) co_return Exchange(no_reply(*failed));
   // Nothing is buffered between commands (data left after a reply closes the connection),
   // so the buffer can be swapped for one with this reply's line cap.
   lines_ = LineBuffer(shape == ReplyShape::director_list ? director::kMaxDirectorListLine
                                                          : director::kMaxReplyLine);
-  const auto failed = co_await write_all(line, deadline, timeout_text);
-  if (failed) co_return Exchange(no_reply(*failed));
 
   auto result = co_await read_reply(shape, deadline, timeout_text);
   // A reply that could not be read or parsed has closed the connection and says why.

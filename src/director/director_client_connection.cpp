@@ -1,7 +1,9 @@
 // The connection half of DirectorClient: connecting and the VERSION handshake, backoff,
-// capped line reads, writes and closing.
+// capped line reads, writes, closing, and whether an idle connection can still carry a
+// command.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <array>
 #include <boost/asio/as_tuple.hpp>
@@ -9,6 +11,8 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <cerrno>
+#include <system_error>
 #include <variant>
 
 #include "director_client_detail.hpp"
@@ -45,6 +49,27 @@ void DirectorClient::note_connect_failure(const std::string& reason) {
   last_error_ = reason;
   spdlog::warn("director: cannot connect to {}: {}; next attempt in {}", config_.socket, reason,
                seconds_text(backoff_));
+}
+
+void DirectorClient::drop_if_hung_up() {
+  // Dovecot never closes an idle connection nor speaks unasked, but a director that hangs
+  // up after each reply leaves its end of file here, and a command written after it would
+  // fail (or, after stray data, be answered by it). A peek that never waits tells.
+  char byte = 0;
+  ssize_t peeked = 0;
+  do {
+    peeked = ::recv(socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  } while (peeked < 0 && errno == EINTR);
+  const int error = peeked < 0 ? errno : 0;
+  if (peeked < 0 && (error == EAGAIN || error == EWOULDBLOCK)) return;  // idle and alive
+  if (peeked == 0) {
+    close("the director closed the idle connection", true);
+  } else if (peeked > 0) {
+    close("unexpected data from the director between commands");
+  } else {
+    close(fmt::format("idle connection: {}",
+                      std::error_code(error, std::generic_category()).message()));
+  }
 }
 
 awaitable<std::optional<std::string>> DirectorClient::ensure_connected() {
@@ -142,7 +167,8 @@ awaitable<std::optional<std::string>> DirectorClient::read_line(asio::steady_tim
 
 awaitable<std::optional<std::string>> DirectorClient::write_all(std::string_view bytes,
                                                                 asio::steady_timer& deadline,
-                                                                std::string_view timeout_text) {
+                                                                std::string_view timeout_text,
+                                                                bool* nothing_sent) {
   auto result = co_await (asio::async_write(socket_, asio::buffer(bytes), use_tuple) ||
                           deadline.async_wait(use_tuple));
   if (result.index() == 1) {
@@ -150,6 +176,9 @@ awaitable<std::optional<std::string>> DirectorClient::write_all(std::string_view
     co_return last_error_;
   }
   if (auto [ec, size] = std::get<0>(result); ec) {
+    // Only the socket's own refusal counts: after a cancellation the write's fate is
+    // the caller's business, not a reason to send again.
+    if (nothing_sent) *nothing_sent = size == 0 && ec != asio::error::operation_aborted;
     close(ec == asio::error::operation_aborted
               ? std::string("cancelled")
               : fmt::format("write to director: {}", ec.message()));

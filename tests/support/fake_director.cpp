@@ -72,6 +72,7 @@ struct FakeDirector::State {
   std::optional<std::string> greeting{
       std::string(director::kHandshakeLine.substr(0, director::kHandshakeLine.size() - 1))};
   std::chrono::milliseconds reply_delay{0};
+  bool close_after_every_reply = false;
 
   void record(Direction direction, std::size_t connection, std::string line, bool command) {
     std::lock_guard lock(mutex);
@@ -248,6 +249,10 @@ struct FakeDirector::Server {
         co_await hold.async_wait(use_tuple);
       }
       note_pipelining(connection, delay);
+      if (kind == Kind::stop_reading) {
+        co_await answer_deaf(connection, std::move(reply));
+        co_return;
+      }
       if (kind == Kind::close_after || kind == Kind::stall_after) {
         const bool sent = co_await send_cut(connection, reply, fault->bytes);
         if (!sent || kind == Kind::close_after) co_return;
@@ -257,6 +262,7 @@ struct FakeDirector::Server {
         if (!co_await send_line(connection, std::move(reply_line))) co_return;
       if (reply.size() == 1 && reply[0] == "Ring sync timed out")
         connection.answered_ring_sync_timeout = true;
+      if (locked(*state, [](State& s) { return s.close_after_every_reply; })) co_return;
     }
   }
 
@@ -294,6 +300,17 @@ struct FakeDirector::Server {
     auto [ec, size] =
         co_await asio::async_write(connection.socket, asio::buffer(wire.data(), cut), use_tuple);
     co_return !ec;
+  }
+
+  // Stops reading before the reply goes out, so the client cannot write its next command
+  // before the shutdown; then holds the connection until the fake is torn down.
+  awaitable<void> answer_deaf(Connection& connection, std::vector<std::string> reply) {
+    boost::system::error_code ignored;
+    connection.socket.shutdown(asio::socket_base::shutdown_receive, ignored);
+    for (auto& reply_line : reply)
+      if (!co_await send_line(connection, std::move(reply_line))) co_return;
+    asio::steady_timer hold(io, std::chrono::hours(1));
+    co_await hold.async_wait(use_tuple);
   }
 
   awaitable<void> send_endless_line(Connection& connection) {
@@ -400,6 +417,12 @@ bool FakeDirector::wait_for_commands(std::size_t count, std::chrono::millisecond
   return state_->changed.wait_for(lock, timeout, [&] { return state_->commands >= count; });
 }
 
+bool FakeDirector::wait_for_open_connections(std::size_t count,
+                                             std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(state_->mutex);
+  return state_->changed.wait_for(lock, timeout, [&] { return state_->open == count; });
+}
+
 void FakeDirector::fail_next(std::string_view verb, Fault fault) {
   locked(*state_, [&](State& s) { s.faults.push_for(verb, std::move(fault)); });
 }
@@ -429,6 +452,7 @@ void FakeDirector::clear_faults() {
   locked(*state_, [](State& s) {
     s.faults.clear();
     s.reply_delay = std::chrono::milliseconds{0};
+    s.close_after_every_reply = false;
   });
 }
 
@@ -438,6 +462,10 @@ void FakeDirector::set_greeting(std::optional<std::string> version_line) {
 
 void FakeDirector::set_reply_delay(std::chrono::milliseconds delay) {
   locked(*state_, [delay](State& s) { s.reply_delay = delay; });
+}
+
+void FakeDirector::set_close_after_every_reply(bool close) {
+  locked(*state_, [close](State& s) { s.close_after_every_reply = close; });
 }
 
 void FakeDirector::stop_listening() {
