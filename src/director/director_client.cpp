@@ -3,43 +3,24 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <array>
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/error.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 #include <deque>
-#include <variant>
 
+#include "director_client_detail.hpp"
 #include "poolwatch/common/asio_tokens.hpp"
 
 namespace poolwatch {
 
 namespace asio = boost::asio;
-using namespace boost::asio::experimental::awaitable_operators;
 using asio::awaitable;
+using director_client_detail::seconds_text;
+using director_client_detail::to_duration;
 
 namespace {
 
-DirectorClient::Clock::duration to_duration(Seconds s) {
-  return std::chrono::duration_cast<DirectorClient::Clock::duration>(s);
-}
-
-std::string seconds_text(Seconds s) {
-  return fmt::format("{:.1f} s", s.count());
-}
-
 DirectorReply no_reply(std::string why) {
   return {DirectorReplyStatus::no_reply, std::move(why)};
-}
-
-// The deadline timer's result when it won a race against an I/O operation: an error
-// means the caller cancelled us (the timer wait was aborted), not that time ran out.
-template <typename Variant>
-std::string deadline_reason(const Variant& result, std::string_view timeout_text) {
-  const auto [ec] = std::get<1>(result);
-  return ec ? std::string("cancelled") : std::string(timeout_text);
 }
 
 }  // namespace
@@ -133,140 +114,6 @@ awaitable<bool> DirectorClient::acquire_turn(Clock::time_point give_up_at) {
   co_return false;
 }
 
-void DirectorClient::close(const std::string& reason, bool expected) {
-  last_error_ = reason;
-  if (!socket_.is_open()) return;
-  boost::system::error_code ignored;
-  socket_.shutdown(asio::socket_base::shutdown_both, ignored);
-  socket_.close(ignored);
-  lines_.clear();
-  spdlog::log(expected ? spdlog::level::info : spdlog::level::warn,
-              "director: disconnected from {}: {}", config_.socket, reason);
-}
-
-void DirectorClient::note_connect_failure(const std::string& reason) {
-  using std::chrono::milliseconds;
-  const auto initial =
-      std::max(milliseconds{1}, std::chrono::round<milliseconds>(config_.reconnect_initial));
-  const auto cap = std::max(initial, std::chrono::round<milliseconds>(config_.reconnect_max));
-  backoff_ = backoff_.count() == 0 ? initial : std::min(backoff_ * 2, cap);
-  next_attempt_ = Clock::now() + backoff_;
-  last_error_ = reason;
-  spdlog::warn("director: cannot connect to {}: {}; next attempt in {}", config_.socket, reason,
-               seconds_text(backoff_));
-}
-
-awaitable<std::optional<std::string>> DirectorClient::ensure_connected() {
-  if (socket_.is_open()) co_return std::nullopt;
-  if (next_attempt_ && Clock::now() < *next_attempt_) {
-    co_return fmt::format("director unreachable, next attempt in {} ({})",
-                          seconds_text(*next_attempt_ - Clock::now()), last_error_);
-  }
-  auto failure = co_await connect_and_handshake();
-  if (failure) {
-    note_connect_failure(*failure);
-    co_return failure;
-  }
-  if (ever_connected_) ++reconnects_;
-  ever_connected_ = true;
-  backoff_ = std::chrono::milliseconds{0};
-  next_attempt_.reset();
-  last_error_.clear();
-  spdlog::info("director: connected to {}", config_.socket);
-  co_return std::nullopt;
-}
-
-awaitable<std::optional<std::string>> DirectorClient::connect_and_handshake() {
-  asio::steady_timer deadline(executor_);
-  deadline.expires_after(to_duration(config_.connect_timeout));
-  const auto timeout_text =
-      fmt::format("no director handshake within {}", seconds_text(config_.connect_timeout));
-  socket_ = asio::local::stream_protocol::socket(executor_);
-  lines_ = LineBuffer(director::kMaxReplyLine);
-
-  auto connected = co_await (
-      socket_.async_connect(asio::local::stream_protocol::endpoint(config_.socket), use_tuple) ||
-      deadline.async_wait(use_tuple));
-  if (connected.index() == 1) {
-    boost::system::error_code ignored;
-    socket_.close(ignored);
-    co_return std::get<1>(connected) == std::tuple{boost::system::error_code{}}
-        ? fmt::format("connect timed out after {}", seconds_text(config_.connect_timeout))
-        : std::string("cancelled");
-  }
-  if (auto [ec] = std::get<0>(connected); ec) {
-    boost::system::error_code ignored;
-    socket_.close(ignored);
-    co_return ec == asio::error::operation_aborted ? std::string("cancelled")
-                                                   : fmt::format("connect: {}", ec.message());
-  }
-
-  // The server speaks first; nothing may be sent before its VERSION line checks out.
-  std::string error;
-  auto greeting = co_await read_line(deadline, timeout_text, error);
-  if (!greeting) co_return error;
-  if (auto bad = director::version_line_error(*greeting)) {
-    close(*bad);
-    co_return *bad;
-  }
-  if (lines_.buffered() != 0) {
-    close("unexpected data after the director's VERSION line");
-    co_return last_error_;
-  }
-  // g++ 12: see CONTRIBUTING.md (no co_await in a condition).
-  auto failed = co_await write_all(director::kHandshakeLine, deadline, timeout_text);
-  if (failed) co_return failed;
-  co_return std::nullopt;
-}
-
-awaitable<std::optional<std::string>> DirectorClient::read_line(asio::steady_timer& deadline,
-                                                                std::string_view timeout_text,
-                                                                std::string& error) {
-  std::array<char, 4096> chunk;
-  for (;;) {
-    if (auto line = lines_.next_line()) co_return line;
-    auto result = co_await (socket_.async_read_some(asio::buffer(chunk), use_tuple) ||
-                            deadline.async_wait(use_tuple));
-    if (result.index() == 1) {
-      error = deadline_reason(result, timeout_text);
-      close(error);
-      co_return std::nullopt;
-    }
-    const auto [ec, size] = std::get<0>(result);
-    if (ec) {
-      error = ec == asio::error::eof ? "director closed the connection"
-              : ec == asio::error::operation_aborted
-                  ? "cancelled"
-                  : fmt::format("read from director: {}", ec.message());
-      close(error);
-      co_return std::nullopt;
-    }
-    if (lines_.feed({chunk.data(), size}) == LineBuffer::Status::line_too_long) {
-      error = fmt::format("director sent a line longer than {} bytes", lines_.max_line());
-      close(error);
-      co_return std::nullopt;
-    }
-  }
-}
-
-awaitable<std::optional<std::string>> DirectorClient::write_all(std::string_view bytes,
-                                                                asio::steady_timer& deadline,
-                                                                std::string_view timeout_text) {
-  auto result = co_await (asio::async_write(socket_, asio::buffer(bytes), use_tuple) ||
-                          deadline.async_wait(use_tuple));
-  if (result.index() == 1) {
-    close(deadline_reason(result, timeout_text));
-    co_return last_error_;
-  }
-  if (auto [ec, size] = std::get<0>(result); ec) {
-    close(ec == asio::error::operation_aborted
-              ? std::string("cancelled")
-              : fmt::format("write to director: {}", ec.message()));
-    co_return last_error_;
-  }
-  co_return std::nullopt;
-}
-
 template <typename Parser>
 awaitable<std::optional<DirectorReply>> DirectorClient::read_list(Parser& parser,
                                                                   asio::steady_timer& deadline,
@@ -311,12 +158,28 @@ awaitable<DirectorClient::Exchange> DirectorClient::read_reply(ReplyShape shape,
   co_return result;
 }
 
+awaitable<std::optional<std::string>> DirectorClient::write_command(std::string_view line,
+                                                                    bool reused,
+                                                                    asio::steady_timer& deadline,
+                                                                    std::string_view timeout_text) {
+  bool nothing_sent = false;
+  auto failed = co_await write_all(line, deadline, timeout_text, &nothing_sent);
+  if (!failed || !reused || !nothing_sent) co_return failed;
+  // The director closed the idle connection after drop_if_hung_up() looked. Not one byte
+  // reached it, so it cannot have run the command: send it once more, on a new connection.
+  failed = co_await ensure_connected();
+  if (failed) co_return failed;
+  co_return co_await write_all(line, deadline, timeout_text);
+}
+
 awaitable<DirectorClient::Exchange> DirectorClient::exchange(std::string line, ReplyShape shape) {
   // Cancellation from a caller's deadline shows up as error codes, never as exceptions.
   const bool got_turn = co_await acquire_turn();
   if (!got_turn) co_return Exchange(no_reply("cancelled while queued"));
   Turn turn(queue_);
   if (queue_->shutting_down) co_return Exchange(no_reply("director client is shutting down"));
+  if (socket_.is_open()) drop_if_hung_up();
+  const bool reused = socket_.is_open();
   const auto unreachable = co_await ensure_connected();
   if (unreachable) co_return Exchange(no_reply(*unreachable));
 
@@ -326,12 +189,12 @@ awaitable<DirectorClient::Exchange> DirectorClient::exchange(std::string line, R
       fmt::format("no reply to {} within {}", command, seconds_text(config_.command_timeout));
   asio::steady_timer deadline(executor_);
   deadline.expires_after(to_duration(config_.command_timeout));
+  const auto failed = co_await write_command(line, reused, deadline, timeout_text);
+  if (failed) co_return Exchange(no_reply(*failed));
   // Nothing is buffered between commands (data left after a reply closes the connection),
   // so the buffer can be swapped for one with this reply's line cap.
   lines_ = LineBuffer(shape == ReplyShape::director_list ? director::kMaxDirectorListLine
                                                          : director::kMaxReplyLine);
-  const auto failed = co_await write_all(line, deadline, timeout_text);
-  if (failed) co_return Exchange(no_reply(*failed));
 
   auto result = co_await read_reply(shape, deadline, timeout_text);
   // A reply that could not be read or parsed has closed the connection and says why.

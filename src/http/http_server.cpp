@@ -20,6 +20,7 @@
 #include "poolwatch/common/asio_tokens.hpp"
 #include "poolwatch/common/text.hpp"
 #include "poolwatch/http/metrics.hpp"
+#include "request_framing.hpp"
 
 namespace poolwatch {
 
@@ -289,6 +290,8 @@ asio::awaitable<void> serve_connection(std::shared_ptr<State> state, tcp::socket
       // Beast's own limit did not trip for many small fields in one read; count them.
       res = text_response(http::status::request_header_fields_too_large, 11,
                           "request header too large\n");
+    } else if (http_detail::framing_is_ambiguous(parser)) {
+      res = text_response(http::status::bad_request, 11, "bad request: body framing\n");
     } else {
       const auto& req = parser.get();
       // A body is never read; the connection cannot be reused after one.

@@ -28,7 +28,7 @@
 #include "poolwatch/common/line_buffer.hpp"
 #include "poolwatch/common/text.hpp"
 #include "poolwatch/director/director_protocol.hpp"
-#include "support/fake_director_table.hpp"
+#include "support/fake_director_state.hpp"
 
 namespace poolwatch::testing {
 
@@ -47,48 +47,7 @@ void log_director_failure(std::exception_ptr error) {
   if (error) spdlog::error("fake director: coroutine failed: {}", exception_message(error));
 }
 
-template <typename State, typename Access>
-auto locked(State& state, Access access) {
-  std::lock_guard lock(state.mutex);
-  return access(state);
-}
-
 }  // namespace
-
-// Everything the test thread and the fake's thread share, behind one mutex.
-struct FakeDirector::State {
-  mutable std::mutex mutex;
-  mutable std::condition_variable changed;
-  std::vector<HostEntry> hosts;
-  int host_list_fields = 6;
-  std::vector<std::string> director_list{std::string(kLoneDirectorSelfLine)};
-  std::vector<Event> transcript;
-  std::size_t commands = 0;
-  std::size_t accepted = 0;
-  std::size_t open = 0;
-  std::size_t pipelined = 0;
-  std::size_t ring_sync_reuses = 0;
-  DirectorFaultQueue faults;
-  std::optional<std::string> greeting{
-      std::string(director::kHandshakeLine.substr(0, director::kHandshakeLine.size() - 1))};
-  std::chrono::milliseconds reply_delay{0};
-
-  void record(Direction direction, std::size_t connection, std::string line, bool command) {
-    std::lock_guard lock(mutex);
-    transcript.push_back({direction, connection, std::move(line)});
-    if (command) ++commands;
-    changed.notify_all();
-  }
-
-  // The reply to a request line, or nullopt where the director closes without a word.
-  // The caller holds the mutex.
-  std::optional<std::vector<std::string>> execute(std::string_view line) {
-    if (line != "DIRECTOR-LIST") return execute_director_command(hosts, host_list_fields, line);
-    auto reply = director_list;
-    reply.emplace_back();
-    return reply;
-  }
-};
 
 struct Connection {
   explicit Connection(asio::io_context& io, std::size_t connection_id)
@@ -248,6 +207,10 @@ struct FakeDirector::Server {
         co_await hold.async_wait(use_tuple);
       }
       note_pipelining(connection, delay);
+      if (kind == Kind::stop_reading) {
+        co_await answer_deaf(connection, std::move(reply));
+        co_return;
+      }
       if (kind == Kind::close_after || kind == Kind::stall_after) {
         const bool sent = co_await send_cut(connection, reply, fault->bytes);
         if (!sent || kind == Kind::close_after) co_return;
@@ -257,6 +220,7 @@ struct FakeDirector::Server {
         if (!co_await send_line(connection, std::move(reply_line))) co_return;
       if (reply.size() == 1 && reply[0] == "Ring sync timed out")
         connection.answered_ring_sync_timeout = true;
+      if (state->locked([](State& s) { return s.close_after_every_reply; })) co_return;
     }
   }
 
@@ -267,7 +231,7 @@ struct FakeDirector::Server {
     if (fault && fault->kind == DirectorFault::Kind::reply_with)
       return std::vector<std::string>{fault->line};
     if (fault && fault->kind == DirectorFault::Kind::reply_lines) return fault->lines;
-    return locked(*state, [&line](State& s) { return s.execute(line); });
+    return state->locked([&line](State& s) { return s.execute(line); });
   }
 
   // A line already waiting when a reply is about to go out was pipelined.
@@ -294,6 +258,17 @@ struct FakeDirector::Server {
     auto [ec, size] =
         co_await asio::async_write(connection.socket, asio::buffer(wire.data(), cut), use_tuple);
     co_return !ec;
+  }
+
+  // Stops reading before the reply goes out, so the client cannot write its next command
+  // before the shutdown; then holds the connection until the fake is torn down.
+  awaitable<void> answer_deaf(Connection& connection, std::vector<std::string> reply) {
+    boost::system::error_code ignored;
+    connection.socket.shutdown(asio::socket_base::shutdown_receive, ignored);
+    for (auto& reply_line : reply)
+      if (!co_await send_line(connection, std::move(reply_line))) co_return;
+    asio::steady_timer hold(io, std::chrono::hours(1));
+    co_await hold.async_wait(use_tuple);
   }
 
   awaitable<void> send_endless_line(Connection& connection) {
@@ -336,108 +311,6 @@ DirectorConfig FakeDirector::client_config() const {
   config.reconnect_initial = Seconds{0.05};
   config.reconnect_max = Seconds{0.2};
   return config;
-}
-
-void FakeDirector::set_hosts(std::vector<HostEntry> hosts) {
-  locked(*state_, [&](State& s) { s.hosts = std::move(hosts); });
-}
-
-std::vector<HostEntry> FakeDirector::hosts() const {
-  return locked(*state_, [](State& s) { return s.hosts; });
-}
-
-std::optional<HostEntry> FakeDirector::host(const IpAddress& address) const {
-  for (const auto& h : hosts())
-    if (h.address == address) return h;
-  return std::nullopt;
-}
-
-void FakeDirector::set_host_list_fields(int fields) {
-  if (fields != 3 && fields != 4 && fields != 6)
-    throw std::invalid_argument("HOST-LIST has 3, 4 or 6 fields");
-  locked(*state_, [fields](State& s) { s.host_list_fields = fields; });
-}
-
-void FakeDirector::set_director_list(std::vector<std::string> lines) {
-  locked(*state_, [&](State& s) { s.director_list = std::move(lines); });
-}
-
-std::vector<std::string> FakeDirector::received_lines() const {
-  std::vector<std::string> lines;
-  for (auto& event : transcript())
-    if (event.direction == Direction::received) lines.push_back(std::move(event.line));
-  return lines;
-}
-
-std::vector<std::string> FakeDirector::commands() const {
-  auto lines = received_lines();
-  std::erase_if(lines, [](const std::string& line) { return line.starts_with("VERSION\t"); });
-  return lines;
-}
-
-std::vector<FakeDirector::Event> FakeDirector::transcript() const {
-  return locked(*state_, [](State& s) { return s.transcript; });
-}
-
-std::size_t FakeDirector::connections_accepted() const {
-  return locked(*state_, [](State& s) { return s.accepted; });
-}
-
-std::size_t FakeDirector::open_connections() const {
-  return locked(*state_, [](State& s) { return s.open; });
-}
-
-std::size_t FakeDirector::pipelined_lines() const {
-  return locked(*state_, [](State& s) { return s.pipelined; });
-}
-
-std::size_t FakeDirector::reuses_after_ring_sync_timeout() const {
-  return locked(*state_, [](State& s) { return s.ring_sync_reuses; });
-}
-
-bool FakeDirector::wait_for_commands(std::size_t count, std::chrono::milliseconds timeout) const {
-  std::unique_lock lock(state_->mutex);
-  return state_->changed.wait_for(lock, timeout, [&] { return state_->commands >= count; });
-}
-
-void FakeDirector::fail_next(std::string_view verb, Fault fault) {
-  locked(*state_, [&](State& s) { s.faults.push_for(verb, std::move(fault)); });
-}
-
-void FakeDirector::reply_next_with(std::string line) {
-  locked(*state_,
-         [&](State& s) { s.faults.push_for_any(DirectorFault::reply_with(std::move(line))); });
-}
-
-void FakeDirector::ignore_next_command() {
-  locked(*state_, [](State& s) { s.faults.push_for_any(DirectorFault::ignore()); });
-}
-
-void FakeDirector::close_on_next_command() {
-  locked(*state_, [](State& s) { s.faults.push_for_any(DirectorFault::close_connection()); });
-}
-
-void FakeDirector::endless_line_on_next_command() {
-  locked(*state_, [](State& s) { s.faults.push_for_any(DirectorFault::endless_line()); });
-}
-
-std::size_t FakeDirector::pending_faults() const {
-  return locked(*state_, [](State& s) { return s.faults.size(); });
-}
-
-void FakeDirector::clear_faults() {
-  locked(*state_, [](State& s) {
-    s.faults.clear();
-    s.reply_delay = std::chrono::milliseconds{0};
-  });
-}
-
-void FakeDirector::set_greeting(std::optional<std::string> version_line) {
-  locked(*state_, [&](State& s) { s.greeting = std::move(version_line); });
-}
-
-void FakeDirector::set_reply_delay(std::chrono::milliseconds delay) {
-  locked(*state_, [delay](State& s) { s.reply_delay = delay; });
 }
 
 void FakeDirector::stop_listening() {

@@ -86,6 +86,8 @@ class FakeDirector {
   std::size_t reuses_after_ring_sync_timeout() const;
   // Blocks the calling thread until commands().size() >= count or the timeout passes.
   bool wait_for_commands(std::size_t count, std::chrono::milliseconds timeout) const;
+  // Blocks the calling thread until open_connections() == count or the timeout passes.
+  bool wait_for_open_connections(std::size_t count, std::chrono::milliseconds timeout) const;
 
   // --- Faults ---
   using Fault = DirectorFault;
@@ -103,12 +105,15 @@ class FakeDirector {
   void endless_line_on_next_command();
   // Faults set but not consumed yet.
   std::size_t pending_faults() const;
-  // Drops every pending fault and the reply delay.
+  // Drops every pending fault, the reply delay and closing after every reply.
   void clear_faults();
   // The greeting sent on accept, without LF; nullopt sends none.
   void set_greeting(std::optional<std::string> version_line);
   // Holds every reply back this long, like a director waiting for ring sync.
   void set_reply_delay(std::chrono::milliseconds delay);
+  // Like a director that hangs up after every command it answers: each complete reply
+  // is followed at once by closing the connection.
+  void set_close_after_every_reply(bool close);
   // Like a director that went away: closes the listener and every connection and
   // removes the socket file. start_listening() binds the same path again.
   void stop_listening();

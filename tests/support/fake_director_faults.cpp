@@ -51,6 +51,10 @@ DirectorFault DirectorFault::stall_after(std::size_t bytes) {
   return fault;
 }
 
+DirectorFault DirectorFault::stop_reading() {
+  return fault_of_kind(Kind::stop_reading);
+}
+
 void DirectorFaultQueue::push_for(std::string_view verb, DirectorFault fault) {
   if (verb.empty() || verb.find_first_of("\t\n ") != std::string_view::npos)
     throw std::invalid_argument("fake director: a verb is one word, e.g. \"HOST-DOWN\"");

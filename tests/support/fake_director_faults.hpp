@@ -19,7 +19,8 @@ struct DirectorFault {
     close_connection,
     endless_line,
     close_after,
-    stall_after
+    stall_after,
+    stop_reading
   };
   Kind kind = Kind::reply_with;
   std::string line;                // the reply, for reply_with only
@@ -44,6 +45,10 @@ struct DirectorFault {
   // stalls.
   static DirectorFault close_after(std::size_t bytes);
   static DirectorFault stall_after(std::size_t bytes);
+  // Executes the command, shuts its receiving side (the client's next write fails at
+  // once, as when a director closes between the client's check of an idle connection
+  // and its write), answers, and keeps the connection open, reading nothing more.
+  static DirectorFault stop_reading();
 };
 
 // Faults in the order they were queued. A command takes the oldest one that applies to

@@ -2,7 +2,9 @@
 // A client for the director-admin UNIX socket. It keeps one connection, sends one
 // command at a time (the director silently drops pipelined lines while a command waits
 // for ring sync), reconnects lazily with capped exponential backoff, and reports every
-// I/O problem as a reply value instead of throwing.
+// I/O problem as a reply value instead of throwing. A connection the director closed
+// while it was idle is replaced before a command is written into it; a command is sent
+// a second time only when not one byte of it reached the director.
 //
 // All methods must be called from the single thread that runs the client's executor.
 // The client must outlive the coroutines that use it.
@@ -92,6 +94,12 @@ class DirectorClient {
   boost::asio::awaitable<bool> acquire_turn(
       Clock::time_point give_up_at = Clock::time_point::max());
   boost::asio::awaitable<Exchange> exchange(std::string line, ReplyShape shape);
+  // Writes a command line; nullopt on success, else the reason (the connection closed).
+  // On a `reused` connection that refused the first byte, reconnects and writes it once
+  // more.
+  boost::asio::awaitable<std::optional<std::string>> write_command(
+      std::string_view line, bool reused, boost::asio::steady_timer& deadline,
+      std::string_view timeout_text);
   // Reads the reply to the command just written, before `deadline` expires.
   boost::asio::awaitable<Exchange> read_reply(ReplyShape shape, boost::asio::steady_timer& deadline,
                                               std::string_view timeout_text);
@@ -102,6 +110,9 @@ class DirectorClient {
   boost::asio::awaitable<std::optional<DirectorReply>> read_list(
       Parser& parser, boost::asio::steady_timer& deadline, std::string_view timeout_text);
 
+  // Closes an idle connection that cannot carry a command: the director closed it, or
+  // sent something unasked that the next reply would be mistaken for.
+  void drop_if_hung_up();
   // nullopt when connected; otherwise the reason there is no connection.
   boost::asio::awaitable<std::optional<std::string>> ensure_connected();
   boost::asio::awaitable<std::optional<std::string>> connect_and_handshake();
@@ -110,10 +121,13 @@ class DirectorClient {
   boost::asio::awaitable<std::optional<std::string>> read_line(boost::asio::steady_timer& deadline,
                                                                std::string_view timeout_text,
                                                                std::string& error);
-  // nullopt on success; otherwise closes the connection and returns the reason.
+  // nullopt on success; otherwise closes the connection and returns the reason, and
+  // sets *nothing_sent when the socket refused the very first byte (so the director
+  // cannot have seen any of it).
   boost::asio::awaitable<std::optional<std::string>> write_all(std::string_view bytes,
                                                                boost::asio::steady_timer& deadline,
-                                                               std::string_view timeout_text);
+                                                               std::string_view timeout_text,
+                                                               bool* nothing_sent = nullptr);
   void close(const std::string& reason, bool expected = false);
   void note_connect_failure(const std::string& reason);
   // Logs what HOST-LIST dropped: a warning when it differs from the previous HOST-LIST's,
