@@ -26,7 +26,7 @@ class HttpFramingTest : public ::testing::Test {
     HttpConfig config;
     config.listen = "127.0.0.1:0";
     HttpHandlers handlers;
-    handlers.metrics = [] { return std::string("# metrics\n"); };
+    handlers.metrics = [] { return whole_body("# metrics\n"); };
     server_ = std::make_unique<HttpServer>(io_.get_executor(), config, handlers);
     ASSERT_FALSE(server_->start());
     thread_ = std::thread([this] { io_.run(); });
