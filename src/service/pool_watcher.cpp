@@ -4,6 +4,7 @@
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <random>
@@ -191,6 +192,10 @@ asio::awaitable<void> PoolWatcher::scan() {
   have_pool_ = true;
   ready_ = true;
   metrics_.pool(pool_);
+  // Each step of a scan walks the pool; at 100 000 backends each is 50-150 ms, so the
+  // loop runs (probes, /healthz, a stop) between them rather than after all of them.
+  co_await yield_to_loop();
+  if (stopping_) co_return;
 
   std::set<IpAddress> start_down;
   for (const auto& owned : ring_ ? ring_->owned_hosts() : planner_.owned())
@@ -202,10 +207,14 @@ asio::awaitable<void> PoolWatcher::scan() {
   for (const auto& id : sync.added) start_check(id);
   for (const auto& t : sync.transitions) log_backend_transition(t);
   forget_vanished(sync.removed);
+  co_await yield_to_loop();
+  if (stopping_) co_return;
   // A port dropped by a reload or a backend held down since before a restart changes
   // the word without any probe result: publish every backend's, not only probed ones.
   for (const auto& backend : tracker_.status())
     metrics_.backend_state(backend.address.to_string(), to_string(backend.state));
+  co_await yield_to_loop();
+  if (stopping_) co_return;
 
   auto verdicts = tracker_.verdicts();
   if (ring_) {
@@ -219,6 +228,10 @@ asio::awaitable<void> PoolWatcher::scan() {
   co_await execute(std::move(plan));
   // Every scan, not only on a change: the actor confirms the claims it holds.
   if (ring_) ring_->planner_changed(planner_before_, planner_.owned());
+}
+
+asio::awaitable<void> PoolWatcher::yield_to_loop() {
+  co_await asio::post(executor_, asio::use_awaitable);
 }
 
 void PoolWatcher::log_pool_changes(const PoolSnapshot& fresh) {

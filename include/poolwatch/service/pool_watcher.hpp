@@ -83,6 +83,8 @@ class PoolWatcher {
 
  private:
   BackendStatusView status_view(const BackendStatus& backend) const;
+  // Lets every other ready handler run before the caller goes on.
+  boost::asio::awaitable<void> yield_to_loop();
 
   struct CheckHandle {
     explicit CheckHandle(boost::asio::any_io_executor ex) : wake(ex) {}
