@@ -159,7 +159,7 @@ TEST_F(EventLogTest, WriteErrorsReturnFalseWithoutThrowing) {
 // wait for a reader forever (the start-up with it) or append to whatever the link named.
 TEST_F(EventLogTest, AFifoOrALinkIsRefusedWithoutWaiting) {
   ASSERT_EQ(::mkfifo(path_.c_str(), 0600), 0);
-  const bool opened = test::call_guarding_fifo(
+  const bool opened = poolwatch::test::call_guarding_fifo(
       [this] {
         EventLog log(path_);
         return log.is_open();

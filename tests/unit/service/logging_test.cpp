@@ -175,7 +175,7 @@ TEST_F(Logging, AFifoOrALinkAsTheLogFileIsRefusedAtOnce) {
     return std::string("started");
   };
   ASSERT_EQ(::mkfifo(log.file.c_str(), 0600), 0);
-  EXPECT_EQ(test::call_guarding_fifo(start, log.file),
+  EXPECT_EQ(poolwatch::test::call_guarding_fifo(start, log.file),
             "log.file: cannot open '" + log.file + "': is a FIFO, not a regular file");
 
   const std::string victim = dir_ + "/victim";
@@ -194,7 +194,7 @@ TEST_F(Logging, AReopenOntoAFifoKeepsTheOldFile) {
   setup_logging(file_config(), false, false);
   std::filesystem::rename(path, path + ".1");
   ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
-  test::call_guarding_fifo(
+  poolwatch::test::call_guarding_fifo(
       [] {
         reopen_log_file();
         return 0;
