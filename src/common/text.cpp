@@ -11,14 +11,67 @@ bool is_control(unsigned char byte) {
   return byte < 0x20 || byte == 0x7f;
 }
 
+// U+0080..U+009F, encoded C2 80..C2 9F: terminals act on some of them as they do on ESC
+// (U+009B is CSI), so they are controls like C0.
+bool is_c1_control(std::string_view sequence) {
+  return sequence.size() == 2 && static_cast<unsigned char>(sequence[0]) == 0xC2 &&
+         static_cast<unsigned char>(sequence[1]) < 0xA0;
+}
+
+// U+FFFD REPLACEMENT CHARACTER, in UTF-8.
+constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
+
 }  // namespace
 
+std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
+  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char first = byte(i);
+  if (first < 0x80) return 1;
+  std::size_t length = 0;
+  if (first >= 0xC2 && first <= 0xDF)
+    length = 2;
+  else if (first >= 0xE0 && first <= 0xEF)
+    length = 3;
+  else if (first >= 0xF0 && first <= 0xF4)
+    length = 4;
+  else
+    return 0;  // a continuation byte, an overlong lead (C0, C1) or past U+10FFFF (F5..FF)
+  // The second byte's range is what excludes overlongs (E0, F0), surrogates (ED) and
+  // code points past U+10FFFF (F4).
+  const unsigned char low = first == 0xE0 ? 0xA0 : first == 0xF0 ? 0x90 : 0x80;
+  const unsigned char high = first == 0xED ? 0x9F : first == 0xF4 ? 0x8F : 0xBF;
+  if (i + length > text.size()) return 0;
+  if (byte(i + 1) < low || byte(i + 1) > high) return 0;
+  for (std::size_t k = 2; k < length; ++k)
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
+  return length;
+}
+
 std::string printable_excerpt(std::string_view text, std::size_t max_length, bool keep_tabs) {
+  const std::size_t limit = std::min(text.size(), max_length);
   std::string out;
-  out.reserve(std::min(text.size(), max_length) + 3);
-  for (char c : text.substr(0, max_length)) {
-    const bool keep = !is_control(static_cast<unsigned char>(c)) || (keep_tabs && c == '\t');
-    out += keep ? c : '?';
+  out.reserve(limit + 3);
+  std::size_t i = 0;
+  while (i < limit) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (byte < 0x80) {
+      out += !is_control(byte) || (keep_tabs && byte == '\t') ? text[i] : '?';
+      ++i;
+      continue;
+    }
+    const std::size_t length = utf8_sequence_length(text, i);
+    if (length == 0) {
+      out += kReplacement;  // one for each byte that is not part of a well-formed sequence
+      ++i;
+      continue;
+    }
+    if (i + length > limit) break;  // the cut would split the character: "..." instead
+    const auto sequence = text.substr(i, length);
+    if (is_c1_control(sequence))
+      out += '?';
+    else
+      out += sequence;
+    i += length;
   }
   if (text.size() > max_length) out += "...";
   return out;

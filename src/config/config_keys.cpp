@@ -320,6 +320,9 @@ std::vector<KeyDef> make_table() {
       int_key("actions.max_actions_per_scan", FIELD(actions.max_actions_per_scan), 1, 100000));
   t.push_back(
       number_key("actions.max_down_percent", FIELD(actions.max_down_percent), 0, false, 100));
+  t.push_back(choice_key("actions.max_down_counts", FIELD(actions.max_down_counts),
+                         std::vector<std::pair<std::string_view, GuardCounts>>{
+                             {"own", GuardCounts::own}, {"all", GuardCounts::all}}));
   t.push_back(bool_key("actions.up_manual_downs", FIELD(actions.up_manual_downs)));
   t.push_back(bool_key("actions.skip_disabled", FIELD(actions.skip_disabled)));
   t.push_back(string_key("actions.on_transition", FIELD(actions.on_transition)));

@@ -221,6 +221,10 @@ std::string_view to_string(FlushMode mode) {
   return "?";
 }
 
+std::string_view to_string(GuardCounts counts) {
+  return counts == GuardCounts::all ? "all" : "own";
+}
+
 std::string_view to_string(AuthMechanism mech) {
   switch (mech) {
     case AuthMechanism::login:

@@ -9,6 +9,7 @@
 
 #include "director_client_detail.hpp"
 #include "poolwatch/common/asio_tokens.hpp"
+#include "poolwatch/common/text.hpp"
 
 namespace poolwatch {
 
@@ -153,7 +154,9 @@ awaitable<DirectorClient::Exchange> DirectorClient::read_reply(ReplyShape shape,
     std::string error;
     auto reply_line = co_await read_line(deadline, timeout_text, error);
     if (!reply_line) co_return Exchange(no_reply(std::move(error)));
-    result.reply = {director::classify_reply(*reply_line), std::move(*reply_line)};
+    // Classified as sent, kept printable: the text goes to the log, /status and errors.
+    result.reply = {director::classify_reply(*reply_line),
+                    printable_excerpt(*reply_line, kMaxReplyText, false)};
   }
   co_return result;
 }

@@ -131,12 +131,13 @@ ActionPlanner::Wanted ActionPlanner::compare_with_verdicts(ActionPlan& plan,
     if (!seen.insert(host.address).second) continue;  // a repeat: the guard counts hosts
     ++wanted.pool_size;
     const bool owned = owns(host.address);
+    // Directors before 2.2.19 send no U/D flag; such a host counts as up.
+    const bool director_down = host.down.value_or(false);
     if (owned) ++wanted.held_down;
+    if (director_down && !owned) ++wanted.down_by_others;
     const auto found = verdicts.find(host.address);
     if (found == verdicts.end()) continue;
     const BackendVerdict& verdict = found->second;
-    // Directors before 2.2.19 send no U/D flag; such a host counts as up.
-    const bool director_down = host.down.value_or(false);
     if (verdict.verdict == Verdict::down && !director_down) {
       if (owned)
         wanted.resends.push_back(
@@ -173,15 +174,17 @@ ActionPlanner::Wanted ActionPlanner::compare_with_verdicts(ActionPlan& plan,
 std::vector<ActionPlanner::WantedAction> ActionPlanner::guard_new_downs(ActionPlan& plan,
                                                                         std::size_t pool_size,
                                                                         Wanted wanted) {
-  auto guard = apply_pool_guard(pool_size, wanted.held_down, config_.max_down_percent,
-                                std::move(wanted.new_downs));
-  for (auto& blocked : guard.blocked)
+  const bool count_all = config_.max_down_counts == GuardCounts::all;
+  const std::size_t counted_down = wanted.held_down + (count_all ? wanted.down_by_others : 0);
+  plan.guard = apply_pool_guard(pool_size, counted_down, config_.max_down_percent,
+                                std::move(wanted.new_downs), config_.max_down_counts);
+  for (const auto& blocked : plan.guard.blocked)
     suppress(plan, HostCommand::down, blocked.candidate.address, SuppressedBecause::pool_guard,
              fmt::format("{} (failing: {})", blocked.reason, blocked.candidate.reason));
 
   std::vector<WantedAction> actions = std::move(wanted.resends);
-  for (auto& allowed : guard.allowed)
-    actions.push_back({HostCommand::down, allowed.address, std::move(allowed.reason)});
+  for (const auto& allowed : plan.guard.allowed)
+    actions.push_back({HostCommand::down, allowed.address, allowed.reason});
   actions.insert(actions.end(), std::make_move_iterator(wanted.ups.begin()),
                  std::make_move_iterator(wanted.ups.end()));
   return actions;

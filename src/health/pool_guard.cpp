@@ -16,26 +16,39 @@ std::size_t guard_limit(std::size_t pool_size, double max_down_percent) {
 }
 
 GuardDecision apply_pool_guard(std::size_t pool_size, std::size_t held_down,
-                               double max_down_percent, std::vector<GuardCandidate> candidates) {
+                               double max_down_percent, std::vector<GuardCandidate> candidates,
+                               GuardCounts counts) {
   std::sort(candidates.begin(), candidates.end(), [](const auto& a, const auto& b) {
     return std::tie(a.failing_since, a.address) < std::tie(b.failing_since, b.address);
   });
   GuardDecision decision;
+  decision.pool_size = pool_size;
+  decision.max_down_percent = max_down_percent;
+  decision.counts = counts;
   decision.limit = guard_limit(pool_size, max_down_percent);
   decision.held_down = held_down;
   const std::size_t free_slots = decision.limit > held_down ? decision.limit - held_down : 0;
+  std::vector<GuardCandidate> over;
   for (auto& candidate : candidates) {
-    if (decision.allowed.size() < free_slots) {
+    if (decision.allowed.size() < free_slots)
       decision.allowed.push_back(std::move(candidate));
-      continue;
-    }
-    auto reason = fmt::format(
-        "pool guard: {} of {} hosts already down by poolwatch and {} more going down this scan; "
-        "max_down_percent {} allows {}",
-        held_down, pool_size, decision.allowed.size(), max_down_percent, decision.limit);
-    decision.blocked.push_back({std::move(candidate), std::move(reason)});
+    else
+      over.push_back(std::move(candidate));
   }
+  // Every allowed host is known now, and the reason says how many.
+  const auto reason = "pool guard: " + guard_limit_reason(decision);
+  for (auto& candidate : over) decision.blocked.push_back({std::move(candidate), reason});
   return decision;
+}
+
+std::string guard_limit_reason(const GuardDecision& decision) {
+  return fmt::format(
+      "{} of {} hosts already down {} and {} more going down this scan; max_down_percent {} "
+      "allows {}",
+      decision.held_down, decision.pool_size,
+      decision.counts == GuardCounts::all ? "in the director (max_down_counts: all)"
+                                          : "by poolwatch",
+      decision.allowed.size(), decision.max_down_percent, decision.limit);
 }
 
 }  // namespace poolwatch

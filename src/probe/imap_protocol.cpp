@@ -174,9 +174,8 @@ std::string describe(const ResponseLine& line) {
   } else {
     out = line.data;
   }
-  constexpr std::size_t max_length = 200;
-  if (out.size() > max_length) out = out.substr(0, max_length) + "...";
-  return out;
+  // The parser refused C0 controls; this also replaces C1 controls and invalid UTF-8.
+  return printable_excerpt(out, 200);
 }
 
 std::optional<std::vector<std::uint32_t>> search_result(const ResponseLine& line) {

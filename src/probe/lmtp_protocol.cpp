@@ -57,9 +57,8 @@ bool has_extension(const Reply& reply, std::string_view keyword) {
 std::string describe(const Reply& reply) {
   std::string out = std::to_string(reply.code);
   if (!reply.lines.empty() && !reply.lines.back().empty()) out += " " + reply.lines.back();
-  constexpr std::size_t max_length = 200;
-  if (out.size() > max_length) out = out.substr(0, max_length) + "...";
-  return out;
+  // The parser refused C0 controls; this also replaces C1 controls and invalid UTF-8.
+  return printable_excerpt(out, 200);
 }
 
 }  // namespace poolwatch::lmtp

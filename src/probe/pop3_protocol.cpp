@@ -97,9 +97,8 @@ std::string describe(const Reply& reply) {
                                                    : "+";
   if (!reply.code.empty()) out += " [" + reply.code + "]";
   if (!reply.text.empty()) out += " " + reply.text;
-  constexpr std::size_t max_length = 200;
-  if (out.size() > max_length) out = out.substr(0, max_length) + "...";
-  return out;
+  // The parser refused C0 controls; this also replaces C1 controls and invalid UTF-8.
+  return printable_excerpt(out, 200);
 }
 
 }  // namespace poolwatch::pop3

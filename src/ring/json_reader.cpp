@@ -92,7 +92,9 @@ std::optional<std::string> ObjectReader::text(std::string_view key, std::size_t 
     fail(fmt::format("{} has control characters", path(key)));
     return std::nullopt;
   }
-  return text;
+  // The parser admits only valid UTF-8, but C1 controls are valid UTF-8: replaced, not
+  // refused, since an older peer may still relay them from a backend's reply.
+  return printable_excerpt(text, max_bytes);
 }
 
 std::optional<std::int64_t> ObjectReader::integer(std::string_view key, std::int64_t min,

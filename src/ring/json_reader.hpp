@@ -38,6 +38,8 @@ class ObjectReader {
 
   bool ok() const { return error_.empty(); }
 
+  // A string field of at most max_bytes, refused with a C0 control or a tab; C1 controls
+  // come back replaced (printable_excerpt).
   std::optional<std::string> text(std::string_view key, std::size_t max_bytes);
   std::optional<std::int64_t> integer(std::string_view key, std::int64_t min, std::int64_t max);
   std::optional<bool> boolean(std::string_view key);

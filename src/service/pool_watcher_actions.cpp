@@ -54,14 +54,18 @@ asio::awaitable<void> PoolWatcher::execute(ActionPlan plan) {
 }
 
 void PoolWatcher::report_suppressed(const ActionPlan& plan) {
-  bool guard = false;
+  if (auto line = guard_log_.after_scan(plan.guard, std::chrono::steady_clock::now()))
+    spdlog::log(
+        line->level == GuardLogLine::Level::error ? spdlog::level::err : spdlog::level::warn, "{}",
+        line->text);
   for (const auto& s : plan.suppressed) {
     const auto address = s.address.to_string();
     const auto name = director::command_name(s.kind);
     switch (s.because) {
       case SuppressedBecause::pool_guard:
-        guard = true;
-        spdlog::error("pool guard: NOT sending {} {}: {}", name, address, s.reason);
+        // Summed up above; each host's own reason only when it is newly blocked.
+        if (s.first_report)
+          spdlog::debug("pool guard: NOT sending {} {}: {}", name, address, s.reason);
         break;
       case SuppressedBecause::dry_run:
         if (s.first_report) spdlog::info("dry-run: would send {} {}: {}", name, address, s.reason);
@@ -73,13 +77,15 @@ void PoolWatcher::report_suppressed(const ActionPlan& plan) {
         spdlog::warn("{} {} postponed to the next scan: {}", name, address, s.reason);
         break;
     }
-    if (s.first_report || s.because == SuppressedBecause::pool_guard) {
+    // The metric counts every scan's suppression (alert rules take its rate); the event
+    // log, like the log, records a newly suppressed action, not each scan it stays so.
+    if (s.first_report || s.because == SuppressedBecause::pool_guard)
       metrics_.action_suppressed(s.kind, address, s.because);
+    if (s.first_report)
       events_.suppressed(std::chrono::system_clock::now(), name, address,
                          std::string(to_string(s.because)) + ": " + s.reason);
-    }
   }
-  metrics_.pool_guard_engaged(guard);
+  metrics_.pool_guard_engaged(guard_log_.blocking());
 }
 
 void PoolWatcher::ownership_changed() {

@@ -19,6 +19,9 @@ using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
+// A tag is the director's text, up to director::kMaxTagBytes; the table shows its start.
+constexpr std::size_t kMaxTagShown = 40;
+
 void log_hook_result(const HookResult& r, const std::string& command, const std::string& event,
                      const std::string& address, Seconds timeout) {
   if (!r.started)
@@ -89,7 +92,8 @@ asio::awaitable<int> PoolWatcher::run_once(std::ostream& out) {
                      "director");
   for (const auto& h : pool_.hosts)
     out << fmt::format("{:<40} {:>6} {:>6} {:<10} {}\n", h.address.to_string(), h.vhost_count,
-                       h.user_count, h.tag.empty() ? "-" : h.tag,
+                       h.user_count,
+                       h.tag.empty() ? "-" : printable_excerpt(h.tag, kMaxTagShown, false),
                        h.down ? (*h.down ? "down" : "up") : "?");
   for (const auto& a : probed_backends(pool_))
     for (const auto& port : config_.probe.ports)

@@ -183,7 +183,9 @@ TEST_F(DaemonE2E, EveryBackendDeadTakesDownAtMostTheGuardShare) {
   for (int i = 1; i <= 3; ++i) lab_->fault(i, "stop");
   // floor(3 * 50%) = 1 host may go down; the others are refused loudly.
   ASSERT_TRUE(eventually(
-      [&] { return hosts_down(*lab_) == 1 && daemon->output_contains("pool guard: NOT sending"); },
+      [&] {
+        return hosts_down(*lab_) == 1 && daemon->output_contains("pool guard: blocking HOST-DOWN");
+      },
       40s))
       << daemon->output();
   stop(*daemon);

@@ -11,12 +11,22 @@
 
 namespace poolwatch {
 
-// Peer bytes made printable for a log line, an error message or a terminal: every control
-// byte and DEL becomes '?' (a tab too when keep_tabs is false), and text longer than
-// max_length is cut and ends in "...". A backend, the director or an HTTP client can
-// then neither forge log lines nor drive the operator's terminal.
+// Peer bytes made printable for a log line, an error message, JSON, a page or a
+// terminal: every C0 control byte and DEL becomes '?' (a tab too when keep_tabs is
+// false), so do the C1 controls U+0080..U+009F, and every byte that is not part of
+// well-formed UTF-8 (overlong forms, surrogates, truncated sequences, past U+10FFFF)
+// becomes U+FFFD; valid UTF-8 ("müller") is kept. Text longer than max_length bytes is
+// cut, never inside a character, and ends in "...". A backend, the director or an HTTP
+// client can then neither forge log lines nor drive the operator's terminal, and a JSON
+// encoder never meets invalid UTF-8. Every network-sourced string goes through this one
+// function before it is shown anywhere.
 std::string printable_excerpt(std::string_view text, std::size_t max_length = 200,
                               bool keep_tabs = true);
+
+// The length of the well-formed UTF-8 sequence that starts at text[i] (1 for ASCII), or 0
+// when none does: an overlong form, a surrogate, a code point past U+10FFFF, a stray
+// continuation byte or a sequence cut short by the end of text.
+std::size_t utf8_sequence_length(std::string_view text, std::size_t i);
 
 // Whether a protocol line carries a control byte other than a tab (or DEL): a peer
 // that sends one is not speaking IMAP, POP3 or LMTP.

@@ -116,10 +116,15 @@ struct HealthConfig {
 
 enum class FlushMode { reset_users, flush, none };
 
+// Which down hosts count against actions.max_down_percent: only those poolwatch took down
+// (own), or every host the director lists down, an administrator's included (all).
+enum class GuardCounts { own, all };
+
 struct ActionConfig {
   FlushMode flush_mode = FlushMode::reset_users;
   int max_actions_per_scan = 10;
   double max_down_percent = 50;
+  GuardCounts max_down_counts = GuardCounts::own;
   bool up_manual_downs = false;  // never HOST-UP a host an admin took down
   bool skip_disabled = false;    // do not probe hosts with vhost_count 0
   std::string on_transition;     // hook: CMD down|up ADDRESS REASON

@@ -53,6 +53,7 @@ std::vector<std::string> split_hook_command(std::string_view command);
 std::string to_string(const PortSpec& port);
 
 std::string_view to_string(FlushMode mode);      // "reset-users", "flush", "none"
+std::string_view to_string(GuardCounts counts);  // "own", "all"
 std::string_view to_string(AuthMechanism mech);  // "login", "plain"
 std::string_view to_string(VerifyName verify);   // "none", "ip", "hostname", "ptr"
 std::string_view to_string(LogTarget target);    // "stderr", "syslog", "file"

@@ -16,13 +16,17 @@
 
 namespace poolwatch {
 
+// Enough for any error message a director sends in reply to a host command.
+inline constexpr std::size_t kMaxReplyText = 200;
+
 enum class DirectorReplyStatus { ok, not_found, try_again, ring_sync_timeout, error, no_reply };
 
 std::string_view to_string(DirectorReplyStatus s);
 
 struct DirectorReply {
   DirectorReplyStatus status = DirectorReplyStatus::no_reply;
-  // The reply line as received, or for no_reply why there was none.
+  // The reply line made printable (printable_excerpt, at most kMaxReplyText bytes), or for
+  // no_reply why there was none: the director's text goes to logs and /status as is.
   std::string text;
   bool ok() const { return status == DirectorReplyStatus::ok; }
 };

@@ -65,7 +65,9 @@ struct ActionPlan {
   std::vector<PlannedCommand> commands;  // send one at a time, in this order
   std::vector<SuppressedAction> suppressed;
   std::vector<ReleasedHost> released;  // ownership dropped without a command
-  bool ownership_changed = false;      // save the state file (owned hosts or pending flushes)
+  // The pool guard on this scan's new downs; its blocked hosts are in suppressed too.
+  GuardDecision guard;
+  bool ownership_changed = false;  // save the state file (owned hosts or pending flushes)
 };
 
 class ActionPlanner {
@@ -106,8 +108,9 @@ class ActionPlanner {
     std::vector<WantedAction> resends;      // HOST-DOWNs the director lost: not guarded
     std::vector<GuardCandidate> new_downs;  // for the pool guard to allow or block
     std::vector<WantedAction> ups;
-    std::size_t held_down = 0;  // hosts in HOST-LIST that poolwatch still owns
-    std::size_t pool_size = 0;  // distinct addresses in HOST-LIST
+    std::size_t held_down = 0;       // hosts in HOST-LIST that poolwatch still owns
+    std::size_t down_by_others = 0;  // hosts the director lists down that poolwatch does not own
+    std::size_t pool_size = 0;       // distinct addresses in HOST-LIST
   };
 
   // The phases of plan(), in order.

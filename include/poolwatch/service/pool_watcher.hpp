@@ -22,6 +22,7 @@
 #include "poolwatch/director/director_client.hpp"
 #include "poolwatch/director/pool.hpp"
 #include "poolwatch/health/action_planner.hpp"
+#include "poolwatch/health/guard_log.hpp"
 #include "poolwatch/health/health_tracker.hpp"
 #include "poolwatch/http/body_writer.hpp"
 #include "poolwatch/http/poolwatch_metrics.hpp"
@@ -152,6 +153,7 @@ class PoolWatcher {
   ProbeRunner probes_;
   HealthTracker tracker_;
   ActionPlanner planner_;
+  GuardLog guard_log_;  // the pool guard's log lines: a change, or a summary a minute
   PoolwatchMetrics metrics_;
   std::unique_ptr<RingLink> ring_;  // set when ring.peer_port is
   // The planner's owned set when the ring last followed it.

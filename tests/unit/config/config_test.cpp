@@ -259,6 +259,18 @@ TEST(ConfigErrors, MaxDownPercentHundredIsAccepted) {
   EXPECT_EQ(load_error("actions:\n  max_down_percent: 100\n"), "");
 }
 
+TEST(ConfigLoad, MaxDownCountsIsOwnByDefaultOrAll) {
+  EXPECT_EQ(Config{}.actions.max_down_counts, GuardCounts::own);
+  EXPECT_EQ(
+      load_config_string("actions:\n  max_down_counts: all\n", "t.yml").actions.max_down_counts,
+      GuardCounts::all);
+  EXPECT_EQ(
+      load_config_string("actions:\n  max_down_counts: own\n", "t.yml").actions.max_down_counts,
+      GuardCounts::own);
+  EXPECT_EQ(load_error("actions:\n  max_down_counts: admins\n"),
+            "t.yml:2: actions.max_down_counts: must be one of own, all (got 'admins')");
+}
+
 TEST(ConfigErrors, BadPortsNameTheListElementAndItsLine) {
   EXPECT_EQ(load_error("probe:\n  ports:\n    - IMAP:143\n    - IMAP:0\n"),
             "t.yml:4: probe.ports[1]: port must be between 1 and 65535 (got 0)");

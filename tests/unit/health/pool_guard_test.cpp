@@ -78,3 +78,14 @@ TEST(PoolGuard, SingleHostPoolCanNeverBeTakenDownBelowFullShare) {
   EXPECT_EQ(apply_pool_guard(1, 0, 50, {candidate("10.0.0.1", 1)}).blocked.size(), 1u);
   EXPECT_EQ(apply_pool_guard(1, 0, 100, {candidate("10.0.0.1", 1)}).allowed.size(), 1u);
 }
+
+TEST(PoolGuard, TheReasonSaysWhatCountsAsDown) {
+  const auto own = apply_pool_guard(4, 1, 50, {candidate("10.0.0.1", 1), candidate("10.0.0.2", 2)});
+  EXPECT_EQ(guard_limit_reason(own),
+            "1 of 4 hosts already down by poolwatch and 1 more going down this scan; "
+            "max_down_percent 50 allows 2");
+  const auto all = apply_pool_guard(4, 2, 50, {candidate("10.0.0.1", 1)}, GuardCounts::all);
+  EXPECT_EQ(all.blocked.at(0).reason,
+            "pool guard: 2 of 4 hosts already down in the director (max_down_counts: all) and 0 "
+            "more going down this scan; max_down_percent 50 allows 2");
+}

@@ -135,6 +135,14 @@ TEST(ImapResponse, DescribeTruncatesLongText) {
   EXPECT_LE(describe(line).size(), 203u);
 }
 
+// The text becomes a probe's failure reason, shown in logs, /status and the event log.
+TEST(ImapResponse, DescribeReplacesC1ControlsAndInvalidUtf8) {
+  const auto line = parse_response_line(
+      "a NO caf\xe9 \xc2\x9b"
+      "2J m\xc3\xbcller");
+  EXPECT_EQ(describe(line), "NO caf\xef\xbf\xbd ?2J m\xc3\xbcller");
+}
+
 TEST(ImapQuote, EscapesQuoteAndBackslash) {
   EXPECT_EQ(quote_string("probe"), "\"probe\"");
   EXPECT_EQ(quote_string(""), "\"\"");

@@ -87,6 +87,11 @@ TEST(LmtpReply, RcptReplies) {
   EXPECT_EQ(describe(temp.reply), "451 4.3.0 <probe> Temporary internal error");
 }
 
+TEST(LmtpReply, DescribeReplacesC1ControlsAndInvalidUtf8) {
+  const auto odd = feed_all({"451 4.3.0 \xc0\xaf\xc2\x85x"});
+  EXPECT_EQ(describe(odd.reply), "451 4.3.0 \xef\xbf\xbd\xef\xbf\xbd?x");
+}
+
 TEST(LmtpReply, Malformed) {
   for (std::string bad : {"", "25", "abc hello", "250x", "2500 x", "600 out of range",
                           "050 too low", "* OK IMAP", "+OK pop3", "250\x01", "\x01\x02garbage"}) {

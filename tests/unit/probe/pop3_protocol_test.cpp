@@ -29,6 +29,14 @@ TEST(Pop3Reply, OkAndErrForms) {
   EXPECT_EQ(parse_reply("+")->kind, ReplyKind::continuation);
 }
 
+TEST(Pop3Reply, DescribeReplacesC1ControlsAndInvalidUtf8) {
+  const auto err = parse_reply(
+      "-ERR \xed\xa0\x80 \xc2\x9b"
+      "2J");
+  ASSERT_TRUE(err);
+  EXPECT_EQ(describe(*err), "-ERR \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd ?2J");
+}
+
 TEST(Pop3Reply, UnterminatedCodeStaysText) {
   const auto reply = parse_reply("-ERR [AUTH broken");
   ASSERT_TRUE(reply);

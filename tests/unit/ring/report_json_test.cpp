@@ -79,6 +79,15 @@ TEST_F(ReportJsonTest, InvalidUtf8InAReasonDoesNotThrow) {
   EXPECT_EQ(decoded.report->backends[1].failing[0].reason.find('\xff'), std::string::npos);
 }
 
+// A peer's reason is logged and shown in /status: a C1 control (here CSI, sent as JSON's
+// \u009b) comes out replaced, the report still counts.
+TEST_F(ReportJsonTest, AC1ControlInAReasonIsReplaced) {
+  const auto decoded =
+      decode_report(edited("\"reason\":\"connection refused\"", "\"reason\":\"a\\u009b2Jb\""));
+  ASSERT_TRUE(decoded.report) << decoded.error;
+  EXPECT_EQ(decoded.report->backends[1].failing[0].reason, "a?2Jb");
+}
+
 struct BadEdit {
   const char* from;
   const char* to;

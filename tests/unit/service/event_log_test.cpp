@@ -86,6 +86,10 @@ TEST_F(EventLogTest, JsonQuoteKeepsValidMultibyteSequences) {
   EXPECT_EQ(json_quote("\xf4\x90\x80\x80"),
             "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");  // past U+10FFFF
   EXPECT_EQ(json_quote(std::string_view("a\0b", 3)), "\"a\\u0000b\"");
+  // A C1 control is valid UTF-8 but escaped, so a terminal showing the file never meets it.
+  EXPECT_EQ(json_quote("a\xc2\x9b"
+                       "2J\xc2\xa0"),
+            "\"a\\u009b2J\xc2\xa0\"");
 }
 
 TEST_F(EventLogTest, AppendsWithMode0640AndKeepsExistingLines) {
@@ -159,7 +163,7 @@ TEST_F(EventLogTest, WriteErrorsReturnFalseWithoutThrowing) {
 // wait for a reader forever (the start-up with it) or append to whatever the link named.
 TEST_F(EventLogTest, AFifoOrALinkIsRefusedWithoutWaiting) {
   ASSERT_EQ(::mkfifo(path_.c_str(), 0600), 0);
-  const bool opened = test::call_guarding_fifo(
+  const bool opened = poolwatch::test::call_guarding_fifo(
       [this] {
         EventLog log(path_);
         return log.is_open();
