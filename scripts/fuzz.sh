@@ -11,12 +11,12 @@
 # Each run works on a copy of the checked-in seeds (tests/fuzz/corpus/NAME), which it
 # never changes; what a long run adds is kept in build-fuzz/corpus/NAME for the next one.
 # Findings (crash-*, leak-*, timeout-*, oom-* inputs) go to build-fuzz/findings/NAME/.
-# Environment: BUILD_DIR (build-fuzz), JOBS (2), SMOKE_RUNS (20000), SMOKE_SECONDS (4),
+# Environment: FUZZ_BUILD_DIR (build-fuzz), JOBS (2), SMOKE_RUNS (20000), SMOKE_SECONDS (4),
 # LONG_SECONDS (0: no limit, else each long run stops after that many seconds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source_dir=$(pwd)
-BUILD_DIR=${BUILD_DIR:-build-fuzz}
+BUILD_DIR=${FUZZ_BUILD_DIR:-build-fuzz}
 JOBS=${JOBS:-2}
 SMOKE_RUNS=${SMOKE_RUNS:-20000}
 SMOKE_SECONDS=${SMOKE_SECONDS:-4}
