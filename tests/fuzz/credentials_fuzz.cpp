@@ -18,14 +18,19 @@
 
 namespace {
 
+// Never destroyed: the atexit handler that removes the file runs after static destructors.
 const std::string& private_file() {
-  static const std::string path = [] {
+  static const std::string* const path = [] {
     std::string dir = "/tmp/poolwatch-fuzz-credentials-XXXXXX";
     FUZZ_CHECK(::mkdtemp(dir.data()) != nullptr);
-    std::atexit([] { ::unlink(private_file().c_str()); });
-    return dir + "/secret";
+    std::atexit([] {
+      const std::string& file = private_file();
+      ::unlink(file.c_str());
+      ::rmdir(file.substr(0, file.rfind('/')).c_str());
+    });
+    return new std::string(dir + "/secret");
   }();
-  return path;
+  return *path;
 }
 
 void write_private_file(std::string_view content) {
