@@ -4,6 +4,7 @@
 #   scripts/deps.sh          what the build, the tests and the demo need
 #   scripts/deps.sh test     also the tools of the package, man page and format checks,
 #                            and nftables for the ring lab's faults (in its own netns)
+#   scripts/deps.sh fuzz     also clang and libFuzzer for the fuzz harnesses (scripts/fuzz.sh)
 set -euo pipefail
 
 PACKAGES=(
@@ -15,6 +16,9 @@ PACKAGES=(
 )
 if [ "${1:-}" = test ]; then
   PACKAGES+=(dpkg-dev debhelper lintian go-md2man clang-format nftables)
+fi
+if [ "${1:-}" = fuzz ]; then
+  PACKAGES+=(clang-14 libfuzzer-14-dev)
 fi
 
 missing=()

@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh test
 ./scripts/build.sh
+# The fuzz harnesses' smoke run (clang, its own build-fuzz/), unless arguments pick suites.
+[ $# -gt 0 ] || ./scripts/fuzz.sh smoke
 BUILD_DIR=${BUILD_DIR:-build}
 cd "$BUILD_DIR"
 ctest --output-on-failure --timeout 600 -j2 "$@"

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "dovemon_mapping.hpp"
+#include "poolwatch/common/text.hpp"
 #include "poolwatch/config/config_loader.hpp"
 #include "poolwatch/config/log_names.hpp"
 
@@ -96,8 +97,11 @@ class DovemonReader {
   [[noreturn]] void fail(std::string_view message) const {
     throw ConfigError(fmt::format("{}:{}: {}: {}", origin_, line_, key_, message));
   }
+  // Warnings go to the log and quote the file's keys and values, which YAML escapes can
+  // fill with any byte: control bytes become '?' (nothing is cut).
   void warn(std::string_view key, std::string_view message) {
-    settings_.warnings.push_back(fmt::format("{}: {}", key, message));
+    settings_.warnings.push_back(
+        printable_excerpt(fmt::format("{}: {}", key, message), std::string::npos));
   }
   void warn(std::string_view message) { warn(key_, message); }
 

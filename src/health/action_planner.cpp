@@ -90,7 +90,10 @@ void ActionPlanner::add_flush(ActionPlan& plan, const IpAddress& address, std::s
 bool ActionPlanner::retry_pending_flushes(ActionPlan& plan, const PoolSnapshot& pool,
                                           const Verdicts& verdicts) {
   bool dropped = false;
-  for (auto& [address, owned] : owned_) {
+  for (auto& entry : owned_) {
+    // Not a structured binding: clang before 16 cannot capture one in a lambda.
+    const IpAddress& address = entry.first;
+    OwnedHost& owned = entry.second;
     if (!owned.flush_pending) continue;
     const HostEntry* host = pool.find(address);
     const auto verdict = verdicts.find(address);

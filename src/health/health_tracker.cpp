@@ -373,10 +373,11 @@ SyncResult HealthTracker::sync(const std::vector<IpAddress>& backends,
       checks.emplace_back(port, CheckMachine(check_label(port), config_, random_, now, down));
       result.added.push_back({address, port});
     }
-    for (const auto& [port, machine] : backend.checks)
+    // Not a structured binding: clang before 16 cannot capture one in a lambda.
+    for (const auto& old_check : backend.checks)
       if (std::none_of(checks.begin(), checks.end(),
-                       [&](const auto& c) { return c.first == port; }))
-        result.removed.push_back({address, port});
+                       [&](const auto& c) { return c.first == old_check.first; }))
+        result.removed.push_back({address, old_check.first});
     backend.checks = std::move(checks);
     if (auto t = reevaluate(address, backend, "checks reconfigured", unix_now))
       result.transitions.push_back(std::move(*t));

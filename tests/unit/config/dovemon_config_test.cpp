@@ -8,6 +8,8 @@
 #include <fstream>
 #include <string>
 
+#include "poolwatch/common/text.hpp"
+
 namespace poolwatch {
 namespace {
 
@@ -87,6 +89,18 @@ TEST(DovemonConfig, Loglevel) {
   EXPECT_THAT(error_of("loglevel: -1"),
               HasSubstr("dovemon.config.yml:1: loglevel: must be between"));
   EXPECT_THAT(error_of("loglevel: loud"), HasSubstr("loglevel: expected an integer (got 'loud')"));
+}
+
+// Found by the dovemon_config fuzz harness: a warning quoted a value or an unknown key
+// as it was, and YAML's escapes put any byte there (ESC, CR, NUL), into the log.
+TEST(DovemonConfig, WarningsCarryNoControlBytes) {
+  auto s = parse_dovemon_yaml(
+      "syslog_facility: \"loc\\e[2J\\rforged\"\n"
+      "\"odd\\x07key\": 1\n"
+      "logger_socket_addr: \"/run/x\\0y\"\n");
+  ASSERT_EQ(s.warnings.size(), 3u);
+  for (const auto& warning : s.warnings) EXPECT_FALSE(has_control_bytes(warning)) << warning;
+  EXPECT_THAT(s.warnings[0], HasSubstr("'loc?[2J?forged' is not supported"));
 }
 
 TEST(DovemonConfig, Debug) {
