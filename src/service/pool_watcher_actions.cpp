@@ -58,6 +58,10 @@ void PoolWatcher::report_suppressed(const ActionPlan& plan) {
     spdlog::log(
         line->level == GuardLogLine::Level::error ? spdlog::level::err : spdlog::level::warn, "{}",
         line->text);
+  if (auto line = scan_cap_log_.after_scan(plan.suppressed, config_.actions.max_actions_per_scan,
+                                           std::chrono::steady_clock::now()))
+    spdlog::log(scan_cap_log_.postponing() ? spdlog::level::warn : spdlog::level::info, "{}",
+                *line);
   for (const auto& s : plan.suppressed) {
     const auto address = s.address.to_string();
     const auto name = director::command_name(s.kind);
@@ -74,7 +78,8 @@ void PoolWatcher::report_suppressed(const ActionPlan& plan) {
         if (s.first_report) spdlog::info("{}: {} not sent: {}", address, name, s.reason);
         break;
       case SuppressedBecause::scan_cap:
-        spdlog::warn("{} {} postponed to the next scan: {}", name, address, s.reason);
+        // Summed up above, as the guard's are.
+        if (s.first_report) spdlog::debug("{} {} postponed: {}", name, address, s.reason);
         break;
     }
     // The metric counts every scan's suppression (alert rules take its rate); the event

@@ -24,6 +24,7 @@
 #include "poolwatch/health/action_planner.hpp"
 #include "poolwatch/health/guard_log.hpp"
 #include "poolwatch/health/health_tracker.hpp"
+#include "poolwatch/health/scan_cap_log.hpp"
 #include "poolwatch/http/body_writer.hpp"
 #include "poolwatch/http/poolwatch_metrics.hpp"
 #include "poolwatch/http/status_view.hpp"
@@ -153,7 +154,8 @@ class PoolWatcher {
   ProbeRunner probes_;
   HealthTracker tracker_;
   ActionPlanner planner_;
-  GuardLog guard_log_;  // the pool guard's log lines: a change, or a summary a minute
+  GuardLog guard_log_;       // the pool guard's log lines: a change, or a summary a minute
+  ScanCapLog scan_cap_log_;  // the same for the actions max_actions_per_scan postponed
   PoolwatchMetrics metrics_;
   std::unique_ptr<RingLink> ring_;  // set when ring.peer_port is
   // The planner's owned set when the ring last followed it.

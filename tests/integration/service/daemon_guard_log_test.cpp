@@ -1,10 +1,12 @@
 // The pool guard's log in a running daemon: while most backends are dead it logs one
-// line when it starts blocking and one when it stops, not a line per host per scan.
+// line when it starts blocking and one when it stops, not a line per host per scan; the
+// same for the actions max_actions_per_scan postpones.
 #include <gtest/gtest.h>
 
 #include <memory>
 #include <string>
 
+#include "poolwatch/health/state_file.hpp"
 #include "poolwatch/service/pool_watcher.hpp"
 #include "support/child_process.hpp"
 #include "support/daemon_harness.hpp"
@@ -87,6 +89,30 @@ TEST_F(DaemonGuardLog, OneLineWhenItStartsBlockingAndOneWhenItStops) {
   EXPECT_EQ(count_of(text, "pool guard: no longer blocking"), 1u) << text;
   EXPECT_EQ(count_of(text, "pool guard: NOT sending"), 0u) << text;
   EXPECT_EQ(count_of(text, "pool guard"), 2u) << text;  // no summary within a minute
+}
+
+TEST_F(DaemonGuardLog, ActionsTheScanCapPostponesMakeOneLineNotOnePerHostPerScan) {
+  // poolwatch held the three dead hosts down before a restart and the director forgot
+  // it (a director restart): the first scan wants three HOST-DOWNs at once.
+  auto c = config();
+  c.actions.max_down_percent = 100;  // the guard allows every down: only the cap holds
+  c.actions.max_actions_per_scan = 1;
+  std::vector<OwnedHost> held;
+  for (const auto& dead : {kDead1, kDead2, kDead3}) held.push_back({dead, 1000, "refused"});
+  ASSERT_FALSE(save_state_file(c.state_file, held));
+  poolwatch::test::LogCapture log;  // before the watcher's thread exists
+  {
+    poolwatch::test::WatcherThread watcher;
+    watcher.start(c);
+    // One HOST-DOWN a scan: three scans, two of them postponing.
+    ASSERT_TRUE(eventually([&] { return hosts_down() == 3; }, 20s));
+    wait_scans(3);
+  }  // the watcher's thread is joined: the log is complete
+  const auto text = log.text();
+  EXPECT_EQ(count_of(text, "max_actions_per_scan 1 reached: postponed to later scans"), 1u) << text;
+  EXPECT_EQ(count_of(text, "every postponed action has been sent"), 1u) << text;
+  // A warning per host per scan made three lines here.
+  EXPECT_EQ(count_of(text, "postponed to the next scan"), 0u) << text;
 }
 
 }  // namespace
