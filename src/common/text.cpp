@@ -18,6 +18,19 @@ bool is_c1_control(std::string_view sequence) {
          static_cast<unsigned char>(sequence[1]) < 0xA0;
 }
 
+// Format characters a terminal or log viewer acts on: the bidirectional embeddings,
+// overrides, isolates and marks reorder what follows on screen (Trojan Source,
+// CVE-2021-42574: "\u202Epu LIVE" reads "EVIL up"), and the line and paragraph
+// separators U+2028/U+2029 break a line in some viewers.
+bool is_format_control(std::string_view sequence) {
+  if (sequence == "\xD8\x9C") return true;  // U+061C ARABIC LETTER MARK
+  if (sequence.size() != 3 || static_cast<unsigned char>(sequence[0]) != 0xE2) return false;
+  const auto second = static_cast<unsigned char>(sequence[1]);
+  const auto third = static_cast<unsigned char>(sequence[2]);
+  if (second == 0x80) return third == 0x8E || third == 0x8F || (third >= 0xA8 && third <= 0xAE);
+  return second == 0x81 && third >= 0xA6 && third <= 0xA9;  // U+2066..U+2069
+}
+
 // U+FFFD REPLACEMENT CHARACTER, in UTF-8.
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
 
@@ -67,7 +80,7 @@ std::string printable_excerpt(std::string_view text, std::size_t max_length, boo
     }
     if (i + length > limit) break;  // the cut would split the character: "..." instead
     const auto sequence = text.substr(i, length);
-    if (is_c1_control(sequence))
+    if (is_c1_control(sequence) || is_format_control(sequence))
       out += '?';
     else
       out += sequence;

@@ -13,11 +13,12 @@ namespace poolwatch {
 
 // Peer bytes made printable for a log line, an error message, JSON, a page or a
 // terminal: every C0 control byte and DEL becomes '?' (a tab too when keep_tabs is
-// false), so do the C1 controls U+0080..U+009F, and every byte that is not part of
-// well-formed UTF-8 (overlong forms, surrogates, truncated sequences, past U+10FFFF)
-// becomes U+FFFD; valid UTF-8 ("müller") is kept. Text longer than max_length bytes is
-// cut, never inside a character, and ends in "...". A backend, the director or an HTTP
-// client can then neither forge log lines nor drive the operator's terminal, and a JSON
+// false), so do the C1 controls U+0080..U+009F, the bidirectional controls and the line
+// and paragraph separators (U+061C, U+200E/F, U+2028..U+202E, U+2066..U+2069), and every
+// byte that is not part of well-formed UTF-8 (overlong forms, surrogates, truncated
+// sequences, past U+10FFFF) becomes U+FFFD; valid UTF-8 ("müller") is kept. Text longer than
+// max_length bytes is cut, never inside a character, and ends in "...". A backend, the director or
+// an HTTP client can then neither forge log lines nor drive the operator's terminal, and a JSON
 // encoder never meets invalid UTF-8. Every network-sourced string goes through this one
 // function before it is shown anywhere.
 std::string printable_excerpt(std::string_view text, std::size_t max_length = 200,

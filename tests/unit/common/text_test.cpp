@@ -27,6 +27,22 @@ TEST(PrintableExcerpt, ReplacesEveryControlATerminalActsOn) {
   EXPECT_EQ(printable_excerpt("\xc2\xa0\xc2\xa9"), "\xc2\xa0\xc2\xa9");  // after C1: kept
 }
 
+// Characters that reorder what follows on screen (Trojan Source, CVE-2021-42574) or that
+// log viewers break lines at: "\u202Epu LIVE" shows as "EVIL up".
+TEST(PrintableExcerpt, ReplacesBidiOverridesAndLineSeparators) {
+  EXPECT_EQ(printable_excerpt("\xe2\x80\xaepu LIVE"), "?pu LIVE");          // U+202E RLO
+  EXPECT_EQ(printable_excerpt("\xe2\x80\xaa\xe2\x80\xac"), "??");           // U+202A, U+202C
+  EXPECT_EQ(printable_excerpt("\xe2\x81\xa6\xe2\x81\xa9"), "??");           // U+2066..U+2069
+  EXPECT_EQ(printable_excerpt("\xe2\x80\x8e\xe2\x80\x8f\xd8\x9c"), "???");  // LRM RLM ALM
+  EXPECT_EQ(printable_excerpt("a\xe2\x80\xa8"
+                              "b\xe2\x80\xa9"
+                              "c"),
+            "a?b?c");  // U+2028, U+2029
+  // Their neighbours are ordinary punctuation and stay.
+  EXPECT_EQ(printable_excerpt("\xe2\x80\xa6\xe2\x80\xb0\xe2\x81\xa5"),
+            "\xe2\x80\xa6\xe2\x80\xb0\xe2\x81\xa5");
+}
+
 TEST(PrintableExcerpt, ReplacesInvalidUtf8AndKeepsValidUtf8) {
   constexpr std::string_view kFffd = "\xef\xbf\xbd";
   const auto fffd = [&](int n) {
