@@ -256,6 +256,7 @@ void PoolWatcher::reload(const Config& fresh) {
   config_.probe.ports = fresh.probe.ports;  // new checks start on the next scan
   config_.credentials = fresh.credentials;
   config_.log.level = fresh.log.level;
+  checks_dirty_ = true;  // ports, skip_disabled or accounts may change what is probed
   tracker_.set_config(fresh.health, std::chrono::steady_clock::now());
   wake_checks();  // a check waiting out the old interval re-reads its plan
   planner_.set_config(fresh.actions, fresh.dry_run);

@@ -28,6 +28,14 @@ class PoolSnapshot {
   // then read: an address changed in place after a find() may not be found by the next.
   std::vector<HostEntry> hosts;
 
+  // The same addresses in the same order as `other`: what nearly every scan finds, and
+  // O(N) without a lookup.
+  bool same_addresses_as(const PoolSnapshot& other) const {
+    return std::equal(
+        hosts.begin(), hosts.end(), other.hosts.begin(), other.hosts.end(),
+        [](const HostEntry& a, const HostEntry& b) { return a.address == b.address; });
+  }
+
   // O(log N): the scan, the planner and /status look up every host of a pool of up to
   // 100 000, so a walk per lookup would make each of them O(N²). The index is built by
   // the first lookup after `hosts` was filled (or reallocated) and reused until then.

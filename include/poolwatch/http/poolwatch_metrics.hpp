@@ -46,8 +46,10 @@ class PoolwatchMetrics {
   void director_connected(bool connected);
   void director_reconnect();
   // Exports the director's view of the pool; backends that were in the previous
-  // snapshot and are missing from this one are forgotten.
-  void pool(const PoolSnapshot& snapshot);
+  // snapshot and are missing from this one are forgotten. `previous`, when given, is the
+  // snapshot last passed here: with the same hosts in the same order only the figures
+  // that differ from it are set.
+  void pool(const PoolSnapshot& snapshot, const PoolSnapshot* previous = nullptr);
   void scan_duration(std::chrono::duration<double> duration);
   void probes_in_flight(std::size_t n);
   // On a ring (ring.peer_port set), once per evaluation: this instance's role one-hot,
@@ -68,6 +70,7 @@ class PoolwatchMetrics {
   const metrics::Registry& registry() const { return registry_; }
 
  private:
+  void pool_host(const HostEntry& host, const std::string& backend);
   metrics::Registry registry_;
   metrics::CounterFamily& probe_results_;
   metrics::HistogramFamily& probe_duration_;

@@ -120,6 +120,7 @@ class PoolWatcher {
   void stop_check(const CheckId& id);
   void wake_checks();
   void log_pool_changes(const PoolSnapshot& fresh);
+  void sync_checks();  // the tracker's checks to probed_ and the configured ports
   // Drops the metrics of backends no longer probed at all.
   void forget_vanished(const std::vector<CheckId>& removed);
   std::vector<IpAddress> probed_backends(const PoolSnapshot& pool) const;
@@ -171,6 +172,10 @@ class PoolWatcher {
   std::map<CheckId, std::shared_ptr<CheckHandle>> checks_;
   PoolSnapshot pool_;
   bool have_pool_ = false;
+  // The backends the tracker's checks were last synced to, and whether they or their
+  // ports may differ from those checks although the pool is the same (a reload).
+  std::vector<IpAddress> probed_;
+  bool checks_dirty_ = true;
   bool ready_ = false;
   bool stopping_ = false;
   bool rescan_requested_ = false;

@@ -391,6 +391,36 @@ TEST(PoolwatchMetrics, PoolExportsDirectorViewAndForgetsVanishedBackends) {
   EXPECT_NE(text.find("poolwatch_backend_users{backend=\"10.0.0.1\"} 6"), std::string::npos);
 }
 
+// A scan passes the previous snapshot: with the same hosts only moved figures are set,
+// and the result must be what a full export of the new snapshot gives.
+TEST(PoolwatchMetrics, PoolAgainstThePreviousSnapshotExportsWhatAFullExportWould) {
+  PoolSnapshot first;
+  first.hosts = {host("10.0.0.1", 100, 5, false), host("10.0.0.2", 0, 0, true),
+                 host("10.0.0.3", 100, 1, false)};
+  PoolSnapshot same_hosts;  // users moved, one host went down, one came up
+  same_hosts.hosts = {host("10.0.0.1", 100, 7, false), host("10.0.0.2", 0, 0, false),
+                      host("10.0.0.3", 100, 1, true)};
+  PoolSnapshot other_hosts;  // as many hosts, one of them another address
+  other_hosts.hosts = {host("10.0.0.1", 100, 7, false), host("10.0.0.4", 10, 2, false),
+                       host("10.0.0.3", 100, 1, true)};
+  for (const auto* next : {&same_hosts, &other_hosts}) {
+    PoolwatchMetrics incremental;
+    incremental.pool(first);
+    incremental.pool(*next, &first);
+    PoolwatchMetrics full;
+    full.pool(*next);
+    EXPECT_EQ(incremental.render(), full.render());
+  }
+  PoolwatchMetrics m;
+  m.pool(first);
+  m.pool(same_hosts, &first);
+  auto p = checked(m.render());
+  EXPECT_EQ(p.value("poolwatch_backend_users", {{"backend", "10.0.0.1"}}), 7);
+  EXPECT_EQ(p.value("poolwatch_backend_director_up", {{"backend", "10.0.0.2"}}), 1);
+  EXPECT_EQ(p.value("poolwatch_backend_director_up", {{"backend", "10.0.0.3"}}), 0);
+  EXPECT_EQ(p.value("poolwatch_pool_down_hosts"), 1);
+}
+
 TEST(PoolwatchMetrics, ForgetBackendRemovesEverySeriesOfIt) {
   PoolwatchMetrics m;
   m.probe_result("::1", Protocol::imap, FailureClass::none, 1ms);
