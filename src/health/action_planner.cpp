@@ -88,7 +88,7 @@ void ActionPlanner::add_flush(ActionPlan& plan, const IpAddress& address, std::s
 }
 
 bool ActionPlanner::retry_pending_flushes(ActionPlan& plan, const PoolSnapshot& pool,
-                                          const Verdicts& verdicts) {
+                                          const VerdictLookup& verdict_of) {
   bool dropped = false;
   for (auto& entry : owned_) {
     // Not a structured binding: clang before 16 cannot capture one in a lambda.
@@ -96,9 +96,9 @@ bool ActionPlanner::retry_pending_flushes(ActionPlan& plan, const PoolSnapshot& 
     OwnedHost& owned = entry.second;
     if (!owned.flush_pending) continue;
     const HostEntry* host = pool.find(address);
-    const auto verdict = verdicts.find(address);
+    const BackendVerdict* verdict = verdict_of(address);
     const bool still_down = host != nullptr && host->down.value_or(false) &&
-                            (verdict == verdicts.end() || verdict->second.verdict != Verdict::up);
+                            (verdict == nullptr || verdict->verdict != Verdict::up);
     if (!still_down || config_.flush_mode == FlushMode::none) {
       owned.flush_pending = false;  // up again, or no flush wanted any more
       dropped = true;
@@ -125,58 +125,52 @@ void ActionPlanner::forget_hosts_gone_from(ActionPlan& plan, const PoolSnapshot&
   }
 }
 
-ActionPlanner::Wanted ActionPlanner::compare_with_verdicts(ActionPlan& plan,
-                                                           const PoolSnapshot& pool,
-                                                           const Verdicts& verdicts) {
-  Wanted wanted;
-  std::set<IpAddress> seen;
-  for (const auto& host : pool.hosts) {
-    if (!seen.insert(host.address).second) continue;  // a repeat: the guard counts hosts
-    ++wanted.pool_size;
-    const bool owned = owns(host.address);
-    // Directors before 2.2.19 send no U/D flag; such a host counts as up.
-    const bool director_down = host.down.value_or(false);
-    if (owned) ++wanted.held_down;
-    if (director_down && !owned) ++wanted.down_by_others;
-    const auto found = verdicts.find(host.address);
-    if (found == verdicts.end()) continue;
-    const BackendVerdict& verdict = found->second;
-    if (verdict.verdict == Verdict::down && !director_down) {
-      if (owned)
-        wanted.resends.push_back(
-            {HostCommand::down, host.address,
-             fmt::format("the director lists it up again although poolwatch took "
-                         "it down (director restart?); still failing: {}",
-                         verdict.reason)});
-      else
-        wanted.new_downs.push_back({host.address, verdict.since_unix, verdict.reason});
-    } else if (verdict.verdict == Verdict::up && director_down) {
-      if (owned)
-        wanted.ups.push_back(
-            {HostCommand::up, host.address, fmt::format("healthy again: {}", verdict.reason)});
-      else if (config_.up_manual_downs)
-        wanted.ups.push_back(
-            {HostCommand::up, host.address,
-             fmt::format("healthy, down by someone else, up_manual_downs is set: {}",
-                         verdict.reason)});
-      else
-        suppress(plan, HostCommand::up, host.address, SuppressedBecause::manual_down,
-                 "healthy, but down by an admin or another monitor: left down");
-    } else if (verdict.verdict == Verdict::up && owned && !dry_run_) {
-      plan.released.push_back(
-          {owned_.at(host.address), "the director lists it up and it is healthy"});
-      owned_.erase(host.address);
-      --wanted.held_down;
-    }
+void ActionPlanner::compare_host(PlanInProgress& progress, const HostEntry& host,
+                                 const VerdictLookup& verdict_of) {
+  if (!progress.seen.insert(host.address).second) return;  // a repeat: the guard counts hosts
+  WantedActions& wanted = progress.wanted;
+  ActionPlan& plan = progress.plan;
+  ++wanted.pool_size;
+  const bool owned = owns(host.address);
+  // Directors before 2.2.19 send no U/D flag; such a host counts as up.
+  const bool director_down = host.down.value_or(false);
+  if (owned) ++wanted.held_down;
+  if (director_down && !owned) ++wanted.down_by_others;
+  const BackendVerdict* found = verdict_of(host.address);
+  if (found == nullptr) return;
+  const BackendVerdict& verdict = *found;
+  if (verdict.verdict == Verdict::down && !director_down) {
+    if (owned)
+      wanted.resends.push_back(
+          {HostCommand::down, host.address,
+           fmt::format("the director lists it up again although poolwatch took "
+                       "it down (director restart?); still failing: {}",
+                       verdict.reason)});
+    else
+      wanted.new_downs.push_back({host.address, verdict.since_unix, verdict.reason});
+  } else if (verdict.verdict == Verdict::up && director_down) {
+    if (owned)
+      wanted.ups.push_back(
+          {HostCommand::up, host.address, fmt::format("healthy again: {}", verdict.reason)});
+    else if (config_.up_manual_downs)
+      wanted.ups.push_back({HostCommand::up, host.address,
+                            fmt::format("healthy, down by someone else, up_manual_downs is set: {}",
+                                        verdict.reason)});
+    else
+      suppress(plan, HostCommand::up, host.address, SuppressedBecause::manual_down,
+               "healthy, but down by an admin or another monitor: left down");
+  } else if (verdict.verdict == Verdict::up && owned && !dry_run_) {
+    plan.released.push_back(
+        {owned_.at(host.address), "the director lists it up and it is healthy"});
+    owned_.erase(host.address);
+    --wanted.held_down;
   }
-  return wanted;
 }
 
 // Resends first (keeping a host down that poolwatch already holds), then the new downs
 // the guard allows, then the ups.
-std::vector<ActionPlanner::WantedAction> ActionPlanner::guard_new_downs(ActionPlan& plan,
-                                                                        std::size_t pool_size,
-                                                                        Wanted wanted) {
+std::vector<WantedAction> ActionPlanner::guard_new_downs(ActionPlan& plan, std::size_t pool_size,
+                                                         WantedActions wanted) {
   const bool count_all = config_.max_down_counts == GuardCounts::all;
   const std::size_t counted_down = wanted.held_down + (count_all ? wanted.down_by_others : 0);
   plan.guard = apply_pool_guard(pool_size, counted_down, config_.max_down_percent,
@@ -217,19 +211,42 @@ void ActionPlanner::queue_within_cap(ActionPlan& plan, std::vector<WantedAction>
 }
 
 ActionPlan ActionPlanner::plan(const PoolSnapshot& pool, const Verdicts& verdicts) {
-  ActionPlan result;
+  const VerdictLookup verdict_of = [&verdicts](const IpAddress& address) -> const BackendVerdict* {
+    const auto found = verdicts.find(address);
+    return found == verdicts.end() ? nullptr : &found->second;
+  };
+  auto progress = begin_plan(pool);
+  compare_some(progress, pool, verdict_of, pool.hosts.size());
+  return finish_plan(std::move(progress), pool, verdict_of);
+}
+
+ActionPlanner::PlanInProgress ActionPlanner::begin_plan(const PoolSnapshot& pool) {
+  PlanInProgress progress;
   suppressed_this_scan_.clear();
   // In dry-run nothing was sent, so nothing poolwatch owns can change either.
-  if (!dry_run_) forget_hosts_gone_from(result, pool);
-  auto wanted = compare_with_verdicts(result, pool, verdicts);
-  const auto pool_size = wanted.pool_size;
-  queue_within_cap(result, guard_new_downs(result, pool_size, std::move(wanted)));
-  const bool flush_dropped = !dry_run_ && retry_pending_flushes(result, pool, verdicts);
+  if (!dry_run_) forget_hosts_gone_from(progress.plan, pool);
+  return progress;
+}
+
+bool ActionPlanner::compare_some(PlanInProgress& progress, const PoolSnapshot& pool,
+                                 const VerdictLookup& verdict_of, std::size_t max_hosts) {
+  const std::size_t end = std::min(pool.hosts.size(), progress.next_host + max_hosts);
+  for (; progress.next_host < end; ++progress.next_host)
+    compare_host(progress, pool.hosts[progress.next_host], verdict_of);
+  return progress.next_host >= pool.hosts.size();
+}
+
+ActionPlan ActionPlanner::finish_plan(PlanInProgress progress, const PoolSnapshot& pool,
+                                      const VerdictLookup& verdict_of) {
+  ActionPlan& result = progress.plan;
+  const auto pool_size = progress.wanted.pool_size;
+  queue_within_cap(result, guard_new_downs(result, pool_size, std::move(progress.wanted)));
+  const bool flush_dropped = !dry_run_ && retry_pending_flushes(result, pool, verdict_of);
 
   suppressed_last_scan_ = std::move(suppressed_this_scan_);
   suppressed_this_scan_.clear();
   result.ownership_changed = !result.released.empty() || flush_dropped;
-  return result;
+  return std::move(result);
 }
 
 bool ActionPlanner::on_command_result(const PlannedCommand& command, DirectorReplyStatus reply,

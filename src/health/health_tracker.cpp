@@ -440,6 +440,11 @@ std::map<IpAddress, BackendVerdict> HealthTracker::verdicts() const {
   return result;
 }
 
+const BackendVerdict* HealthTracker::verdict_of(const IpAddress& address) const {
+  const auto it = backends_.find(address);
+  return it == backends_.end() ? nullptr : &it->second.verdict;
+}
+
 std::optional<CheckState> HealthTracker::backend_state(const IpAddress& address) const {
   const auto it = backends_.find(address);
   if (it == backends_.end()) return std::nullopt;

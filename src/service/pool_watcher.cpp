@@ -214,14 +214,20 @@ asio::awaitable<void> PoolWatcher::scan() {
   co_await yield_to_loop();
   if (stopping_) co_return;
 
-  auto verdicts = tracker_.verdicts();
+  // Alone, each backend's verdict is the tracker's own; in a ring, the ring's.
+  std::optional<std::map<IpAddress, BackendVerdict>> ring_verdicts;
   if (ring_) {
-    auto ring_verdicts = co_await ring_turn();
+    ring_verdicts = co_await ring_turn();
     if (!ring_verdicts || stopping_) co_return;
-    verdicts = std::move(*ring_verdicts);
   }
+  const ActionPlanner::VerdictLookup verdict_of =
+      [this, &ring_verdicts](const IpAddress& address) -> const BackendVerdict* {
+    if (!ring_verdicts) return tracker_.verdict_of(address);
+    const auto found = ring_verdicts->find(address);
+    return found == ring_verdicts->end() ? nullptr : &found->second;
+  };
   planner_before_ = planner_.owned();
-  auto plan = planner_.plan(pool_, verdicts);
+  auto plan = co_await plan_in_turns(verdict_of);
   busy.emplace(director_busy_);
   co_await execute(std::move(plan));
   // Every scan, not only on a change: the actor confirms the claims it holds.

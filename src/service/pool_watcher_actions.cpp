@@ -1,5 +1,5 @@
-// The acting half of PoolWatcher: sending the planned director commands one at a time,
-// reporting what was held back and why, and the state file.
+// The acting half of PoolWatcher: making the plan in turns, sending the planned director
+// commands one at a time, reporting what was held back and why, and the state file.
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/use_awaitable.hpp>
@@ -16,6 +16,21 @@ namespace poolwatch {
 
 namespace asio = boost::asio;
 using director::HostCommand;
+
+// The plan compares every host of the pool with its verdict: at 100 000 hosts about
+// 100 ms in one go, so it is made kHostsPerPlanTurn hosts at a time with the loop running
+// between turns. A stop asked meanwhile lets it finish in one go (at most that 100 ms):
+// the comparison already released hosts, and execute() records that before it returns.
+asio::awaitable<ActionPlan> PoolWatcher::plan_in_turns(
+    const ActionPlanner::VerdictLookup& verdict_of) {
+  auto progress = planner_.begin_plan(pool_);
+  std::size_t turn = stopping_ ? pool_.hosts.size() : kHostsPerPlanTurn;
+  while (!planner_.compare_some(progress, pool_, verdict_of, turn)) {
+    co_await yield_to_loop();
+    if (stopping_) turn = pool_.hosts.size();
+  }
+  co_return planner_.finish_plan(std::move(progress), pool_, verdict_of);
+}
 
 asio::awaitable<void> PoolWatcher::execute(ActionPlan plan) {
   report_suppressed(plan);

@@ -6,6 +6,7 @@
 // the director's answers, which the caller feeds back through on_command_result.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -70,16 +71,47 @@ struct ActionPlan {
   bool ownership_changed = false;  // save the state file (owned hosts or pending flushes)
 };
 
+// A HOST-DOWN or HOST-UP that a scan wants, before the pool guard and the cap.
+struct WantedAction {
+  director::HostCommand kind = director::HostCommand::down;
+  IpAddress address;
+  std::string reason;
+};
+
+// What comparing HOST-LIST with the verdicts asks for.
+struct WantedActions {
+  std::vector<WantedAction> resends;      // HOST-DOWNs the director lost: not guarded
+  std::vector<GuardCandidate> new_downs;  // for the pool guard to allow or block
+  std::vector<WantedAction> ups;
+  std::size_t held_down = 0;       // hosts in HOST-LIST that poolwatch still owns
+  std::size_t down_by_others = 0;  // hosts the director lists down that poolwatch does not own
+  std::size_t pool_size = 0;       // distinct addresses in HOST-LIST
+};
+
 class ActionPlanner {
  public:
   ActionPlanner(ActionConfig config, bool dry_run, std::vector<OwnedHost> owned = {});
 
   void set_config(const ActionConfig& config, bool dry_run);
 
+  // A backend's verdict, or null when it has none (unknown: nothing is done about it).
+  using VerdictLookup = std::function<const BackendVerdict*(const IpAddress&)>;
+
   // Hosts that have no entry in verdicts count as unknown: nothing is done about them.
   // An address listed more than once counts once, by its first entry (the HOST-LIST parser
   // drops repeats already; a pool built elsewhere may not have).
   ActionPlan plan(const PoolSnapshot& pool, const std::map<IpAddress, BackendVerdict>& verdicts);
+
+  // The same plan made in turns, so that a pool of 100 000 hosts never holds the caller's
+  // event loop for the whole comparison: begin_plan(), then compare_some() until it
+  // returns true (the loop may run between the calls; `pool` must not change), then
+  // finish_plan(). Nothing else may be planned meanwhile.
+  struct PlanInProgress;
+  PlanInProgress begin_plan(const PoolSnapshot& pool);
+  bool compare_some(PlanInProgress& progress, const PoolSnapshot& pool,
+                    const VerdictLookup& verdict_of, std::size_t max_hosts);
+  ActionPlan finish_plan(PlanInProgress progress, const PoolSnapshot& pool,
+                         const VerdictLookup& verdict_of);
 
   // The director's answer to one planned command. An answer that leaves open whether the
   // command took effect ("Ring sync timed out") is taken the way a later scan corrects:
@@ -97,27 +129,12 @@ class ActionPlanner {
   using Verdicts = std::map<IpAddress, BackendVerdict>;
   using SuppressionKey = std::tuple<IpAddress, director::HostCommand, SuppressedBecause>;
 
-  // A HOST-DOWN or HOST-UP that a scan wants, before the pool guard and the cap.
-  struct WantedAction {
-    director::HostCommand kind = director::HostCommand::down;
-    IpAddress address;
-    std::string reason;
-  };
-  // What comparing HOST-LIST with the verdicts asks for.
-  struct Wanted {
-    std::vector<WantedAction> resends;      // HOST-DOWNs the director lost: not guarded
-    std::vector<GuardCandidate> new_downs;  // for the pool guard to allow or block
-    std::vector<WantedAction> ups;
-    std::size_t held_down = 0;       // hosts in HOST-LIST that poolwatch still owns
-    std::size_t down_by_others = 0;  // hosts the director lists down that poolwatch does not own
-    std::size_t pool_size = 0;       // distinct addresses in HOST-LIST
-  };
-
   // The phases of plan(), in order.
   void forget_hosts_gone_from(ActionPlan& plan, const PoolSnapshot& pool);
-  Wanted compare_with_verdicts(ActionPlan& plan, const PoolSnapshot& pool,
-                               const Verdicts& verdicts);
-  std::vector<WantedAction> guard_new_downs(ActionPlan& plan, std::size_t pool_size, Wanted wanted);
+  void compare_host(PlanInProgress& progress, const HostEntry& host,
+                    const VerdictLookup& verdict_of);
+  std::vector<WantedAction> guard_new_downs(ActionPlan& plan, std::size_t pool_size,
+                                            WantedActions wanted);
   void queue_within_cap(ActionPlan& plan, std::vector<WantedAction> wanted);
 
   void suppress(ActionPlan& plan, director::HostCommand kind, const IpAddress& address,
@@ -126,7 +143,8 @@ class ActionPlanner {
   void add_flush(ActionPlan& plan, const IpAddress& address, std::string reason,
                  bool follows_down) const;
   // Returns true when a pending flush was dropped (save the state file).
-  bool retry_pending_flushes(ActionPlan& plan, const PoolSnapshot& pool, const Verdicts& verdicts);
+  bool retry_pending_flushes(ActionPlan& plan, const PoolSnapshot& pool,
+                             const VerdictLookup& verdict_of);
 
   ActionConfig config_;
   bool dry_run_;
@@ -136,6 +154,13 @@ class ActionPlanner {
   std::map<IpAddress, OwnedHost> owned_;
   std::set<SuppressionKey> suppressed_last_scan_;
   std::set<SuppressionKey> suppressed_this_scan_;
+};
+
+struct ActionPlanner::PlanInProgress {
+  ActionPlan plan;
+  WantedActions wanted;
+  std::set<IpAddress> seen;  // the addresses compared so far: a repeat counts once
+  std::size_t next_host = 0;
 };
 
 }  // namespace poolwatch

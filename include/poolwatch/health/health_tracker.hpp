@@ -180,6 +180,9 @@ class HealthTracker {
                       std::int64_t unix_now);
 
   std::map<IpAddress, BackendVerdict> verdicts() const;
+  // One backend's verdict without a copy, O(log N); null when it is not tracked. Valid
+  // until the next sync().
+  const BackendVerdict* verdict_of(const IpAddress& address) const;
   std::vector<BackendStatus> status() const;
   // At most `max` backends, in address order from the first not before *from (from the
   // first when null): a page of a large pool in O(log N + max).

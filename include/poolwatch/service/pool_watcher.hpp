@@ -87,6 +87,8 @@ class PoolWatcher {
   BackendStatusView status_view(const BackendStatus& backend) const;
   // Lets every other ready handler run before the caller goes on.
   boost::asio::awaitable<void> yield_to_loop();
+  boost::asio::awaitable<ActionPlan> plan_in_turns(const ActionPlanner::VerdictLookup& verdict_of);
+  static constexpr std::size_t kHostsPerPlanTurn = 2000;  // about 2 ms a turn
 
   struct CheckHandle {
     explicit CheckHandle(boost::asio::any_io_executor ex) : wake(ex) {}
