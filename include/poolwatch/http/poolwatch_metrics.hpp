@@ -66,6 +66,8 @@ class PoolwatchMetrics {
 
   std::string render() const { return registry_.render(); }
   const metrics::Registry& registry() const { return registry_; }
+  // For the optional families registered at startup (http/passive_metrics.hpp).
+  metrics::Registry& registry() { return registry_; }
 
  private:
   metrics::Registry registry_;
