@@ -143,6 +143,10 @@ class PassiveE2E : public ::testing::Test {
                 0)
           << text;
       EXPECT_GT(metric_sum(text, "poolwatch_passive_rapid_rounds_total"), 0) << text;
+      // The down followed a suspicion well within active detection's worst case.
+      EXPECT_GT(metric_sum(text, "poolwatch_passive_detection_saved_seconds_total", {"127.0.1.2"}),
+                0)
+          << text;
     }
     daemon->signal(SIGTERM);
     EXPECT_TRUE(daemon->wait(10s).has_value());
