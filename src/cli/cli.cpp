@@ -100,6 +100,9 @@ class CommandLine {
     define_poolmon_options();
     define_probe_command();
     define_status_command();
+    dovecot_config_ = app_.add_subcommand(
+        "dovecot-config",
+        "Print the dovecot.conf lines that send the director's proxy events to passive.listen");
     app_.footer(footer);  // after the subcommands, which would inherit it
   }
 
@@ -346,6 +349,7 @@ class CommandLine {
 
   std::optional<int> finish_subcommand(std::ostream& err) {
     if (status_->parsed()) options_.command = Command::status;
+    if (dovecot_config_->parsed()) options_.command = Command::dovecot_config;
     if (!probe_->parsed()) return std::nullopt;
     options_.command = Command::probe;
     auto& args = options_.probe;
@@ -376,6 +380,7 @@ class CommandLine {
   bool ports_replaced_ = false;
   CLI::App* probe_ = nullptr;
   CLI::App* status_ = nullptr;
+  CLI::App* dovecot_config_ = nullptr;
   CLI::Option* tls_flag_ = nullptr;
   CLI::Option* starttls_flag_ = nullptr;
   CLI::Option* probe_port_option_ = nullptr;

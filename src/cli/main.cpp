@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "poolwatch/cli/cli.hpp"
+#include "poolwatch/cli/dovecot_config_command.hpp"
 #include "poolwatch/cli/probe_command.hpp"
 #include "poolwatch/cli/status_command.hpp"
 #include "poolwatch/config/credentials.hpp"
@@ -163,6 +164,9 @@ int run_daemon(const CliOptions& options, int argc, char** argv) {
     spdlog::info("http: metrics and status on {}", options.config.http.listen);
   }
 
+  if (auto problem = watcher.start_passive())
+    throw ConfigError("passive.listen " + options.config.passive.listen + ": " + *problem);
+
   const auto notifier = SdNotifier::from_environment();
   Daemon d{watcher, http.get(), notifier, std::vector<std::string>(argv, argv + argc)};
   // After daemonize: WATCHDOG_PID, when set, names the process systemd watches.
@@ -194,6 +198,8 @@ int main(int argc, char** argv) {
         StatusCommandOptions status{options.status.url, options.status.json, options.config.http};
         return run_status_command(status, std::cout, std::cerr);
       }
+      case Command::dovecot_config:
+        return print_dovecot_config(options.config.passive, std::cout, std::cerr);
       case Command::run:
         return run_daemon(options, argc, argv);
     }

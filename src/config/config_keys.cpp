@@ -351,6 +351,7 @@ std::vector<KeyDef> make_table() {
     return ring_listen_problem(listen);
   }));
 
+  add_passive_keys(t);
   t.push_back(string_key("pidfile", FIELD(pidfile)));
   t.push_back(string_key("state_file", FIELD(state_file)));
   t.push_back(string_key("event_log", FIELD(event_log)));

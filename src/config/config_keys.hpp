@@ -49,6 +49,8 @@ struct KeyDef {
 };
 
 const std::vector<KeyDef>& key_table();
+// The passive.* entries (config_keys_passive.cpp), in the order docs/configuration.md has.
+void add_passive_keys(std::vector<KeyDef>& table);
 const KeyDef* find_key(std::string_view path);
 // True for "probe", "probe.tls", ...: a proper prefix of some key path.
 bool is_section(std::string_view path);

@@ -57,6 +57,7 @@ void PoolWatcher::request_stop() {
   stop_timer_.cancel();
   scan_wake_.cancel();
   if (ring_) ring_->stop();
+  if (passive_) passive_->stop();
   for (auto& [id, handle] : checks_) {
     handle->cancelled = true;
     handle->wake.cancel();
@@ -277,6 +278,7 @@ void PoolWatcher::forget_vanished(const std::vector<CheckId>& removed) {
   for (const auto& address : gone) {
     metrics_.forget_backend(address.to_string());
     last_probe_unix_.erase(address);
+    if (passive_) passive_->forget(address);
   }
 }
 
@@ -391,6 +393,7 @@ void PoolWatcher::log_backend_transition(const BackendTransition& t) {
     spdlog::info("backend {}: {} -> {}: {}", address, to_string(t.from), to_string(t.to), t.reason);
   }
   metrics_.transition(address, to_string(t.from), to_string(t.to));
+  note_passive_outcome(t);
   events_.transition(std::chrono::system_clock::now(), address, "", to_string(t.from),
                      to_string(t.to), t.reason);
   if (t.to != Verdict::unknown) wake_scan();

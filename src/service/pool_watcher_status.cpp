@@ -243,6 +243,7 @@ void PoolWatcher::reload(const Config& fresh) {
   if (fresh_probe != config_.probe) needs_restart("probe.* (other than probe.ports)");
   if (fresh.http != config_.http) needs_restart("http.*");
   if (fresh.ring != config_.ring) needs_restart("ring.*");
+  if (fresh.passive != config_.passive) needs_restart("passive.*");
   LogConfig fresh_log = fresh.log;
   fresh_log.level = config_.log.level;  // applied below
   if (fresh_log != config_.log) needs_restart("log.* (other than log.level)");

@@ -14,10 +14,11 @@ allowed() {
     director) echo "common config" ;;
     health) echo "common config director probe" ;;
     ring) echo "common config director probe health" ;;
+    passive) echo "common" ;;
     http) echo "common config director probe health" ;;
     peer) echo "common config director probe health ring http" ;;
-    service) echo "common config director probe health ring http peer" ;;
-    cli) echo "common config director probe health ring http peer service" ;;
+    service) echo "common config director probe health ring http peer passive" ;;
+    cli) echo "common config director probe health ring http peer service passive" ;;
     *) echo "?" ;;
     esac
 }

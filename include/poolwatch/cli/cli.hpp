@@ -16,7 +16,7 @@ namespace poolwatch {
 
 inline constexpr const char* default_config_path = "/etc/poolwatch/poolwatch.yml";
 
-enum class Command { run, probe, status };
+enum class Command { run, probe, status, dovecot_config };
 
 // `poolwatch probe [options] HOST[:PORT]`: one dialogue with one backend, printed.
 struct ProbeArgs {

@@ -5,6 +5,7 @@
 // every key; the structs compare with == (a reload can tell what changed).
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -165,6 +166,21 @@ struct RingConfig {
   bool enabled() const { return peer_port != 0; }
 };
 
+// passive.*: learning from the director's own proxy events (docs/passive.md). Off by
+// default; when on, the endpoint listens on loopback unless told otherwise.
+struct PassiveConfig {
+  bool enabled = false;
+  std::string listen = "127.0.0.1:9169";  // 9168 is the ring's usual port
+  // Who may post: networks in CIDR form, or single addresses.
+  std::vector<std::string> allow = {"127.0.0.0/8", "::1/128"};
+  std::size_t max_body = 64 * 1024;
+  int max_events_per_second = 2000;  // beyond it posts get 429, so probes never starve
+  int failures = 3;                  // backend faults within `window`, no success between
+  Seconds window{10};
+  bool may_down = false;  // true: the faults alone take the backend down
+  friend bool operator==(const PassiveConfig&, const PassiveConfig&) = default;
+};
+
 struct Config {
   DirectorConfig director;
   ProbeConfig probe;
@@ -174,6 +190,7 @@ struct Config {
   LogConfig log;
   HttpConfig http;
   RingConfig ring;
+  PassiveConfig passive;
   std::string pidfile = "/run/poolwatch/poolwatch.pid";
   std::string state_file = "/var/lib/poolwatch/state";
   std::string event_log;

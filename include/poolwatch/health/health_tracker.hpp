@@ -93,6 +93,14 @@ class CheckMachine {
   std::optional<CheckTransition> record(const ProbeOutcome& outcome, SteadyTime now,
                                         std::int64_t unix_now);
 
+  // A passive signal (docs/passive.md): users cannot reach this backend. A pending, up
+  // or suspect check enters its rapid round now and is due at once, so the active
+  // probes confirm (or clear) the signal; with no rapid round configured it becomes
+  // suspect and is due at once. down_now (passive.may_down) takes it down instead. A
+  // check in a rapid round or down is left as it is. health_tracker_passive.cpp.
+  std::optional<CheckTransition> suspect_now(const std::string& cause, bool down_now,
+                                             SteadyTime now, std::int64_t unix_now);
+
   // A reloaded config applies from the next planned probe on; when it shortens the
   // cadence of the current state, a probe planned further out than one new interval
   // from now is brought forward, so a HUP from 5 min to 10 s is not ignored for 5 min.
@@ -153,6 +161,14 @@ struct RecordResult {
   std::optional<BackendTransition> backend;
 };
 
+struct PassiveSignalResult {
+  bool tracked = false;        // the backend is in the pool and probed
+  std::vector<CheckId> woken;  // checks now due at once: wake their probe loops
+  int rapid_rounds_started = 0;
+  std::vector<std::pair<CheckId, CheckTransition>> checks;
+  std::optional<BackendTransition> backend;
+};
+
 struct SyncResult {
   std::vector<CheckId> added;    // start a probe coroutine for each
   std::vector<CheckId> removed;  // stop these; record() for them is ignored from now on
@@ -178,6 +194,10 @@ class HealthTracker {
   // An outcome for a check that sync() removed meanwhile is ignored.
   RecordResult record(const CheckId& id, const ProbeOutcome& outcome, SteadyTime now,
                       std::int64_t unix_now);
+
+  // CheckMachine::suspect_now() for every check of the backend.
+  PassiveSignalResult suspect_now(const IpAddress& address, const std::string& cause, bool down_now,
+                                  SteadyTime now, std::int64_t unix_now);
 
   std::map<IpAddress, BackendVerdict> verdicts() const;
   // One backend's verdict without a copy, O(log N); null when it is not tracked. Valid

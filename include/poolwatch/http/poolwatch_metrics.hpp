@@ -68,6 +68,8 @@ class PoolwatchMetrics {
 
   std::string render() const { return registry_.render(); }
   const metrics::Registry& registry() const { return registry_; }
+  // For the optional families registered at startup (http/passive_metrics.hpp).
+  metrics::Registry& registry() { return registry_; }
 
  private:
   void pool_host(const HostEntry& host, const std::string& backend);

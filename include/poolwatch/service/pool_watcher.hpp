@@ -31,6 +31,7 @@
 #include "poolwatch/probe/probe_runner.hpp"
 #include "poolwatch/service/event_log.hpp"
 #include "poolwatch/service/not_run_episode.hpp"
+#include "poolwatch/service/passive_link.hpp"
 #include "poolwatch/service/ring_link.hpp"
 #include "poolwatch/service/spawn.hpp"
 
@@ -81,6 +82,11 @@ class PoolWatcher {
   std::optional<RingStatusView> ring_status() const;
   std::string status_summary() const;  // one line for sd_notify STATUS=
   PoolwatchMetrics& metrics() { return metrics_; }
+  // passive.enabled: binds the director events endpoint; an error message for startup
+  // to report (pool_watcher_passive.cpp). Nothing to do, and nullopt, when disabled.
+  std::optional<std::string> start_passive();
+  // The endpoint's bound address (tests bind port 0); unspecified when disabled.
+  std::optional<boost::asio::ip::tcp::endpoint> passive_endpoint() const;
   const ActionPlanner& planner() const { return planner_; }
 
  private:
@@ -140,6 +146,11 @@ class PoolWatcher {
   boost::asio::awaitable<void> ring_turn_without_pool(std::string error);
   bool held_by_poolwatch(const IpAddress& address) const;
 
+  // Passive health (pool_watcher_passive.cpp): a suspicion from the director's events
+  // makes the backend's checks suspect now; a down that followed one is measured.
+  void on_passive_suspicion(const IpAddress& address, const passive::Suspicion& suspicion);
+  void note_passive_outcome(const BackendTransition& t);
+
   // Actions (pool_watcher_actions.cpp).
   boost::asio::awaitable<void> execute(ActionPlan plan);
   void report_suppressed(const ActionPlan& plan);
@@ -160,7 +171,10 @@ class PoolWatcher {
   GuardLog guard_log_;       // the pool guard's log lines: a change, or a summary a minute
   ScanCapLog scan_cap_log_;  // the same for the actions max_actions_per_scan postponed
   PoolwatchMetrics metrics_;
-  std::unique_ptr<RingLink> ring_;  // set when ring.peer_port is
+  std::unique_ptr<RingLink> ring_;        // set when ring.peer_port is
+  std::unique_ptr<PassiveLink> passive_;  // set when passive.enabled is
+  // Backends a passive signal made suspect: when its first fault came.
+  std::map<IpAddress, std::chrono::steady_clock::time_point> passive_suspects_;
   // The planner's owned set when the ring last followed it.
   std::vector<OwnedHost> planner_before_;
   std::map<IpAddress, std::int64_t> last_probe_unix_;  // the latest probe of any port
