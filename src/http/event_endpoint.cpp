@@ -1,6 +1,5 @@
 #include "poolwatch/http/event_endpoint.hpp"
 
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -245,21 +244,7 @@ EventEndpoint::~EventEndpoint() {
 error_code EventEndpoint::start() {
   const auto endpoint = parse_listen_address(state_->settings.listen);
   if (!endpoint) return std::make_error_code(std::errc::invalid_argument);
-  error_code ec;
-  auto& acceptor = state_->acceptor;
-  acceptor.open(endpoint->protocol(), ec);
-  // Asio leaves its sockets inheritable: a hook's lingering child would keep the port.
-  if (!ec && ::fcntl(acceptor.native_handle(), F_SETFD, FD_CLOEXEC) != 0)
-    ec.assign(errno, boost::system::system_category());
-  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor.bind(*endpoint, ec);
-  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (!ec) state_->bound = acceptor.local_endpoint(ec);
-  if (ec) {
-    error_code ignored;
-    acceptor.close(ignored);
-    return ec;
-  }
+  if (const auto ec = open_listener(state_->acceptor, *endpoint, state_->bound)) return ec;
   spdlog::info("passive: accepting the director's events on {}:{}{}",
                state_->bound.address().to_string(), state_->bound.port(), state_->settings.path);
   asio::co_spawn(state_->executor, accept_posters(state_), LogEndpointException{"accept loop"});

@@ -379,26 +379,29 @@ HttpServer::~HttpServer() {
   stop();
 }
 
+error_code open_listener(tcp::acceptor& acceptor, const tcp::endpoint& endpoint,
+                         tcp::endpoint& bound) {
+  error_code ec;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec && ::fcntl(acceptor.native_handle(), F_SETFD, FD_CLOEXEC) != 0)
+    ec.assign(errno, boost::system::system_category());
+  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (!ec) bound = acceptor.local_endpoint(ec);
+  if (ec) {
+    error_code ignored;
+    acceptor.close(ignored);
+  }
+  return ec;
+}
+
 error_code HttpServer::start() {
   if (!state_->config.enabled) return {};
   if (state_->acceptor.is_open()) return asio::error::already_open;
   auto endpoint = parse_listen_address(state_->config.listen);
   if (!endpoint) return std::make_error_code(std::errc::invalid_argument);
-  error_code ec;
-  auto& acceptor = state_->acceptor;
-  acceptor.open(endpoint->protocol(), ec);
-  // Asio leaves its sockets inheritable: a hook's lingering child would keep the port.
-  if (!ec && ::fcntl(acceptor.native_handle(), F_SETFD, FD_CLOEXEC) != 0)
-    ec.assign(errno, boost::system::system_category());
-  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor.bind(*endpoint, ec);
-  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (!ec) state_->bound = acceptor.local_endpoint(ec);
-  if (ec) {
-    error_code ignored;
-    acceptor.close(ignored);
-    return ec;
-  }
+  if (const auto ec = open_listener(state_->acceptor, *endpoint, state_->bound)) return ec;
   spdlog::info("http: listening on {}:{}", state_->bound.address().to_string(),
                state_->bound.port());
   asio::co_spawn(state_->executor, accept_loop(state_), LogException{"accept loop"});

@@ -53,6 +53,13 @@ struct HttpLimits {
 // text is not an IP literal (or localhost) with a port.
 std::optional<boost::asio::ip::tcp::endpoint> parse_listen_address(std::string_view text);
 
+// Opens, binds and listens on `endpoint`, close-on-exec (Asio leaves its sockets
+// inheritable, and a hook's lingering child would keep the port); `bound` gets the
+// address really bound (port 0 picks one). On an error the acceptor is closed again.
+boost::system::error_code open_listener(boost::asio::ip::tcp::acceptor& acceptor,
+                                        const boost::asio::ip::tcp::endpoint& endpoint,
+                                        boost::asio::ip::tcp::endpoint& bound);
+
 class HttpServer {
  public:
   HttpServer(boost::asio::any_io_executor executor, HttpConfig config, HttpHandlers handlers,
