@@ -51,7 +51,7 @@ RoleDecision RingCoordinator::decide(SteadyTime now) const {
   if (!director_list_at_ || now - *director_list_at_ > answer_window(settings_))
     return isolated_without_membership("DIRECTOR-LIST is out of date");
   return decide_role(*membership_, peers_.answering(settings_, now), settings_, now,
-                     eligible_since_);
+                     eligible_since_, deferred_to_);
 }
 
 RingEvaluation RingCoordinator::evaluate(std::vector<BackendReport> local, SteadyTime now,
@@ -62,6 +62,7 @@ RingEvaluation RingCoordinator::evaluate(std::vector<BackendReport> local, Stead
     eligible_since_.reset();
   else if (!eligible_since_)
     eligible_since_ = now;
+  remember_actor(evaluation.role, now);
 
   std::sort(local.begin(), local.end(),
             [](const auto& a, const auto& b) { return a.address < b.address; });
@@ -84,6 +85,18 @@ RingEvaluation RingCoordinator::evaluate(std::vector<BackendReport> local, Stead
 
   evaluation.ownership = ownership_.expire(unix_now);
   return evaluation;
+}
+
+void RingCoordinator::remember_actor(const RoleDecision& decision, SteadyTime now) {
+  if (decision.may_act()) {
+    deferred_to_.reset();
+    return;
+  }
+  // A pending takeover names the silent actor with its age: that is no new word from it.
+  if (!decision.actor || !membership_ || *decision.actor == membership_->self ||
+      decision.reason == RoleReason::takeover_pending)
+    return;
+  deferred_to_ = DeferredActor{*decision.actor, now - decision.actor_heard_ago};
 }
 
 PeerReport RingCoordinator::report(SteadyTime now) const {

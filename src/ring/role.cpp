@@ -44,11 +44,28 @@ std::optional<std::pair<InstanceId, milliseconds>> lower_actor_heard(
   return lowest;
 }
 
+// The actor this instance deferred to, silent (no longer among the answering peers) for
+// less than three intervals: it may still act, unable to learn that nobody hears it.
+// One that answers says itself whether it acts, so it is never waited for.
+std::optional<milliseconds> silent_actor_may_still_act(
+    const Membership& membership, const std::vector<const ReceivedReport*>& peers,
+    const RingSettings& settings, SteadyTime now, const std::optional<DeferredActor>& deferred_to) {
+  if (!deferred_to || deferred_to->actor == membership.self) return std::nullopt;
+  if (membership.find(deferred_to->actor) == nullptr) return std::nullopt;
+  const bool answers = std::any_of(peers.begin(), peers.end(), [&](const auto* peer) {
+    return peer->report.instance == deferred_to->actor;
+  });
+  const auto silent_for = now - deferred_to->heard_at;
+  if (answers || silent_for >= answer_window(settings) + settings.interval) return std::nullopt;
+  return duration_cast<milliseconds>(silent_for);
+}
+
 // Past the isolation checks: this instance sees a majority, so it acts or stands by.
 RoleDecision choose_actor(const Membership& membership,
                           const std::vector<const ReceivedReport*>& peers,
                           const RingSettings& settings, SteadyTime now,
-                          std::optional<SteadyTime> eligible_since) {
+                          std::optional<SteadyTime> eligible_since,
+                          const std::optional<DeferredActor>& deferred_to) {
   RoleDecision decision{RingRole::standby,
                         RoleReason::lower_instance_acts,
                         std::nullopt,
@@ -117,6 +134,17 @@ RoleDecision choose_actor(const Membership& membership,
         "intervals";
     return decision;
   }
+  if (const auto silent_for =
+          silent_actor_may_still_act(membership, peers, settings, now, deferred_to)) {
+    decision.reason = RoleReason::takeover_pending;
+    decision.actor = deferred_to->actor;
+    decision.actor_heard_ago = *silent_for;
+    decision.detail = fmt::format(
+        "taking over from {}, silent for {} ms, once it has had an interval to see that "
+        "nobody hears it",
+        deferred_to->actor.to_string(), silent_for->count());
+    return decision;
+  }
   decision.role = RingRole::actor;
   decision.reason = RoleReason::lowest_synced;
   decision.actor = membership.self;
@@ -143,6 +171,8 @@ std::string_view to_string(RoleReason reason) {
       return "unheard_by_peer";
     case RoleReason::warming_up:
       return "warming_up";
+    case RoleReason::takeover_pending:
+      return "takeover_pending";
     case RoleReason::no_membership:
       return "no_membership";
     case RoleReason::director_not_synced:
@@ -168,7 +198,8 @@ RoleDecision isolated_without_membership(std::string why) {
 RoleDecision decide_role(const Membership& membership,
                          const std::vector<const ReceivedReport*>& peers,
                          const RingSettings& settings, SteadyTime now,
-                         std::optional<SteadyTime> eligible_since) {
+                         std::optional<SteadyTime> eligible_since,
+                         const std::optional<DeferredActor>& deferred_to) {
   if (membership.alone())
     return {RingRole::alone,
             RoleReason::single_director,
@@ -191,7 +222,7 @@ RoleDecision decide_role(const Membership& membership,
                     fmt::format("{} of the ring's {} directors answer, not a majority: acting on "
                                 "nothing",
                                 answering, membership.listed));
-  return choose_actor(membership, peers, settings, now, eligible_since);
+  return choose_actor(membership, peers, settings, now, eligible_since, deferred_to);
 }
 
 }  // namespace poolwatch::ring

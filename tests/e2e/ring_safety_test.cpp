@@ -9,6 +9,9 @@
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
 #include <functional>
 #include <map>
 #include <memory>
@@ -174,6 +177,19 @@ class RingSafety : public RingE2ETest {
                      {std::string(peer::kSignatureHeader), headers.signature}});
   }
 
+  // The time, in ms of the log's clock, of the last line of instance k's log holding text.
+  std::optional<std::int64_t> last_log_time(int k, const std::string& text) const {
+    const auto lines = daemons_->log_lines_containing(k, text);
+    if (lines.empty()) return std::nullopt;
+    std::tm when{};
+    int millis = 0;
+    if (std::sscanf(lines.back().c_str(), "%d-%d-%d %d:%d:%d.%d", &when.tm_year, &when.tm_mon,
+                    &when.tm_mday, &when.tm_hour, &when.tm_min, &when.tm_sec, &millis) != 7)
+      return std::nullopt;
+    when.tm_year -= 1900;
+    when.tm_mon -= 1;
+    return std::int64_t{timegm(&when)} * 1000 + millis;
+  }
   // (g), the serving side: what instance 1 answers to requests that are not authentic.
   void expect_requests_refused() const;
   // Kills the backend and waits until every running director lists it down and one
@@ -251,6 +267,12 @@ TEST_F(RingSafety, OneWayCutNeverMakesTwoActors) {
     std::this_thread::sleep_for(intervals(1) / 5);
   }
   EXPECT_EQ(two_actors, 0) << "samples with instances 1 and 2 both acting\n" << roles();
+  // Sampling can miss a short overlap; the logs' role changes cannot.
+  const auto one_stood_back = last_log_time(1, "ring: role actor -> ");
+  const auto two_acted = last_log_time(2, " -> actor: ");
+  ASSERT_TRUE(one_stood_back && two_acted) << daemons_->describe();
+  EXPECT_LT(*one_stood_back, *two_acted) << "instance 2 acted before instance 1 stepped back\n"
+                                         << daemons_->describe();
   EXPECT_EQ(daemons_->role(1), "standby") << roles();
   EXPECT_EQ(daemons_->role(2), "actor") << roles();
   EXPECT_NE(stepped_back_why, "");
@@ -263,8 +285,10 @@ TEST_F(RingSafety, OneWayCutNeverMakesTwoActors) {
   EXPECT_TRUE(daemons_->actions(1).empty()) << daemons_->describe();
   report(
       "one-way cut of instance 1: {} role samples over 8 intervals, {} with two actors; "
-      "instance 1 stood by ({}); backend 2 killed: {} commands in all, {} from instance 2",
-      samples, two_actors, stepped_back_why, all.size(), daemons_->actions(2).size());
+      "instance 1 stepped back {} ms before instance 2 acted; instance 1 stood by ({}); "
+      "backend 2 killed: {} commands in all, {} from instance 2",
+      samples, two_actors, *two_acted - *one_stood_back, stepped_back_why, all.size(),
+      daemons_->actions(2).size());
 }
 
 void RingSafety::expect_requests_refused() const {

@@ -76,6 +76,8 @@ class RingCoordinator {
 
  private:
   RoleDecision decide(SteadyTime now) const;
+  // Keeps whom this instance last deferred to as the actor, and when it last heard it.
+  void remember_actor(const RoleDecision& decision, SteadyTime now);
 
   RingSettings settings_;
   std::optional<Membership> membership_;
@@ -85,6 +87,7 @@ class RingCoordinator {
   PeerTable peers_;
   SharedOwnership ownership_;
   std::optional<SteadyTime> eligible_since_;
+  std::optional<DeferredActor> deferred_to_;
   PeerReport report_;
   SteadyTime evaluated_at_{};
 };

@@ -20,8 +20,13 @@
 //
 // Takeover: a peer stops answering two intervals after its last report; a deferral to an
 // actor only a peer can hear lasts exactly as long as that peer's own view of it would.
-// So when the actor goes, the next lowest instance acts at its first evaluation after
-// two intervals from the actor's last answer to anyone.
+// An actor that stopped answering may still be acting (its peers cannot reach it, it
+// still reaches them: a one-way cut). It steps back when a peer's report says that peer
+// has not heard it for an interval and a half; it reads that report once an interval, at
+// a moment of its own. So the next instance waits three intervals from its last word
+// from the actor it deferred to (takeover_pending), naming that actor all the while:
+// the old actor gets at least one poll with its peers' silence in view before anyone
+// else acts.
 
 #include <chrono>
 #include <cstddef>
@@ -44,6 +49,7 @@ enum class RoleReason {
   other_actor_heard,    // standby: a peer acts that does not hear this one (a one-way cut)
   unheard_by_peer,      // standby: a peer naming this one as actor has stopped hearing it
   warming_up,           // standby: eligible for less than two intervals
+  takeover_pending,     // standby: the actor deferred to fell silent under three intervals ago
   no_membership,        // isolated: no usable DIRECTOR-LIST (see the detail)
   director_not_synced,  // isolated
   no_peer_answers,      // isolated: peers listed, none answers
@@ -63,13 +69,21 @@ struct RoleDecision {
   bool may_act() const { return role == RingRole::alone || role == RingRole::actor; }
 };
 
+// The other instance this one last deferred to as the actor, and when it last heard it
+// (RingCoordinator keeps it from its decisions).
+struct DeferredActor {
+  InstanceId actor;
+  SteadyTime heard_at{};
+};
+
 // peers: the answering peers' reports (PeerTable::answering) at `now`. eligible_since:
 // since when this instance's decisions have been continuously other than isolated
 // (RingCoordinator keeps it); empty when the last one was isolated.
 RoleDecision decide_role(const Membership& membership,
                          const std::vector<const ReceivedReport*>& peers,
                          const RingSettings& settings, SteadyTime now,
-                         std::optional<SteadyTime> eligible_since);
+                         std::optional<SteadyTime> eligible_since,
+                         const std::optional<DeferredActor>& deferred_to = std::nullopt);
 
 // The decision for an instance without a membership (membership_from's error, or no
 // DIRECTOR-LIST for two intervals).

@@ -176,6 +176,31 @@ TEST_F(RingScenarioTest, OneWayCutLeavesOneActor) {
   EXPECT_EQ(ring.acting(), std::vector<InstanceId>{kA});
 }
 
+// The same cut with each daemon on its own timer: a polls b 0.3 interval after b's
+// rounds, and b's and c's rounds run 1 % late, so b's view of a runs out a moment past two
+// intervals while a last looked at 1.3. b must not act before a has seen b stop hearing
+// it; at no moment may two instances act.
+TEST_F(RingScenarioTest, OneWayCutLeavesOneActorWhateverThePhaseOfThePolls) {
+  using std::chrono::milliseconds;
+  const auto interval = std::chrono::duration_cast<milliseconds>(ring.settings.interval);
+  for (const double phase : {0.1, 0.3, 0.45, 0.6, 0.9}) {
+    SCOPED_TRACE(::testing::Message() << "a's rounds " << phase << " interval after b's");
+    ring = RingSimulation{{kA, kB, kC}, {kBackend1, kBackend2, kBackend3}};
+    settle();
+    ring.cut(kB, kA);
+    ring.cut(kC, kA);
+    const auto late = interval + interval / 100;
+    const auto a_offset =
+        milliseconds(static_cast<long>(phase * static_cast<double>(interval.count())));
+    const std::size_t most = ring.run_timed(
+        12 * interval,
+        {{kA, {a_offset, interval}}, {kB, {late, late}}, {kC, {late + interval / 50, late}}});
+    EXPECT_EQ(most, 1u);
+    EXPECT_EQ(ring.acting(), std::vector<InstanceId>{kB});
+    EXPECT_EQ(ring.at(kA).last.role.reason, RoleReason::other_actor_heard);
+  }
+}
+
 // The known limit: a down is the ring's once a peer has polled the actor after it (within
 // an interval). An actor gone for good before that leaves it to look like an admin's.
 TEST_F(RingScenarioTest, AnActorGoneBeforeAnyPeerPolledItLeavesItsDownUnshared) {

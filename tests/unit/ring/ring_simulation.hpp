@@ -5,6 +5,8 @@
 // plans with a real ActionPlanner against a shared fake HOST-LIST. What the directors
 // would be sent is counted, so a test can say "exactly one HOST-DOWN reached the ring".
 
+#include <algorithm>
+#include <chrono>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -97,6 +99,33 @@ class RingSimulation {
     for (int i = 0; i < count; ++i) step();
   }
 
+  // Each instance on its own timer, as daemons are: its first round `offset` from now,
+  // then one every `period` (a period above the interval is a loop running late). A
+  // round reads DIRECTOR-LIST, polls the reports the peers serve at that moment,
+  // evaluates and acts. Returns the most instances seen acting at once after any round.
+  struct RoundTimer {
+    std::chrono::milliseconds offset;
+    std::chrono::milliseconds period;
+  };
+  std::size_t run_timed(std::chrono::milliseconds length,
+                        const std::map<InstanceId, RoundTimer>& timers) {
+    const SteadyTime end = clock.now() + length;
+    std::map<InstanceId, SteadyTime> due;
+    for (const auto& [id, timer] : timers) due[id] = clock.now() + timer.offset;
+    std::size_t most_acting = acting().size();
+    for (;;) {
+      const auto next = std::min_element(
+          due.begin(), due.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+      if (next == due.end() || next->second > end) break;
+      clock.advance(
+          std::chrono::duration_cast<std::chrono::milliseconds>(next->second - clock.now()));
+      round_of(at(next->first));
+      next->second += timers.at(next->first).period;
+      most_acting = std::max(most_acting, acting().size());
+    }
+    return most_acting;
+  }
+
   std::vector<InstanceId> acting() const {
     std::vector<InstanceId> result;
     for (const auto& [id, instance] : instances_)
@@ -120,6 +149,19 @@ class RingSimulation {
     ActionPlanner planner(ActionConfig{}, false, ring.ownership().owned_hosts());
     instances_.emplace(
         id, Instance{id, std::move(ring), std::move(planner), true, true, {}, {}, false});
+  }
+  // One instance's round at clock.now(), between the others' rounds.
+  void round_of(Instance& instance) {
+    if (!instance.running) return;
+    read_director_list(instance);
+    std::map<InstanceId, std::string> served;
+    for (auto& [id, other] : instances_)
+      if (id != instance.id && other.running && other.evaluated)
+        served[id] = encode_report(other.ring.report(clock.now()));
+    poll_peers(instance, served);
+    instance.last = instance.ring.evaluate(local_votes(instance), clock.now(), clock.unix_now());
+    instance.evaluated = true;
+    if (instance.last.role.may_act()) act(instance);
   }
   std::map<InstanceId, std::set<IpAddress>> sees_down_of_all() const {
     std::map<InstanceId, std::set<IpAddress>> result;

@@ -169,3 +169,37 @@ TEST_F(RoleTest, EveryInstanceAgreesOnOneActor) {
   }
   EXPECT_EQ(actors, 1);
 }
+
+// b deferred to a, which stopped answering 2.5 intervals ago (interval 10 s): a may still
+// act behind a one-way cut, so b names it and waits until three intervals have passed.
+TEST_F(RoleTest, TheNextInstanceWaitsThreeIntervalsForASilentActor) {
+  const auto membership = membership_from(director_list(kB, {kA, kB, kC}), settings).membership;
+  ReceivedReport c{synced(kC), clock.now()};
+  const auto eligible = clock.now() - std::chrono::minutes(5);
+  const DeferredActor a_heard{kA, clock.now() - std::chrono::seconds(25)};
+  const auto waiting = decide_role(*membership, {&c}, settings, clock.now(), eligible, a_heard);
+  EXPECT_EQ(waiting.role, RingRole::standby);
+  EXPECT_EQ(waiting.reason, RoleReason::takeover_pending);
+  EXPECT_EQ(waiting.actor, kA);
+  EXPECT_EQ(waiting.actor_heard_ago, std::chrono::seconds(25));
+  clock.advance_seconds(4.9);
+  c.received = clock.now();
+  EXPECT_EQ(decide_role(*membership, {&c}, settings, clock.now(), eligible, a_heard).reason,
+            RoleReason::takeover_pending);
+  clock.advance_seconds(0.1);
+  c.received = clock.now();
+  EXPECT_EQ(decide_role(*membership, {&c}, settings, clock.now(), eligible, a_heard).role,
+            RingRole::actor);
+}
+
+// An actor that still answers says itself whether it acts: reporting itself isolated (its
+// director stopped), it is passed over at once, not waited for.
+TEST_F(RoleTest, AnAnsweringActorThatStepsBackIsNotWaitedFor) {
+  const auto membership = membership_from(director_list(kB, {kA, kB, kC}), settings).membership;
+  ReceivedReport a{synced(kA, RingRole::isolated), clock.now()};
+  ReceivedReport c{synced(kC), clock.now()};
+  const DeferredActor a_heard{kA, clock.now()};
+  const auto b = decide_role(*membership, {&a, &c}, settings, clock.now(),
+                             clock.now() - std::chrono::minutes(5), a_heard);
+  EXPECT_EQ(b.role, RingRole::actor);
+}
