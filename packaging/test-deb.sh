@@ -1,8 +1,9 @@
 #!/bin/sh
 # The package test (ctest label "package"): builds the .deb with build-deb.sh and checks
 # that it ships the daemon, the unit, the conffile and the man pages, then runs lintian
-# (if installed), failing on its errors. Slow (a full release build of the daemon), so
-# ctest runs it alone.
+# (if installed), failing on its errors. Slow (a full release build of the daemon): it
+# builds at the lowest CPU priority, so that it takes only what the suites running
+# beside it leave idle (the e2e suites mostly wait on timers).
 set -eu
 command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null || {
     echo "skip: dpkg-buildpackage or debhelper is not installed (scripts/deps.sh test)"
@@ -12,7 +13,7 @@ source_dir=$(cd "$(dirname "$0")/.." && pwd)
 out=$(mktemp -d "${TMPDIR:-/tmp}/poolwatch-deb-test.XXXXXX")
 trap 'rm -rf "$out"' EXIT
 
-"$source_dir/packaging/build-deb.sh" "$out" >"$out/build.log" 2>&1 || {
+nice -n 19 "$source_dir/packaging/build-deb.sh" "$out" >"$out/build.log" 2>&1 || {
     tail -50 "$out/build.log"
     echo "FAIL: package build"
     exit 1
