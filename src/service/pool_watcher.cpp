@@ -204,13 +204,10 @@ asio::awaitable<void> PoolWatcher::scan() {
     // Each step walks the pool: the loop runs (probes, /healthz, a stop) between them.
     co_await yield_to_loop();
     if (stopping_) co_return;
-    sync_checks();
-    co_await yield_to_loop();
+    co_await sync_checks();
     if (stopping_) co_return;
-    // A port dropped by a reload or a backend held down since before a restart changes
-    // the word without any probe result: publish every backend's, not only probed ones.
-    for (const auto& backend : tracker_.status())
-      metrics_.backend_state(backend.address.to_string(), to_string(backend.state));
+    co_await publish_backend_states();
+    if (stopping_) co_return;
   }
   co_await yield_to_loop();
   if (stopping_) co_return;
@@ -235,61 +232,8 @@ asio::awaitable<void> PoolWatcher::scan() {
   if (ring_) ring_->planner_changed(planner_before_, planner_.owned());
 }
 
-void PoolWatcher::sync_checks() {
-  std::set<IpAddress> start_down;
-  for (const auto& owned : ring_ ? ring_->owned_hosts() : planner_.owned())
-    start_down.insert(owned.address);
-  auto sync = tracker_.sync(probed_, config_.probe.ports, start_down,
-                            std::chrono::steady_clock::now(), unix_now());
-  for (const auto& id : sync.removed) stop_check(id);
-  for (const auto& id : sync.added) start_check(id);
-  for (const auto& t : sync.transitions) log_backend_transition(t);
-  forget_vanished(sync.removed);
-}
-
 asio::awaitable<void> PoolWatcher::yield_to_loop() {
   co_await asio::post(executor_, asio::use_awaitable);
-}
-
-void PoolWatcher::log_pool_changes(const PoolSnapshot& fresh) {
-  if (!have_pool_) {
-    std::string list;
-    for (const auto& h : fresh.hosts) {
-      if (!list.empty()) list += ' ';
-      list += h.address.to_string();
-      if (h.down.value_or(false)) list += "(down)";
-    }
-    spdlog::info("director: pool of {} host(s): {}", fresh.hosts.size(), list);
-    return;
-  }
-  if (fresh.same_addresses_as(pool_)) return;
-  for (const auto& h : fresh.hosts)
-    if (!pool_.find(h.address))
-      spdlog::info("director: host {} joined the pool", h.address.to_string());
-  for (const auto& h : pool_.hosts)
-    if (!fresh.find(h.address))
-      spdlog::info("director: host {} left the pool; forgetting it", h.address.to_string());
-}
-
-void PoolWatcher::forget_vanished(const std::vector<CheckId>& removed) {
-  std::set<IpAddress> gone;
-  for (const auto& id : removed)
-    if (!tracker_.backend_state(id.address)) gone.insert(id.address);
-  for (const auto& address : gone) {
-    metrics_.forget_backend(address.to_string());
-    last_probe_unix_.erase(address);
-    if (passive_) passive_->forget(address);
-  }
-}
-
-std::vector<IpAddress> PoolWatcher::probed_backends(const PoolSnapshot& pool) const {
-  std::vector<IpAddress> out;
-  for (const auto& h : pool.hosts) {
-    if (config_.actions.skip_disabled && h.vhost_count == 0) continue;
-    if (!account_for(h.address) && !credentials_.probe_without_account()) continue;
-    out.push_back(h.address);
-  }
-  return out;
 }
 
 std::optional<Account> PoolWatcher::account_for(const IpAddress& a) const {

@@ -70,6 +70,10 @@ class PoolWatcher {
   void set_debug(bool debug) { debug_ = debug; }
 
   bool ready() const { return ready_; }
+  // Probe loops running: one per probed backend and port once a scan has started them.
+  std::size_t probe_loops() const { return checks_.size(); }
+  // A scan starts new probe loops this many at a time, the loop running between turns.
+  static constexpr std::size_t kChecksPerTurn = 2000;
   bool stopping() const { return stopping_; }
   std::vector<BackendStatusView> status() const;
   // At most `max` backends from the first whose address is not before *from.
@@ -128,7 +132,11 @@ class PoolWatcher {
   void stop_check(const CheckId& id);
   void wake_checks();
   void log_pool_changes(const PoolSnapshot& fresh);
-  void sync_checks();  // the tracker's checks to probed_ and the configured ports
+  // The tracker's checks to probed_ and the configured ports; the probe loops start and
+  // stop kChecksPerTurn at a time with the loop running between turns.
+  boost::asio::awaitable<void> sync_checks();
+  // Every backend's word to the metrics, kChecksPerTurn at a time.
+  boost::asio::awaitable<void> publish_backend_states();
   // Drops the metrics of backends no longer probed at all.
   void forget_vanished(const std::vector<CheckId>& removed);
   std::vector<IpAddress> probed_backends(const PoolSnapshot& pool) const;
