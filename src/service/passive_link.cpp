@@ -59,6 +59,10 @@ void PassiveLink::stop() {
   endpoint_.stop();
 }
 
+void PassiveLink::set_policy(const PassiveConfig& config) {
+  window_.set_policy(window_policy(config));
+}
+
 void PassiveLink::forget(const IpAddress& backend) {
   window_.forget(backend);
 }

@@ -243,7 +243,13 @@ void PoolWatcher::reload(const Config& fresh) {
   if (fresh_probe != config_.probe) needs_restart("probe.* (other than probe.ports)");
   if (fresh.http != config_.http) needs_restart("http.*");
   if (fresh.ring != config_.ring) needs_restart("ring.*");
-  if (fresh.passive != config_.passive) needs_restart("passive.*");
+  // The policy applies at once; the endpoint keeps its socket, allow-list and limits.
+  PassiveConfig fresh_passive = fresh.passive;
+  fresh_passive.failures = config_.passive.failures;
+  fresh_passive.window = config_.passive.window;
+  fresh_passive.may_down = config_.passive.may_down;
+  if (fresh_passive != config_.passive)
+    needs_restart("passive.* (other than failures, window and may_down)");
   LogConfig fresh_log = fresh.log;
   fresh_log.level = config_.log.level;  // applied below
   if (fresh_log != config_.log) needs_restart("log.* (other than log.level)");
@@ -257,6 +263,10 @@ void PoolWatcher::reload(const Config& fresh) {
   config_.probe.ports = fresh.probe.ports;  // new checks start on the next scan
   config_.credentials = fresh.credentials;
   config_.log.level = fresh.log.level;
+  config_.passive.failures = fresh.passive.failures;
+  config_.passive.window = fresh.passive.window;
+  config_.passive.may_down = fresh.passive.may_down;  // read at each suspicion
+  if (passive_) passive_->set_policy(config_.passive);
   checks_dirty_ = true;  // ports, skip_disabled or accounts may change what is probed
   tracker_.set_config(fresh.health, std::chrono::steady_clock::now());
   wake_checks();  // a check waiting out the old interval re-reads its plan

@@ -36,6 +36,9 @@ class PassiveLink {
   std::optional<std::string> start();
   void stop();
   void forget(const IpAddress& backend);
+  // SIGHUP: passive.failures and passive.window apply to the next event (counts so far
+  // are kept); the endpoint's settings keep what it was started with.
+  void set_policy(const PassiveConfig& config);
   // One POST body: false when it is not a JSON object (the endpoint answers 400).
   bool take_post(std::string_view body);
   boost::asio::ip::tcp::endpoint local_endpoint() const { return endpoint_.local_endpoint(); }

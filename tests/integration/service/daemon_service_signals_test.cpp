@@ -286,6 +286,32 @@ TEST_F(DaemonService, HupReportsRestartOnlyKeysAndKeepsTheOldValues) {
   EXPECT_FALSE(std::filesystem::exists(pidfile()));
 }
 
+// passive.failures, window and may_down apply on SIGHUP; the endpoint's keys need a restart.
+TEST_F(DaemonService, HupAppliesThePassivePolicyAndReportsTheEndpointsKeys) {
+  const std::string interval = "health:\n  interval: 200ms\n";
+  config(interval + "passive:\n  failures: 3\n  window: 10s\n");
+  auto daemon = start("daemon");
+  ASSERT_TRUE(eventually([&] { return poolwatch::test::count_host_lists(director_) >= 1; }, 10s))
+      << daemon->output();
+
+  config(interval + "passive:\n  failures: 5\n  window: 30s\n  may_down: true\n");
+  daemon->signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return daemon->output_contains("config reloaded"); }, 10s))
+      << daemon->output();
+  EXPECT_FALSE(daemon->output_contains("takes effect after a restart")) << daemon->output();
+
+  config(interval + "passive:\n  failures: 5\n  window: 30s\n  listen: 127.0.0.1:9199\n");
+  daemon->signal(SIGHUP);
+  ASSERT_TRUE(
+      eventually([&] { return occurrences(daemon->output(), "config reloaded") == 2; }, 10s));
+  EXPECT_TRUE(daemon->output_contains(
+      "config: passive.* (other than failures, window and may_down) changed; it takes effect "
+      "after a restart"))
+      << daemon->output();
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(daemon->wait(5s), 0) << daemon->output();
+}
+
 TEST_F(DaemonService, HupReopensARotatedLogFile) {
   config("log:\n  target: file\n  file: " + log_file() + "\n");
   auto daemon = start("daemon");

@@ -7,7 +7,9 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -99,6 +101,25 @@ TEST_F(PassiveLinkTest, ThreeRefusedSessionsRaiseOneSuspicion) {
   EXPECT_EQ(faults(), 3);
   EXPECT_EQ(counter("poolwatch_passive_events_total", {"127.0.1.2", "backend_fault"}), 3);
   EXPECT_EQ(counter("poolwatch_passive_suspicions_total", {"127.0.1.2"}), 1);
+}
+
+// SIGHUP with passive.failures: 2 (the daemon's reload calls set_policy on its loop).
+TEST_F(PassiveLinkTest, AReloadedFailureCountTakesEffectAtTheNextEvent) {
+  PassiveConfig reloaded;
+  reloaded.failures = 2;
+  std::promise<void> applied;
+  boost::asio::post(io_, [&] {
+    link_->set_policy(reloaded);
+    applied.set_value();
+  });
+  applied.get_future().wait();
+  const auto refused = recorded("backend_fault", "Connection refused");
+  ASSERT_FALSE(refused.empty());
+  EXPECT_EQ(post(refused), 200u);
+  EXPECT_TRUE(suspected().empty());
+  EXPECT_EQ(post(refused), 200u);
+  ASSERT_EQ(suspected().size(), 1u);
+  EXPECT_EQ(faults(), 2);
 }
 
 TEST_F(PassiveLinkTest, WrongPasswordsNeverRaiseOne) {
