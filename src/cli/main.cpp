@@ -158,6 +158,7 @@ int run_daemon(const CliOptions& options, int argc, char** argv) {
     HttpHandlers handlers;
     handlers.metrics = [&watcher] { return watcher.metrics_body(); };
     handlers.status = [&watcher] { return watcher.status_body(); };
+    handlers.page = [&watcher] { return watcher.page_body(); };
     http = std::make_unique<HttpServer>(io.get_executor(), options.config.http, handlers);
     if (auto ec = http->start())
       throw ConfigError("http.listen " + options.config.http.listen + ": " + ec.message());

@@ -18,6 +18,7 @@
 #include "poolwatch/common/asio_tokens.hpp"
 #include "poolwatch/common/text.hpp"
 #include "poolwatch/http/http_server.hpp"
+#include "poolwatch/http/status_page.hpp"
 
 namespace poolwatch {
 
@@ -33,15 +34,6 @@ constexpr std::uint64_t kMaxBody = 16 * 1024 * 1024;
 // A peer's text for the terminal: whole, every control byte replaced.
 std::string printable_excerpt_all(std::string_view text) {
   return printable_excerpt(text, std::string_view::npos, false);
-}
-
-std::string age(std::int64_t since_unix, std::int64_t now_unix) {
-  if (since_unix <= 0) return "-";
-  auto s = std::max<std::int64_t>(0, now_unix - since_unix);
-  if (s < 120) return fmt::format("{}s ago", s);
-  if (s < 2 * 3600) return fmt::format("{}m ago", s / 60);
-  if (s < 2 * 86400) return fmt::format("{}h ago", s / 3600);
-  return fmt::format("{}d ago", s / 86400);
 }
 
 std::string latency(double ms) {
@@ -101,7 +93,7 @@ std::string render_status_table(const std::vector<BackendStatusView>& backends,
   for (const auto& b : backends) {
     rows.push_back({printable_excerpt_all(b.address), printable_excerpt_all(b.state),
                     printable_excerpt_all(b.last_outcome), latency(b.last_latency_ms),
-                    age(b.since_unix, now_unix), printable_excerpt_all(b.reason)});
+                    age_text(b.since_unix, now_unix), printable_excerpt_all(b.reason)});
     for (const auto& c : b.checks) {
       auto failures = c.consecutive_failures > 0
                           ? fmt::format("{} consecutive failures", c.consecutive_failures)
