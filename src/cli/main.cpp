@@ -197,6 +197,9 @@ int main(int argc, char** argv) {
         return run_probe_command(options, std::cout, std::cerr);
       case Command::status: {
         StatusCommandOptions status{options.status.url, options.status.json, options.config.http};
+        status.watch = options.status.watch;
+        status.watch_interval = std::chrono::milliseconds(
+            static_cast<std::int64_t>(options.status.interval_seconds * 1000));
         return run_status_command(status, std::cout, std::cerr);
       }
       case Command::dovecot_config:

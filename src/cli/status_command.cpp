@@ -14,6 +14,8 @@
 #include <charconv>
 #include <ctime>
 #include <ostream>
+#include <sstream>
+#include <thread>
 
 #include "poolwatch/common/asio_tokens.hpp"
 #include "poolwatch/common/text.hpp"
@@ -208,7 +210,12 @@ HttpFetchResult http_get(const StatusUrl& url, std::chrono::milliseconds timeout
   return result;
 }
 
-int run_status_command(const StatusCommandOptions& options, std::ostream& out, std::ostream& err) {
+namespace {
+
+// Homes the cursor and clears the terminal (ANSI), so that each round redraws in place.
+constexpr std::string_view kClearScreen = "\x1b[H\x1b[2J";
+
+int status_once(const StatusCommandOptions& options, std::ostream& out, std::ostream& err) {
   auto url_text = options.url.empty() ? default_status_url(options.http) : options.url;
   std::string error;
   auto url = parse_status_url(url_text, &error);
@@ -243,6 +250,31 @@ int run_status_command(const StatusCommandOptions& options, std::ostream& out, s
     out << render_status_table(*backends, static_cast<std::int64_t>(std::time(nullptr)));
   }
   return status_exit_code(*backends);
+}
+
+// A round's errors are drawn on the screen with its table: on stderr they would
+// scroll away under the next redraw.
+int watch_status(const StatusCommandOptions& options, std::ostream& out) {
+  int code = 2;
+  for (std::uint64_t round = 0; options.watch_rounds == 0 || round < options.watch_rounds;
+       ++round) {
+    if (round > 0) std::this_thread::sleep_for(options.watch_interval);
+    std::ostringstream frame;
+    code = status_once(options, frame, frame);
+    out << kClearScreen
+        << fmt::format("poolwatch status every {:.1f} s, {} (Ctrl-C stops)\n\n",
+                       static_cast<double>(options.watch_interval.count()) / 1000,
+                       utc_text(static_cast<std::int64_t>(std::time(nullptr))))
+        << frame.str();
+    out.flush();
+  }
+  return code;
+}
+
+}  // namespace
+
+int run_status_command(const StatusCommandOptions& options, std::ostream& out, std::ostream& err) {
+  return options.watch ? watch_status(options, out) : status_once(options, out, err);
 }
 
 }  // namespace poolwatch
