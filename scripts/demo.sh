@@ -28,7 +28,7 @@ fi
 # POOLWATCH: a poolwatch already built (the demo's e2e test passes its build's).
 if [ -z "${POOLWATCH:-}" ]; then
   ./scripts/build.sh poolwatch >/dev/null
-  POOLWATCH=build/poolwatch
+  POOLWATCH=${BUILD_DIR:-build}/src/poolwatch
 fi
 
 LAB_DIR=${LAB_DIR:-/tmp/poolwatch-demo}
