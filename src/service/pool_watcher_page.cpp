@@ -36,55 +36,56 @@ PageEventView page_event(const Event& e) {
   return v;
 }
 
-// Rows that need a look first (down, suspect, not probed), then the healthy ones, each
-// in address order; the page's cap then only ever hides healthy backends first.
-void order_and_cap(StatusPageView& view) {
-  std::stable_partition(view.rows.begin(), view.rows.end(), [](const PoolRowView& r) {
-    return r.backend.state != "up" || r.director_state == "D";
-  });
-  if (view.rows.size() > kStatusPageMaxRows) {
-    view.rows_not_shown = view.rows.size() - kStatusPageMaxRows;
-    view.rows.resize(kStatusPageMaxRows);
-  }
+// A host needs a look when poolwatch does not call it up, or the director lists it down.
+bool needs_a_look(const HostEntry& host, const std::optional<CheckState>& state) {
+  return state != CheckState::up || host.down.value_or(false);
 }
 
 }  // namespace
 
-void PoolWatcher::add_pool_rows(StatusPageView& view) const {
-  std::map<IpAddress, OwnedHost> owned;
-  for (auto& o : ring_ ? ring_->owned_hosts() : planner_.owned()) owned.emplace(o.address, o);
-  std::map<IpAddress, std::size_t> row_of;
-  for (const auto& backend : tracker_.status()) {
-    row_of.emplace(backend.address, view.rows.size());
-    PoolRowView row;
-    row.backend = status_view(backend);
-    view.rows.push_back(std::move(row));
-  }
-  // A host the director lists that is not probed (skip_disabled) is shown too.
+// The rows shown are chosen before any is made: those that need a look first, then the
+// healthy ones, each in the director's order, up to kStatusPageMaxRows. A pool of 100 000
+// costs a state lookup per host, not 100 000 status views and their strings.
+std::vector<const HostEntry*> PoolWatcher::page_hosts(std::size_t& left_out) const {
+  std::vector<const HostEntry*> first, then;
   for (const auto& host : pool_.hosts) {
-    auto [it, added] = row_of.emplace(host.address, view.rows.size());
-    if (added) {
-      PoolRowView unprobed;
-      unprobed.backend.address = host.address.to_string();
-      view.rows.push_back(std::move(unprobed));
-    }
-    auto& row = view.rows[it->second];
-    row.director_state = host.down ? (*host.down ? "D" : "U") : "?";
-    row.vhosts = host.vhost_count;
-    row.users = host.user_count;
+    auto& list = needs_a_look(host, tracker_.backend_state(host.address)) ? first : then;
+    if (list.size() < kStatusPageMaxRows) list.push_back(&host);
   }
-  for (auto& row : view.rows) {
-    const auto address = IpAddress::parse(row.backend.address);
-    const auto held = address ? owned.find(*address) : owned.end();
-    if (held != owned.end()) {
-      row.down_by = "poolwatch";
-      row.down_since_unix = held->second.since;
-    } else if (row.director_state == "D") {
-      row.down_by = "administrator";
-      const auto* host = address ? pool_.find(*address) : nullptr;
-      row.down_since_unix = host ? host->last_updown_change.value_or(0) : 0;
-    }
+  first.insert(first.end(), then.begin(), then.end());
+  const auto shown = std::min(first.size(), kStatusPageMaxRows);
+  left_out = pool_.hosts.size() - shown;
+  first.resize(shown);
+  return first;
+}
+
+PoolRowView PoolWatcher::page_row(const HostEntry& host,
+                                  const std::map<IpAddress, std::int64_t>& owned_since) const {
+  PoolRowView row;
+  const auto status = tracker_.status(&host.address, 1);
+  if (!status.empty() && status.front().address == host.address)
+    row.backend = status_view(status.front());
+  else
+    row.backend.address = host.address.to_string();  // not probed (skip_disabled)
+  row.director_state = host.down ? (*host.down ? "D" : "U") : "?";
+  row.vhosts = host.vhost_count;
+  row.users = host.user_count;
+  if (const auto held = owned_since.find(host.address); held != owned_since.end()) {
+    row.down_by = "poolwatch";
+    row.down_since_unix = held->second;
+  } else if (host.down.value_or(false)) {
+    row.down_by = "administrator";
+    row.down_since_unix = host.last_updown_change.value_or(0);
   }
+  return row;
+}
+
+void PoolWatcher::add_pool_rows(StatusPageView& view) const {
+  std::map<IpAddress, std::int64_t> owned_since;
+  for (const auto& o : ring_ ? ring_->owned_hosts() : planner_.owned())
+    owned_since.emplace(o.address, o.since);
+  for (const auto* host : page_hosts(view.rows_not_shown))
+    view.rows.push_back(page_row(*host, owned_since));
 }
 
 StatusPageView PoolWatcher::status_page_view() const {
@@ -99,7 +100,6 @@ StatusPageView PoolWatcher::status_page_view() const {
   view.guard_blocking = guard_log_.blocking();
   view.guard_text = guard_text_;
   add_pool_rows(view);
-  order_and_cap(view);
   const auto& recent = events_.recent();
   const auto shown = std::min(recent.size(), kStatusPageEvents);
   for (auto it = recent.rbegin(); it != recent.rbegin() + static_cast<std::ptrdiff_t>(shown); ++it)

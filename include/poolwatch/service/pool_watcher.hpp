@@ -96,7 +96,11 @@ class PoolWatcher {
 
  private:
   BackendStatusView status_view(const BackendStatus& backend) const;
+  // The status page's pool table (pool_watcher_page.cpp).
   void add_pool_rows(StatusPageView& view) const;
+  std::vector<const HostEntry*> page_hosts(std::size_t& left_out) const;
+  PoolRowView page_row(const HostEntry& host,
+                       const std::map<IpAddress, std::int64_t>& owned_since) const;
   // Lets every other ready handler run before the caller goes on.
   boost::asio::awaitable<void> yield_to_loop();
   boost::asio::awaitable<ActionPlan> plan_in_turns(const ActionPlanner::VerdictLookup& verdict_of);
