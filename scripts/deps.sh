@@ -3,7 +3,8 @@
 # that are missing. Idempotent; needs root (or sudo) only when something is missing.
 #   scripts/deps.sh          what the build, the tests and the demo need
 #   scripts/deps.sh test     also the tools of the package, man page and format checks,
-#                            and nftables for the ring lab's faults (in its own netns)
+#                            nftables for the ring lab's faults (in its own netns), and
+#                            chromium, which loads the status page headless in its e2e test
 #   scripts/deps.sh fuzz     also clang and libFuzzer for the fuzz harnesses (scripts/fuzz.sh)
 set -euo pipefail
 
@@ -15,7 +16,7 @@ PACKAGES=(
   openssl socat netcat-openbsd iproute2 procps psmisc
 )
 if [ "${1:-}" = test ]; then
-  PACKAGES+=(dpkg-dev debhelper lintian go-md2man clang-format nftables)
+  PACKAGES+=(dpkg-dev debhelper lintian go-md2man clang-format nftables chromium)
 fi
 if [ "${1:-}" = fuzz ]; then
   PACKAGES+=(clang-14 libfuzzer-14-dev)

@@ -284,6 +284,11 @@ class CommandLine {
         ->add_option("--url", options_.status.url,
                      "Status URL (default: http://ADDRESS:PORT/status from http.listen)")
         ->type_name("URL");
+    status_->add_flag("--watch", options_.status.watch,
+                      "Redraw the table every --interval until interrupted");
+    status_->add_option("--interval", options_.status.interval_seconds, "Seconds between redraws")
+        ->type_name("SECONDS")
+        ->check(CLI::Validator(CLI::Range(0.2, 3600.0)).description(""));
   }
 
   std::optional<int> parse(int argc, const char* const* argv, std::ostream& out,

@@ -158,6 +158,7 @@ int run_daemon(const CliOptions& options, int argc, char** argv) {
     HttpHandlers handlers;
     handlers.metrics = [&watcher] { return watcher.metrics_body(); };
     handlers.status = [&watcher] { return watcher.status_body(); };
+    handlers.page = [&watcher] { return watcher.page_body(); };
     http = std::make_unique<HttpServer>(io.get_executor(), options.config.http, handlers);
     if (auto ec = http->start())
       throw ConfigError("http.listen " + options.config.http.listen + ": " + ec.message());
@@ -196,6 +197,9 @@ int main(int argc, char** argv) {
         return run_probe_command(options, std::cout, std::cerr);
       case Command::status: {
         StatusCommandOptions status{options.status.url, options.status.json, options.config.http};
+        status.watch = options.status.watch;
+        status.watch_interval = std::chrono::milliseconds(
+            static_cast<std::int64_t>(options.status.interval_seconds * 1000));
         return run_status_command(status, std::cout, std::cerr);
       }
       case Command::dovecot_config:

@@ -14,10 +14,13 @@
 #include <charconv>
 #include <ctime>
 #include <ostream>
+#include <sstream>
+#include <thread>
 
 #include "poolwatch/common/asio_tokens.hpp"
 #include "poolwatch/common/text.hpp"
 #include "poolwatch/http/http_server.hpp"
+#include "poolwatch/http/status_page.hpp"
 
 namespace poolwatch {
 
@@ -33,15 +36,6 @@ constexpr std::uint64_t kMaxBody = 16 * 1024 * 1024;
 // A peer's text for the terminal: whole, every control byte replaced.
 std::string printable_excerpt_all(std::string_view text) {
   return printable_excerpt(text, std::string_view::npos, false);
-}
-
-std::string age(std::int64_t since_unix, std::int64_t now_unix) {
-  if (since_unix <= 0) return "-";
-  auto s = std::max<std::int64_t>(0, now_unix - since_unix);
-  if (s < 120) return fmt::format("{}s ago", s);
-  if (s < 2 * 3600) return fmt::format("{}m ago", s / 60);
-  if (s < 2 * 86400) return fmt::format("{}h ago", s / 3600);
-  return fmt::format("{}d ago", s / 86400);
 }
 
 std::string latency(double ms) {
@@ -101,7 +95,7 @@ std::string render_status_table(const std::vector<BackendStatusView>& backends,
   for (const auto& b : backends) {
     rows.push_back({printable_excerpt_all(b.address), printable_excerpt_all(b.state),
                     printable_excerpt_all(b.last_outcome), latency(b.last_latency_ms),
-                    age(b.since_unix, now_unix), printable_excerpt_all(b.reason)});
+                    age_text(b.since_unix, now_unix), printable_excerpt_all(b.reason)});
     for (const auto& c : b.checks) {
       auto failures = c.consecutive_failures > 0
                           ? fmt::format("{} consecutive failures", c.consecutive_failures)
@@ -216,7 +210,12 @@ HttpFetchResult http_get(const StatusUrl& url, std::chrono::milliseconds timeout
   return result;
 }
 
-int run_status_command(const StatusCommandOptions& options, std::ostream& out, std::ostream& err) {
+namespace {
+
+// Homes the cursor and clears the terminal (ANSI), so that each round redraws in place.
+constexpr std::string_view kClearScreen = "\x1b[H\x1b[2J";
+
+int status_once(const StatusCommandOptions& options, std::ostream& out, std::ostream& err) {
   auto url_text = options.url.empty() ? default_status_url(options.http) : options.url;
   std::string error;
   auto url = parse_status_url(url_text, &error);
@@ -251,6 +250,31 @@ int run_status_command(const StatusCommandOptions& options, std::ostream& out, s
     out << render_status_table(*backends, static_cast<std::int64_t>(std::time(nullptr)));
   }
   return status_exit_code(*backends);
+}
+
+// A round's errors are drawn on the screen with its table: on stderr they would
+// scroll away under the next redraw.
+int watch_status(const StatusCommandOptions& options, std::ostream& out) {
+  int code = 2;
+  for (std::uint64_t round = 0; options.watch_rounds == 0 || round < options.watch_rounds;
+       ++round) {
+    if (round > 0) std::this_thread::sleep_for(options.watch_interval);
+    std::ostringstream frame;
+    code = status_once(options, frame, frame);
+    out << kClearScreen
+        << fmt::format("poolwatch status every {:.1f} s, {} (Ctrl-C stops)\n\n",
+                       static_cast<double>(options.watch_interval.count()) / 1000,
+                       utc_text(static_cast<std::int64_t>(std::time(nullptr))))
+        << frame.str();
+    out.flush();
+  }
+  return code;
+}
+
+}  // namespace
+
+int run_status_command(const StatusCommandOptions& options, std::ostream& out, std::ostream& err) {
+  return options.watch ? watch_status(options, out) : status_once(options, out, err);
 }
 
 }  // namespace poolwatch

@@ -185,13 +185,24 @@ Response from_ring_handler(const State& state, const http::request<http::empty_b
   return text_response(http::status::internal_server_error, version, "internal error\n");
 }
 
-// The response to a request; for /metrics and /status its body is left to `pending`.
+// The status page: besides escaping every value, the browser is told to run no script
+// and load nothing, so a reason that slipped through could still do nothing.
+Response page_response(const State& state, unsigned version, BodyWriter& pending) {
+  auto res = from_handler(state.handlers.page, version, "text/html; charset=utf-8", pending);
+  res.set("Content-Security-Policy",
+          "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
+  res.set("X-Content-Type-Options", "nosniff");
+  return res;
+}
+
+// The response to a request; for /, /metrics and /status its body is left to `pending`.
 Response route(const State& state, const http::request<http::empty_body>& req, bool has_body,
                BodyWriter& pending) {
   auto target = std::string_view(req.target());
   target = target.substr(0, target.find('?'));
   const auto version = req.version();
   bool known = target == "/healthz" || target == "/readyz" ||
+               (target == "/" && state.handlers.page) ||
                (target == "/metrics" && state.handlers.metrics) ||
                (target == "/status" && state.handlers.status) ||
                (target.starts_with("/ring/") && state.handlers.ring);
@@ -211,6 +222,7 @@ Response route(const State& state, const http::request<http::empty_body>& req, b
   if (target == "/metrics")
     return from_handler(state.handlers.metrics, version, metrics::kExpositionContentType, pending);
   if (target.starts_with("/ring/")) return from_ring_handler(state, req);
+  if (target == "/") return page_response(state, version, pending);
   return from_handler(state.handlers.status, version, "application/json", pending);
 }
 

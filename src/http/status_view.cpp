@@ -91,7 +91,8 @@ void StatusJsonWriter::add(std::string& out, const BackendStatusView& b) {
                       {"state", c.state},
                       {"consecutive_failures", c.consecutive_failures},
                       {"last_outcome", c.last_outcome},
-                      {"last_latency_ms", c.last_latency_ms}});
+                      {"last_latency_ms", c.last_latency_ms},
+                      {"last_reason", c.last_reason}});
   }
   json backend = {{"address", b.address},           {"state", b.state},
                   {"last_outcome", b.last_outcome}, {"last_latency_ms", b.last_latency_ms},
@@ -153,7 +154,8 @@ std::optional<std::vector<BackendStatusView>> parse_status_json(std::string_view
             !read_member(check, "state", c.state, error, true) ||
             !read_member(check, "consecutive_failures", c.consecutive_failures, error, false) ||
             !read_member(check, "last_outcome", c.last_outcome, error, false) ||
-            !read_member(check, "last_latency_ms", c.last_latency_ms, error, false))
+            !read_member(check, "last_latency_ms", c.last_latency_ms, error, false) ||
+            !read_member(check, "last_reason", c.last_reason, error, false))
           return fail("check: " + error);
         b.checks.push_back(std::move(c));
       }

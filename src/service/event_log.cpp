@@ -119,6 +119,8 @@ bool EventLog::reopen() {
 }
 
 bool EventLog::write(const Event& event) {
+  recent_.push_back(event);
+  if (recent_.size() > kRecent) recent_.pop_front();
   if (fd_ < 0) return false;
   auto line = to_json_line(event) + "\n";
   std::size_t done = 0;

@@ -184,6 +184,7 @@ asio::awaitable<void> PoolWatcher::scan() {
   metrics_.director_connected(director_.connected());
   if (!result.pool) {
     spdlog::warn("director: HOST-LIST failed: {}; no actions until it answers", result.error);
+    last_host_list_error_ = result.error;
     ready_ = false;
     if (ring_) co_await ring_turn_without_pool(std::move(result.error));
     co_return;
@@ -197,6 +198,8 @@ asio::awaitable<void> PoolWatcher::scan() {
   pool_ = std::move(*result.pool);
   have_pool_ = true;
   ready_ = true;
+  last_host_list_unix_ = unix_now();
+  last_host_list_error_.clear();
   auto backends = probed_backends(pool_);
   if (checks_dirty_ || backends != probed_) {
     checks_dirty_ = false;

@@ -32,6 +32,19 @@ asio::awaitable<ActionPlan> PoolWatcher::plan_in_turns(
   co_return planner_.finish_plan(std::move(progress), pool_, verdict_of);
 }
 
+namespace {
+
+// The status page's line on the pool guard after a plan.
+std::string guard_summary(const GuardDecision& guard) {
+  if (!guard.blocked.empty())
+    return fmt::format("holding back {} HOST-DOWN(s): {}", guard.blocked.size(),
+                       guard_limit_reason(guard));
+  return fmt::format("{} of {} hosts may be down at once (max_down_percent {}); {} counted down",
+                     guard.limit, guard.pool_size, guard.max_down_percent, guard.held_down);
+}
+
+}  // namespace
+
 asio::awaitable<void> PoolWatcher::execute(ActionPlan plan) {
   report_suppressed(plan);
   for (const auto& released : plan.released)
@@ -106,6 +119,7 @@ void PoolWatcher::report_suppressed(const ActionPlan& plan) {
                          std::string(to_string(s.because)) + ": " + s.reason);
   }
   metrics_.pool_guard_engaged(guard_log_.blocking());
+  guard_text_ = guard_summary(plan.guard);
 }
 
 void PoolWatcher::ownership_changed() {

@@ -151,6 +151,8 @@ BackendStatusView PoolWatcher::status_view(const BackendStatus& backend) const {
     cv.consecutive_failures = c.consecutive_failures;
     cv.last_outcome = c.last_outcome ? std::string(to_string(*c.last_outcome)) : "";
     cv.last_latency_ms = static_cast<double>(c.last_latency.count()) / 1000.0;
+    const bool failed = c.last_outcome && *c.last_outcome != FailureClass::none;
+    cv.last_reason = failed ? c.last_reason : std::string();
     if (cv.last_latency_ms > v.last_latency_ms) v.last_latency_ms = cv.last_latency_ms;
     if (c.last_outcome && (v.last_outcome.empty() || v.last_outcome == "ok"))
       v.last_outcome = cv.last_outcome;

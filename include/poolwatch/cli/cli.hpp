@@ -30,7 +30,9 @@ struct ProbeArgs {
 // `poolwatch status`: asks the running daemon's HTTP endpoint.
 struct StatusArgs {
   bool json = false;
-  std::string url;  // --url; empty: default_status_url(config.http) (status_client.hpp)
+  std::string url;              // --url; empty: default_status_url(config.http) (status_client.hpp)
+  bool watch = false;           // --watch: redraw every interval until interrupted
+  double interval_seconds = 2;  // --interval
 };
 
 struct CliOptions {

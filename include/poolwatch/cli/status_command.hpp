@@ -51,10 +51,16 @@ struct StatusCommandOptions {
   bool json = false;
   HttpConfig http;  // from the daemon's config: the one non-loopback address allowed
   std::chrono::milliseconds timeout{5000};
+  // --watch: the screen is cleared and the table drawn again every watch_interval, an
+  // unreachable daemon shown on the screen instead of ending the command.
+  bool watch = false;
+  std::chrono::milliseconds watch_interval{2000};
+  std::uint64_t watch_rounds = 0;  // 0: until interrupted (tests draw a few)
 };
 
 // Exit codes: 0 all backends up (or suspect/rapid), 1 any down, 2 the daemon could not
-// be asked (unreachable, refused URL, HTTP error, unreadable answer).
+// be asked (unreachable, refused URL, HTTP error, unreadable answer); with watch, those
+// of the last round drawn.
 int run_status_command(const StatusCommandOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace poolwatch

@@ -1,8 +1,8 @@
 #pragma once
 // The daemon's small HTTP endpoint on the shared io_context: GET /metrics, /healthz,
-// /readyz and /status. It must never stall the loop the probes run on, so every
-// connection has a deadline, the number of connections is capped and request sizes are
-// bounded.
+// /readyz, /status and / (the status page). It must never stall the loop the probes run
+// on, so every connection has a deadline, the number of connections is capped and request
+// sizes are bounded.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -38,6 +38,7 @@ struct HttpReply {
 struct HttpHandlers {
   std::function<BodyWriter()> metrics;  // body of GET /metrics (text format 0.0.4)
   std::function<BodyWriter()> status;   // body of GET /status (JSON); unset: 404
+  std::function<BodyWriter()> page;     // body of GET / (the HTML status page); unset: 404
   // GET under /ring/: the ring's peer exchange, which authenticates each request; unset: 404.
   std::function<HttpReply(const HttpRequestView&)> ring;
 };

@@ -7,7 +7,8 @@
 //                  "last_outcome": "ok", "last_latency_ms": 12.5, "since_unix": 1700000000,
 //                  "reason": "...",
 //                  "checks": [{"name": "imap:143", "state": "up", "consecutive_failures": 0,
-//                              "last_outcome": "ok", "last_latency_ms": 12.5}],
+//                              "last_outcome": "ok", "last_latency_ms": 12.5,
+//                              "last_reason": ""}],
 //                  "ring": {...}}],                     (on a ring only, BackendRingView)
 //    "ring": {"role": "actor", ...}}                     (on a ring only, RingStatusView)
 
@@ -25,6 +26,7 @@ struct CheckStatusView {
   int consecutive_failures = 0;
   std::string last_outcome;
   double last_latency_ms = 0;
+  std::string last_reason;  // the last failure's text, from the network; "" after a success
   friend bool operator==(const CheckStatusView&, const CheckStatusView&) = default;
 };
 

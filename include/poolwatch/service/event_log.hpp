@@ -4,6 +4,8 @@
 // why. Writing never throws: a full disk must not stop the monitor.
 
 #include <chrono>
+#include <cstddef>
+#include <deque>
 #include <string>
 #include <string_view>
 
@@ -52,6 +54,10 @@ class EventLog {
   // Closes and opens the path again, for log rotation on SIGHUP. False on failure.
   bool reopen();
   bool is_open() const { return fd_ >= 0; }
+  // The newest events written, oldest first, at most kRecent: kept in memory whether or
+  // not the file is open or writable, for the status page.
+  static constexpr std::size_t kRecent = 50;
+  const std::deque<Event>& recent() const { return recent_; }
   const std::string& path() const { return path_; }
 
  private:
@@ -59,6 +65,7 @@ class EventLog {
   std::string path_;
   int fd_ = -1;
   bool failing_ = false;  // only the first of a run of write errors is logged
+  std::deque<Event> recent_;
 };
 
 }  // namespace poolwatch

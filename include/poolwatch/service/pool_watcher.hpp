@@ -27,6 +27,7 @@
 #include "poolwatch/health/scan_cap_log.hpp"
 #include "poolwatch/http/body_writer.hpp"
 #include "poolwatch/http/poolwatch_metrics.hpp"
+#include "poolwatch/http/status_page.hpp"
 #include "poolwatch/http/status_view.hpp"
 #include "poolwatch/probe/probe_runner.hpp"
 #include "poolwatch/service/event_log.hpp"
@@ -82,6 +83,10 @@ class PoolWatcher {
   // to this watcher: the HTTP server must stop before it is destroyed.
   BodyWriter status_body() const;
   BodyWriter metrics_body() const;
+  // GET /, the HTML status page (pool_watcher_page.cpp); made whole, as it shows at most
+  // kStatusPageMaxRows backends.
+  BodyWriter page_body() const;
+  StatusPageView status_page_view() const;
   // On a ring (ring.peer_port set): the role, the peers and the votes; else nullopt.
   std::optional<RingStatusView> ring_status() const;
   std::string status_summary() const;  // one line for sd_notify STATUS=
@@ -95,6 +100,11 @@ class PoolWatcher {
 
  private:
   BackendStatusView status_view(const BackendStatus& backend) const;
+  // The status page's pool table (pool_watcher_page.cpp).
+  void add_pool_rows(StatusPageView& view) const;
+  std::vector<const HostEntry*> page_hosts(std::size_t& left_out) const;
+  PoolRowView page_row(const HostEntry& host,
+                       const std::map<IpAddress, std::int64_t>& owned_since) const;
   // Lets every other ready handler run before the caller goes on.
   boost::asio::awaitable<void> yield_to_loop();
   boost::asio::awaitable<ActionPlan> plan_in_turns(const ActionPlanner::VerdictLookup& verdict_of);
@@ -208,6 +218,11 @@ class PoolWatcher {
   bool debug_ = false;
   std::uint64_t seen_reconnects_ = 0;
   std::string last_scan_error_;
+  // For the status page: when HOST-LIST was last answered, why the last one failed ("" if
+  // it did not), and the pool guard's word on the last plan.
+  std::int64_t last_host_list_unix_ = 0;
+  std::string last_host_list_error_;
+  std::string guard_text_;
   std::chrono::steady_clock::time_point last_scan_error_logged_{};
 
   struct OnceResult {

@@ -105,6 +105,39 @@ TEST(StatusCommand, JsonFlagPrintsTheDocument) {
   EXPECT_EQ(out.str(), std::string(kOneDown) + "\n");
 }
 
+// Serves one connection, then closes the listener: a later round finds nobody there.
+asio::awaitable<void> serve_once_then_close(tcp::acceptor& acceptor, ScriptedPeer script) {
+  auto serving = serve_scripted(acceptor, std::move(script));  // g++ 12: a named local
+  co_await std::move(serving);
+  acceptor.close();
+}
+
+TEST(StatusCommand, WatchRedrawsEachRoundAndShowsAnUnreachableDaemonOnScreen) {
+  asio::io_context context;
+  tcp::acceptor acceptor(context, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  asio::co_spawn(context, serve_once_then_close(acceptor, {ok_reply(kOneDown)}), asio::detached);
+  std::thread server([&] { context.run(); });
+  StatusCommandOptions options;
+  options.url = fmt::format("http://127.0.0.1:{}/status", acceptor.local_endpoint().port());
+  options.watch = true;
+  options.watch_interval = 100ms;
+  options.watch_rounds = 2;
+  std::ostringstream out, err;
+  const int code = run_status_command(options, out, err);
+  server.join();
+  const auto screen = out.str();
+  const auto second = screen.rfind("\x1b[H\x1b[2J");
+  ASSERT_NE(second, std::string::npos) << screen;
+  EXPECT_EQ(screen.find("\x1b[H\x1b[2J"), 0u) << screen;
+  EXPECT_NE(second, 0u) << "one round drawn, not two: " << screen;
+  const auto first_frame = screen.substr(0, second);
+  EXPECT_NE(first_frame.find("10.0.0.2"), std::string::npos) << first_frame;
+  EXPECT_NE(first_frame.find("every 0.1 s"), std::string::npos) << first_frame;
+  EXPECT_NE(screen.substr(second).find("cannot connect"), std::string::npos) << screen;
+  EXPECT_EQ(code, 2);  // the last round's
+  EXPECT_EQ(err.str(), "");
+}
+
 TEST(StatusCommand, EveryTruncationOfTheReplyIsUnreachable) {
   // The fail_count idiom: cut the reply after n bytes, for every n until it is whole.
   auto full = ok_reply(kAllUp);

@@ -15,14 +15,14 @@ std::vector<BackendStatusView> sample() {
   up.last_outcome = "ok";
   up.last_latency_ms = 12.5;
   up.since_unix = 1700000000;
-  up.checks = {{"imap:143", "up", 0, "ok", 12.5}, {"pop3:110", "up", 0, "ok", 3.25}};
+  up.checks = {{"imap:143", "up", 0, "ok", 12.5, ""}, {"pop3:110", "up", 0, "ok", 3.25, ""}};
   BackendStatusView down;
   down.address = "10.0.0.2";
   down.state = "down";
   down.last_outcome = "connect_refused";
   down.since_unix = 1700000000 - 3600;
   down.reason = "connect refused\x1b[31m";
-  down.checks = {{"imap:143", "down", 4, "connect_refused", 0}};
+  down.checks = {{"imap:143", "down", 4, "connect_refused", 0, "imap:143: connect refused"}};
   return {up, down};
 }
 

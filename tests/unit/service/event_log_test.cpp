@@ -188,5 +188,17 @@ TEST_F(EventLogTest, EmptyPathDisablesTheLog) {
   EXPECT_FALSE(log.reopen());
 }
 
+// The status page shows the newest events even when no file is configured.
+TEST(EventLogRecent, KeepsTheNewestEventsWithoutAFile) {
+  EventLog log("");
+  for (std::size_t i = 0; i < EventLog::kRecent + 7; ++i)
+    log.transition(kTs, "10.0.0." + std::to_string(i), "imap:143", "up", "down", "refused");
+  ASSERT_EQ(log.recent().size(), EventLog::kRecent);
+  EXPECT_EQ(log.recent().front().backend, "10.0.0.7");
+  EXPECT_EQ(log.recent().back().backend, "10.0.0." + std::to_string(EventLog::kRecent + 6));
+  EXPECT_EQ(log.recent().back().event, "transition");
+  EXPECT_EQ(log.recent().back().to, "down");
+}
+
 }  // namespace
 }  // namespace poolwatch
