@@ -138,7 +138,7 @@ void components(std::size_t hosts) {
     BackendStatusView v;
     v.address = s.address.to_string();
     v.state = "pending";
-    v.checks.push_back(CheckStatusView{"imap:143", "pending", 0, "", 0});
+    v.checks.push_back(CheckStatusView{"imap:143", "pending", 0, "", 0, ""});
     views.push_back(std::move(v));
   }
   start = Clock::now();
