@@ -117,25 +117,58 @@ PoolwatchMetrics::PoolwatchMetrics()
   pool_down_hosts_.set({}, 0);
 }
 
+PoolwatchMetrics::BackendSeries& PoolwatchMetrics::series_of(std::string_view backend) {
+  auto it = series_.find(backend);
+  if (it == series_.end()) it = series_.emplace(str(backend), BackendSeries{}).first;
+  return it->second;
+}
+
+double& PoolwatchMetrics::result_count(BackendSeries& series, std::string_view backend,
+                                       Protocol protocol, FailureClass outcome) {
+  // A check has one or two outcomes in its life, so a short list beats a map.
+  for (auto& each : series.results)
+    if (each.protocol == protocol && each.outcome == outcome) return *each.count;
+  double& count =
+      probe_results_.series({str(backend), str(to_string(protocol)), str(outcome_label(outcome))});
+  series.results.push_back({protocol, outcome, &count});
+  return count;
+}
+
+metrics::HistogramFamily::Series& PoolwatchMetrics::duration_series(BackendSeries& series,
+                                                                    std::string_view backend,
+                                                                    Protocol protocol) {
+  auto& kept = series.durations.at(static_cast<std::size_t>(protocol));
+  if (!kept) kept = &probe_duration_.series({str(backend), str(to_string(protocol))});
+  return *kept;
+}
+
 void PoolwatchMetrics::probe_result(std::string_view backend, Protocol protocol,
                                     FailureClass outcome, std::chrono::duration<double> latency) {
-  probe_results_.inc({str(backend), str(to_string(protocol)), str(outcome_label(outcome))});
+  auto& series = series_of(backend);
+  result_count(series, backend, protocol, outcome) += 1;
   // A probe that did not run took no time worth a bucket of the dialogues' durations.
   if (outcome != FailureClass::local_resource)
-    probe_duration_.observe({str(backend), str(to_string(protocol))}, latency.count());
+    probe_duration_.observe(duration_series(series, backend, protocol), latency.count());
 }
 
 void PoolwatchMetrics::backend_state(std::string_view backend, std::string_view state) {
-  // Called on every probe result: the series are set in place, and only a backend that
-  // had a non-standard state has its series dropped first, to drop that one too.
+  // Called on every probe result, nearly always with the state the series already show.
+  auto& series = series_of(backend);
+  if (series.state == state) return;
+  series.state = str(state);
+  // Only a backend that had a non-standard state has its series dropped first, to drop
+  // that one too; the references to the others go with them.
   if (auto odd = odd_states_.find(backend); odd != odd_states_.end()) {
     backend_state_.remove_matching("backend", backend);
     odd_states_.erase(odd);
+    series.states = {};
   }
   bool known = false;
-  for (auto each : kStates) {
-    backend_state_.set({str(backend), str(each)}, each == state ? 1 : 0);
-    known = known || each == state;
+  for (std::size_t i = 0; i < std::size(kStates); ++i) {
+    auto& value = series.states[i];
+    if (!value) value = &backend_state_.series({str(backend), str(kStates[i])});
+    *value = kStates[i] == state ? 1 : 0;
+    known = known || kStates[i] == state;
   }
   if (!known) {
     backend_state_.set({str(backend), str(state)}, 1);
@@ -233,6 +266,7 @@ void PoolwatchMetrics::ring(std::string_view role, std::size_t listed, std::size
 
 void PoolwatchMetrics::forget_backend(std::string_view backend) {
   registry_.remove_matching("backend", backend);
+  if (auto kept = series_.find(backend); kept != series_.end()) series_.erase(kept);
   if (auto odd = odd_states_.find(backend); odd != odd_states_.end()) odd_states_.erase(odd);
 }
 
