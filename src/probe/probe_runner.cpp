@@ -162,10 +162,12 @@ awaitable<ProbeOutcome> ProbeRunner::run(ProbeTarget target, std::optional<Accou
   outcome.latency = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - started);
   outcome.transcript = transport.transcript_lines();
-  spdlog::debug("probe {}:{} {}/{}: {}{}{} in {} ms", target.address.to_string(), target.port.port,
-                to_string(target.port.protocol), to_string(target.port.tls),
-                to_string(outcome.failure), outcome.reason.empty() ? "" : ": ", outcome.reason,
-                outcome.latency.count() / 1000);
+  // Its arguments would be made (an address string) on every probe, logged or not.
+  if (spdlog::should_log(spdlog::level::debug))
+    spdlog::debug("probe {}:{} {}/{}: {}{}{} in {} ms", target.address.to_string(),
+                  target.port.port, to_string(target.port.protocol), to_string(target.port.tls),
+                  to_string(outcome.failure), outcome.reason.empty() ? "" : ": ", outcome.reason,
+                  outcome.latency.count() / 1000);
   co_return outcome;
 }
 
