@@ -10,7 +10,10 @@
 // the end. Then the floor runs at the same rate for as long: the same connects and
 // dialogues from one thread of this process with epoll and nothing else, once as poolwatch
 // talks (greeting, LOGOUT/QUIT/LHLO) and once greeting only.
+#include <fmt/format.h>
+
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -59,36 +62,44 @@ std::string daemon_config(const test::TempDir& dir, const std::string& director_
                        "/poolwatch.log\n  level: warn\ndry_run: true\n");
 }
 
+// From poolwatch_probe_lateness_seconds: the smallest bucket bound every probe started
+// within (+Inf when some were later than the last bound) and how many started more
+// than 1 s late. Absent (total < 0) before the metric existed.
+struct Lateness {
+  double total = -1;
+  double within = 0;
+  double over_1s = 0;
+};
+
+Lateness lateness_of(const std::string& exposition) {
+  const std::string name = "poolwatch_probe_lateness_seconds_bucket{le=\"";
+  std::vector<std::pair<std::string, double>> buckets;  // cumulative, +Inf last
+  for (auto at = exposition.find(name); at != std::string::npos;
+       at = exposition.find(name, at + 1)) {
+    const auto from = at + name.size();
+    auto le = exposition.substr(from, exposition.find('"', from) - from);
+    buckets.emplace_back(std::move(le),
+                         std::atof(exposition.c_str() + exposition.find("} ", at) + 2));
+  }
+  Lateness out;
+  if (buckets.empty()) return out;
+  out.total = buckets.back().second;
+  out.within = HUGE_VAL;
+  for (auto it = buckets.rbegin(); it != buckets.rend(); ++it) {
+    if (it->first == "1") out.over_1s = out.total - it->second;
+    if (it->second == out.total && it->first != "+Inf") out.within = std::atof(it->first.c_str());
+  }
+  return out;
+}
+
 struct DaemonFigures {
   double probes_per_s = 0;
   double cpu_per_probe_us = 0;
   std::size_t rss_kib = 0;
   double metrics_ms = 0;
   std::size_t metrics_bytes = 0;
-  double lateness_max_bucket = -1;  // the highest lateness bucket bound seen; -1: no metric
+  Lateness lateness;
 };
-
-// The largest finite `le` of poolwatch_probe_lateness_seconds whose bucket holds fewer
-// than all observations: every probe started within the next bound up. -1 when absent.
-double lateness_bound(const std::string& exposition) {
-  const std::string name = "poolwatch_probe_lateness_seconds_bucket{le=\"";
-  double total = -1, bound = 0;
-  std::vector<std::pair<double, double>> buckets;
-  for (auto at = exposition.find(name); at != std::string::npos;
-       at = exposition.find(name, at + 1)) {
-    const auto le = exposition.substr(at + name.size(),
-                                      exposition.find('"', at + name.size()) - at - name.size());
-    const double count = std::atof(exposition.c_str() + exposition.find("} ", at) + 2);
-    if (le == "+Inf")
-      total = count;
-    else
-      buckets.emplace_back(std::atof(le.c_str()), count);
-  }
-  if (total < 0) return -1;
-  for (const auto& [le, count] : buckets)
-    if (count < total) bound = le;
-  return bound;
-}
 
 DaemonFigures run_daemon(std::size_t hosts, const bench::GreetingBackends& backends,
                          int interval_s) {
@@ -114,11 +125,16 @@ DaemonFigures run_daemon(std::size_t hosts, const bench::GreetingBackends& backe
   const auto reply = test::http_get("127.0.0.1", kHttpPort, "/metrics", {}, 60s);
   figures.metrics_ms = std::chrono::duration<double, std::milli>(Clock::now() - asked).count();
   figures.metrics_bytes = reply.body.size();
-  figures.lateness_max_bucket = lateness_bound(reply.body);
+  figures.lateness = lateness_of(reply.body);
   daemon.signal(SIGTERM);
   if (!daemon.wait(30s)) std::fprintf(stderr, "poolwatch did not stop in 30 s\n");
   if (reply.status != 200) std::fprintf(stderr, "GET /metrics: %s\n", reply.error.c_str());
   return figures;
+}
+
+std::string lateness_text(const Lateness& l) {
+  if (l.total < 0) return "lateness n/a";
+  return fmt::format("lateness <= {} s, {} of {} over 1 s", l.within, l.over_1s, l.total);
 }
 
 void run_one(std::size_t hosts) {
@@ -136,13 +152,11 @@ void run_one(std::size_t hosts) {
   std::printf(
       "N=%-6zu probes/s=%-6.0f poolwatch=%6.1f us/probe  floor=%6.1f us (ratio %4.2fx)  "
       "greeting-only floor=%6.1f us (ratio %4.2fx)  RSS=%.1f MiB  GET /metrics %.0f ms "
-      "%zu bytes  lateness<=%s  floor failures %zu/%zu\n",
+      "%zu bytes  %s  floor failures %zu/%zu\n",
       hosts, d.probes_per_s, d.cpu_per_probe_us, floor_us,
       floor_us > 0 ? d.cpu_per_probe_us / floor_us : 0.0, greet_us,
       greet_us > 0 ? d.cpu_per_probe_us / greet_us : 0.0, static_cast<double>(d.rss_kib) / 1024,
-      d.metrics_ms, d.metrics_bytes,
-      d.lateness_max_bucket < 0 ? "n/a" : (std::to_string(d.lateness_max_bucket) + "s").c_str(),
-      same.failed, greet.failed);
+      d.metrics_ms, d.metrics_bytes, lateness_text(d.lateness).c_str(), same.failed, greet.failed);
   std::fflush(stdout);
 }
 

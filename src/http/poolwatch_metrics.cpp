@@ -10,6 +10,10 @@ namespace {
 // past it up to the usual probe timeouts.
 const std::vector<double> kProbeBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                            0.5,   1,    2.5,   5,    10,  30};
+// A probe waits for the loop and for a probe.max_in_flight slot; the bound for
+// 10 000 backends is 1 s late at most.
+const std::vector<double> kLatenessBuckets = {0.001, 0.005, 0.01, 0.05, 0.1, 0.25,
+                                              0.5,   1,     2.5,  5,    10};
 const std::vector<double> kScanBuckets = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
 
 std::string str(std::string_view s) {
@@ -55,6 +59,11 @@ PoolwatchMetrics::PoolwatchMetrics()
       probe_duration_(registry_.histogram("poolwatch_probe_duration_seconds",
                                           "Duration of whole probe dialogues.",
                                           {"backend", "protocol"}, kProbeBuckets)),
+      probe_lateness_(registry_.histogram(
+          "poolwatch_probe_lateness_seconds",
+          "How late each probe started after it was due (waiting for the event loop or "
+          "for a probe.max_in_flight slot).",
+          {}, kLatenessBuckets)),
       backend_state_(registry_.gauge("poolwatch_backend_state",
                                      "Health state of each backend, one-hot: 1 for the current "
                                      "state, 0 for the others.",
@@ -149,6 +158,10 @@ void PoolwatchMetrics::probe_result(std::string_view backend, Protocol protocol,
   // A probe that did not run took no time worth a bucket of the dialogues' durations.
   if (outcome != FailureClass::local_resource)
     probe_duration_.observe(duration_series(series, backend, protocol), latency.count());
+}
+
+void PoolwatchMetrics::probe_lateness(std::chrono::duration<double> late) {
+  probe_lateness_.observe({}, late.count());
 }
 
 void PoolwatchMetrics::backend_state(std::string_view backend, std::string_view state) {

@@ -157,6 +157,7 @@ awaitable<ProbeOutcome> ProbeRunner::run(ProbeTarget target, std::optional<Accou
   transport.close();
 
   ProbeOutcome outcome;
+  outcome.started = started;
   outcome.failure = transport.failure();
   outcome.reason = transport.reason();
   outcome.latency = std::chrono::duration_cast<std::chrono::microseconds>(

@@ -340,6 +340,7 @@ asio::awaitable<void> PoolWatcher::check_loop(CheckId id, std::shared_ptr<CheckH
     const auto timeout = std::chrono::duration_cast<Seconds>(plan.timeout);
     auto outcome = co_await probes_.run(target, std::move(account), timeout);
     if (handle->cancelled || stopping_) break;
+    if (outcome.started != SteadyTime{}) metrics_.probe_lateness(lateness(plan, outcome.started));
     metrics_.probe_result(target.host_name, id.port.protocol, outcome.failure, outcome.latency);
     metrics_.probes_in_flight(probes_.in_flight());
     report_not_run(outcome);

@@ -39,6 +39,8 @@ class PoolwatchMetrics {
   void probe_result(std::string_view backend, Protocol protocol, FailureClass outcome,
                     std::chrono::duration<double> latency);
   void backend_state(std::string_view backend, std::string_view state);
+  // How late a probe started after it was due (health_tracker.hpp's lateness()).
+  void probe_lateness(std::chrono::duration<double> late);
   void transition(std::string_view backend, std::string_view from, std::string_view to);
   // The labels are the enums' to_string: action "down", "up", "flush", "reset_users";
   // reason "pool_guard", "dry_run", "manual_down", "cap"; result "ok" or the
@@ -106,6 +108,7 @@ class PoolwatchMetrics {
   metrics::Registry registry_;
   metrics::CounterFamily& probe_results_;
   metrics::HistogramFamily& probe_duration_;
+  metrics::HistogramFamily& probe_lateness_;
   metrics::GaugeFamily& backend_state_;
   metrics::CounterFamily& transitions_;
   metrics::CounterFamily& actions_;

@@ -92,5 +92,17 @@ TEST(MetricsCost, AStateChangeAfterAnOddStateStaysOneHot) {
   EXPECT_EQ(parsed.value("poolwatch_backend_state", {{"backend", "10.0.0.1"}, {"state", "up"}}), 0);
 }
 
+TEST(MetricsCost, ProbeLatenessIsAHistogramOfSeconds) {
+  PoolwatchMetrics m;
+  m.probe_lateness(0ms);
+  m.probe_lateness(300ms);
+  const auto parsed = test::check_exposition(m.render());
+  ASSERT_TRUE(parsed.ok()) << parsed.error_text();
+  EXPECT_EQ(parsed.value("poolwatch_probe_lateness_seconds_count"), 2);
+  EXPECT_EQ(parsed.value("poolwatch_probe_lateness_seconds_bucket", {{"le", "0.25"}}), 1);
+  EXPECT_EQ(parsed.value("poolwatch_probe_lateness_seconds_bucket", {{"le", "0.5"}}), 2);
+  EXPECT_DOUBLE_EQ(*parsed.value("poolwatch_probe_lateness_seconds_sum"), 0.3);
+}
+
 }  // namespace metrics_cost_test
 }  // namespace poolwatch
