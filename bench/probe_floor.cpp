@@ -9,7 +9,8 @@
 // backends accepted meanwhile; its RSS and one GET /metrics (time, size) are taken at
 // the end. Then the floor runs at the same rate for as long: the same connects and
 // dialogues from one thread of this process with epoll and nothing else, once as poolwatch
-// talks (greeting, LOGOUT/QUIT/LHLO) and once greeting only.
+// talks (greeting, LOGOUT/QUIT/LHLO) and once greeting only. Last, /metrics of such a
+// pool is rendered in-process with and without the per-backend latency histograms.
 #include <fmt/format.h>
 
 #include <chrono>
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "floor_rig.hpp"
+#include "poolwatch/http/poolwatch_metrics.hpp"
 #include "support/child_process.hpp"
 #include "support/fake_director.hpp"
 #include "support/lab_network.hpp"
@@ -137,6 +139,29 @@ std::string lateness_text(const Lateness& l) {
   return fmt::format("lateness <= {} s, {} of {} over 1 s", l.within, l.over_1s, l.total);
 }
 
+// /metrics of a pool of `hosts` backends x 3 checks that all had a probe result and a
+// state, rendered in-process in one piece: its size and the time it takes, with the
+// per-backend latency histograms and without (metrics.per_backend_latency: false).
+void render_figures(std::size_t hosts) {
+  for (const bool per_backend : {true, false}) {
+    PoolwatchMetrics m(MetricsOptions{per_backend});
+    PoolSnapshot pool;
+    pool.hosts = pool_of(hosts);
+    m.pool(pool);
+    for (const auto& host : pool.hosts) {
+      const auto name = host.address.to_string();
+      for (const auto& port : kPorts)
+        m.probe_result(name, port.protocol, FailureClass::none, std::chrono::milliseconds(2));
+      m.backend_state(name, "up");
+    }
+    const auto at = Clock::now();
+    const auto text = m.render();
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - at).count();
+    std::printf("N=%-6zu /metrics in-process, per_backend_latency %-5s: %7.1f ms %9zu bytes\n",
+                hosts, per_backend ? "true" : "false", ms, text.size());
+  }
+}
+
 void run_one(std::size_t hosts) {
   const int interval_s = hosts >= 10000 ? 10 : 5;
   bench::GreetingBackends backends(hosts, kPorts);
@@ -157,6 +182,7 @@ void run_one(std::size_t hosts) {
       floor_us > 0 ? d.cpu_per_probe_us / floor_us : 0.0, greet_us,
       greet_us > 0 ? d.cpu_per_probe_us / greet_us : 0.0, static_cast<double>(d.rss_kib) / 1024,
       d.metrics_ms, d.metrics_bytes, lateness_text(d.lateness).c_str(), same.failed, greet.failed);
+  render_figures(hosts);
   std::fflush(stdout);
 }
 

@@ -52,13 +52,16 @@ std::string_view outcome_label(FailureClass f) {
   return "unknown";
 }
 
-PoolwatchMetrics::PoolwatchMetrics()
-    : probe_results_(registry_.counter("poolwatch_probe_results_total",
+PoolwatchMetrics::PoolwatchMetrics(MetricsOptions options)
+    : options_(options),
+      probe_results_(registry_.counter("poolwatch_probe_results_total",
                                        "Finished probes by backend, protocol and outcome class.",
                                        {"backend", "protocol", "outcome"})),
-      probe_duration_(registry_.histogram("poolwatch_probe_duration_seconds",
-                                          "Duration of whole probe dialogues.",
-                                          {"backend", "protocol"}, kProbeBuckets)),
+      probe_duration_(registry_.histogram(
+          "poolwatch_probe_duration_seconds", "Duration of whole probe dialogues.",
+          options_.per_backend_latency ? std::vector<std::string>{"backend", "protocol"}
+                                       : std::vector<std::string>{"protocol"},
+          kProbeBuckets)),
       probe_lateness_(registry_.histogram(
           "poolwatch_probe_lateness_seconds",
           "How late each probe started after it was due (waiting for the event loop or "
@@ -146,7 +149,13 @@ double& PoolwatchMetrics::result_count(BackendSeries& series, std::string_view b
 metrics::HistogramFamily::Series& PoolwatchMetrics::duration_series(BackendSeries& series,
                                                                     std::string_view backend,
                                                                     Protocol protocol) {
-  auto& kept = series.durations.at(static_cast<std::size_t>(protocol));
+  const auto index = static_cast<std::size_t>(protocol);
+  if (!options_.per_backend_latency) {
+    auto& kept = protocol_durations_.at(index);
+    if (!kept) kept = &probe_duration_.series({str(to_string(protocol))});
+    return *kept;
+  }
+  auto& kept = series.durations.at(index);
   if (!kept) kept = &probe_duration_.series({str(backend), str(to_string(protocol))});
   return *kept;
 }

@@ -40,6 +40,7 @@ PoolWatcher::PoolWatcher(asio::any_io_executor executor, Config config, Credenti
       probes_(executor, config_.probe),
       tracker_(config_.health, seeded_unit_random(std::random_device{}())),
       planner_(config_.actions, config_.dry_run, load_owned(config_.state_file)),
+      metrics_(MetricsOptions{config_.metrics.per_backend_latency}),
       ring_(config_.ring.enabled() ? std::make_unique<RingLink>(executor, config_, metrics_)
                                    : nullptr),
       events_(config_.event_log),

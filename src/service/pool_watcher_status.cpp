@@ -242,6 +242,7 @@ void PoolWatcher::reload(const Config& fresh) {
   fresh_probe.ports = config_.probe.ports;  // the port list is read per scan
   if (fresh_probe != config_.probe) needs_restart("probe.* (other than probe.ports)");
   if (fresh.http != config_.http) needs_restart("http.*");
+  if (fresh.metrics != config_.metrics) needs_restart("metrics.*");
   if (fresh.ring != config_.ring) needs_restart("ring.*");
   if (fresh.passive != config_.passive) needs_restart("passive.*");
   LogConfig fresh_log = fresh.log;

@@ -26,13 +26,19 @@ namespace poolwatch {
 // ("connect_refused", "auth_temporary", ...).
 std::string_view outcome_label(FailureClass f);
 
+struct MetricsOptions {
+  // poolwatch_probe_duration_seconds by backend and protocol, or by protocol only: 15
+  // lines per check, most of /metrics on a large pool (metrics.per_backend_latency).
+  bool per_backend_latency = true;
+};
+
 class PoolwatchMetrics {
  public:
   // The states backend_state() reports one-hot. Another state name is exported too,
   // as an extra series, rather than dropped.
   static constexpr std::string_view kStates[] = {"up", "suspect", "rapid", "down"};
 
-  PoolwatchMetrics();
+  explicit PoolwatchMetrics(MetricsOptions options = {});
 
   // One finished probe of one port of a backend; one that did not run (local_resource)
   // is counted, but its duration is not observed.
@@ -105,6 +111,7 @@ class PoolwatchMetrics {
                                                     Protocol protocol);
   void pool_host(const HostEntry& host, const std::string& backend);
 
+  MetricsOptions options_;
   metrics::Registry registry_;
   metrics::CounterFamily& probe_results_;
   metrics::HistogramFamily& probe_duration_;
@@ -132,6 +139,8 @@ class PoolwatchMetrics {
   // Backends whose state series include one not in kStates.
   std::set<std::string, std::less<>> odd_states_;
   std::unordered_map<std::string, BackendSeries, StringHash, std::equal_to<>> series_;
+  // Without per-backend latency, the duration series by Protocol.
+  std::array<metrics::HistogramFamily::Series*, 3> protocol_durations_{};
 };
 
 }  // namespace poolwatch

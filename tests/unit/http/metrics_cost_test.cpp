@@ -92,6 +92,24 @@ TEST(MetricsCost, AStateChangeAfterAnOddStateStaysOneHot) {
   EXPECT_EQ(parsed.value("poolwatch_backend_state", {{"backend", "10.0.0.1"}, {"state", "up"}}), 0);
 }
 
+TEST(MetricsCost, WithoutPerBackendLatencyTheDurationsAreByProtocolOnly) {
+  PoolwatchMetrics m(MetricsOptions{false});
+  m.probe_result("10.0.0.1", Protocol::imap, FailureClass::none, 20ms);
+  m.probe_result("10.0.0.2", Protocol::imap, FailureClass::none, 40ms);
+  m.probe_result("10.0.0.2", Protocol::pop3, FailureClass::none, 40ms);
+  m.forget_backend("10.0.0.2");  // the pool-wide figures keep what it contributed
+  const auto parsed = test::check_exposition(m.render());
+  ASSERT_TRUE(parsed.ok()) << parsed.error_text();
+  EXPECT_EQ(parsed.value("poolwatch_probe_duration_seconds_count", {{"protocol", "imap"}}), 2);
+  EXPECT_EQ(parsed.value("poolwatch_probe_duration_seconds_count", {{"protocol", "pop3"}}), 1);
+  EXPECT_TRUE(
+      parsed.find("poolwatch_probe_duration_seconds_count", {{"backend", "10.0.0.1"}}).empty());
+  // The other per-backend series stay.
+  EXPECT_EQ(parsed.value("poolwatch_probe_results_total",
+                         {{"backend", "10.0.0.1"}, {"protocol", "imap"}, {"outcome", "ok"}}),
+            1);
+}
+
 TEST(MetricsCost, ProbeLatenessIsAHistogramOfSeconds) {
   PoolwatchMetrics m;
   m.probe_lateness(0ms);
