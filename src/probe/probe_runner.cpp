@@ -138,6 +138,7 @@ awaitable<ProbeOutcome> ProbeRunner::run(ProbeTarget target, std::optional<Accou
   Transport transport(executor_, *tls_, {to_asio(target.address), target.port.port},
                       target.host_name, TransportLimits{config_.max_line, config_.max_bytes},
                       source_);
+  transport.keep_transcript(keep_transcripts_);
   if (account)
     transport.set_secrets(
         SecretScrubber::for_login(account->user, account->master_user, account->password.reveal()));

@@ -49,6 +49,8 @@ PoolWatcher::PoolWatcher(asio::any_io_executor executor, Config config, Credenti
       loops_(executor),
       hooks_(executor) {
   stop_timer_.expires_at(asio::steady_timer::time_point::max());
+  // The daemon logs and exports failure reasons, never transcripts.
+  probes_.keep_transcripts(false);
   if (ring_ && ring_->started_without_ownership_file()) ring_->adopt_when_named(planner_.owned());
 }
 
