@@ -350,12 +350,12 @@ asio::awaitable<void> PoolWatcher::check_loop(CheckId id, std::shared_ptr<CheckH
     const auto probed_unix = unix_now();
     last_probe_unix_[id.address] = probed_unix;
     const auto result = tracker_.record(id, outcome, std::chrono::steady_clock::now(), probed_unix);
-    on_record(id, outcome, result);
+    on_record(id, target.host_name, outcome, result);
   }
 }
 
-void PoolWatcher::on_record(const CheckId& id, const ProbeOutcome& outcome, const RecordResult& r) {
-  const auto address = id.address.to_string();
+void PoolWatcher::on_record(const CheckId& id, const std::string& address,
+                            const ProbeOutcome& outcome, const RecordResult& r) {
   if (!outcome.ok())
     spdlog::debug("{} {}: {} ({} ms)", address, check_label(id.port), outcome.reason,
                   outcome.latency.count() / 1000);
