@@ -343,6 +343,7 @@ std::vector<KeyDef> make_table() {
   t.push_back(checked_string_key("http.listen", FIELD(http.listen), [](const std::string& listen) {
     return listen_address_problem(listen);
   }));
+  t.push_back(bool_key("metrics.per_backend_latency", FIELD(metrics.per_backend_latency)));
 
   t.push_back(port_or_off_key("ring.peer_port", FIELD(ring.peer_port), "no ring"));
   t.push_back(optional_count_key("ring.quorum", FIELD(ring.quorum), 1, 1000, "a majority"));

@@ -193,6 +193,11 @@ std::optional<LabelValues> ScalarFamily::render_samples(std::string& out, const 
   return std::nullopt;
 }
 
+double& ScalarFamily::series(const LabelValues& labels) {
+  if (!check_arity(labels)) return wrong_arity_ = 0;
+  return values_.get(labels);
+}
+
 void CounterFamily::inc(const LabelValues& labels, double by) {
   if (!check_arity(labels) || !(by >= 0)) return;
   values_.get(labels) += by;
@@ -225,13 +230,22 @@ HistogramFamily::HistogramFamily(std::string name, std::string help,
 
 void HistogramFamily::observe(const LabelValues& labels, double v) {
   if (!check_arity(labels) || std::isnan(v)) return;
-  auto& series = series_.get(labels);
-  if (series.bucket_counts.empty()) series.bucket_counts.assign(bounds_.size() + 1, 0);
+  observe(series_.get(labels), v);
+}
+
+HistogramFamily::Series& HistogramFamily::series(const LabelValues& labels) {
+  if (!check_arity(labels)) return wrong_arity_;
+  return series_.get(labels);
+}
+
+void HistogramFamily::observe(Series& into, double v) {
+  if (std::isnan(v)) return;
+  if (into.bucket_counts.empty()) into.bucket_counts.assign(bounds_.size() + 1, 0);
   // Bucket i counts observations with v <= bounds_[i]; the last one is +Inf.
   auto bucket = std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin();
-  ++series.bucket_counts[bucket];
-  series.sum += v;
-  ++series.count;
+  ++into.bucket_counts[bucket];
+  into.sum += v;
+  ++into.count;
 }
 
 const HistogramFamily::Series* HistogramFamily::find(const LabelValues& labels) const {
@@ -341,6 +355,12 @@ const Family* Registry::find(std::string_view name) const {
   for (const auto& family : families_)
     if (family->name() == name) return family.get();
   return nullptr;
+}
+
+std::size_t Registry::series_visits() const {
+  std::size_t visits = 0;
+  for (const auto& family : families_) visits += family->series_visits();
+  return visits;
 }
 
 std::vector<const Family*> Registry::families() const {

@@ -10,6 +10,10 @@ namespace {
 // past it up to the usual probe timeouts.
 const std::vector<double> kProbeBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                            0.5,   1,    2.5,   5,    10,  30};
+// A probe waits for the loop and for a probe.max_in_flight slot; the bound for
+// 10 000 backends is 1 s late at most.
+const std::vector<double> kLatenessBuckets = {0.001, 0.005, 0.01, 0.05, 0.1, 0.25,
+                                              0.5,   1,     2.5,  5,    10};
 const std::vector<double> kScanBuckets = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
 
 std::string str(std::string_view s) {
@@ -48,13 +52,21 @@ std::string_view outcome_label(FailureClass f) {
   return "unknown";
 }
 
-PoolwatchMetrics::PoolwatchMetrics()
-    : probe_results_(registry_.counter("poolwatch_probe_results_total",
+PoolwatchMetrics::PoolwatchMetrics(MetricsOptions options)
+    : options_(options),
+      probe_results_(registry_.counter("poolwatch_probe_results_total",
                                        "Finished probes by backend, protocol and outcome class.",
                                        {"backend", "protocol", "outcome"})),
-      probe_duration_(registry_.histogram("poolwatch_probe_duration_seconds",
-                                          "Duration of whole probe dialogues.",
-                                          {"backend", "protocol"}, kProbeBuckets)),
+      probe_duration_(registry_.histogram(
+          "poolwatch_probe_duration_seconds", "Duration of whole probe dialogues.",
+          options_.per_backend_latency ? std::vector<std::string>{"backend", "protocol"}
+                                       : std::vector<std::string>{"protocol"},
+          kProbeBuckets)),
+      probe_lateness_(registry_.histogram(
+          "poolwatch_probe_lateness_seconds",
+          "How late each probe started after it was due (waiting for the event loop or "
+          "for a probe.max_in_flight slot).",
+          {}, kLatenessBuckets)),
       backend_state_(registry_.gauge("poolwatch_backend_state",
                                      "Health state of each backend, one-hot: 1 for the current "
                                      "state, 0 for the others.",
@@ -117,25 +129,68 @@ PoolwatchMetrics::PoolwatchMetrics()
   pool_down_hosts_.set({}, 0);
 }
 
+PoolwatchMetrics::BackendSeries& PoolwatchMetrics::series_of(std::string_view backend) {
+  auto it = series_.find(backend);
+  if (it == series_.end()) it = series_.emplace(str(backend), BackendSeries{}).first;
+  return it->second;
+}
+
+double& PoolwatchMetrics::result_count(BackendSeries& series, std::string_view backend,
+                                       Protocol protocol, FailureClass outcome) {
+  // A check has one or two outcomes in its life, so a short list beats a map.
+  for (auto& each : series.results)
+    if (each.protocol == protocol && each.outcome == outcome) return *each.count;
+  double& count =
+      probe_results_.series({str(backend), str(to_string(protocol)), str(outcome_label(outcome))});
+  series.results.push_back({protocol, outcome, &count});
+  return count;
+}
+
+metrics::HistogramFamily::Series& PoolwatchMetrics::duration_series(BackendSeries& series,
+                                                                    std::string_view backend,
+                                                                    Protocol protocol) {
+  const auto index = static_cast<std::size_t>(protocol);
+  if (!options_.per_backend_latency) {
+    auto& kept = protocol_durations_.at(index);
+    if (!kept) kept = &probe_duration_.series({str(to_string(protocol))});
+    return *kept;
+  }
+  auto& kept = series.durations.at(index);
+  if (!kept) kept = &probe_duration_.series({str(backend), str(to_string(protocol))});
+  return *kept;
+}
+
 void PoolwatchMetrics::probe_result(std::string_view backend, Protocol protocol,
                                     FailureClass outcome, std::chrono::duration<double> latency) {
-  probe_results_.inc({str(backend), str(to_string(protocol)), str(outcome_label(outcome))});
+  auto& series = series_of(backend);
+  result_count(series, backend, protocol, outcome) += 1;
   // A probe that did not run took no time worth a bucket of the dialogues' durations.
   if (outcome != FailureClass::local_resource)
-    probe_duration_.observe({str(backend), str(to_string(protocol))}, latency.count());
+    probe_duration_.observe(duration_series(series, backend, protocol), latency.count());
+}
+
+void PoolwatchMetrics::probe_lateness(std::chrono::duration<double> late) {
+  probe_lateness_.observe({}, late.count());
 }
 
 void PoolwatchMetrics::backend_state(std::string_view backend, std::string_view state) {
-  // Called on every probe result: the series are set in place, and only a backend that
-  // had a non-standard state has its series dropped first, to drop that one too.
+  // Called on every probe result, nearly always with the state the series already show.
+  auto& series = series_of(backend);
+  if (series.state == state) return;
+  series.state = str(state);
+  // Only a backend that had a non-standard state has its series dropped first, to drop
+  // that one too; the references to the others go with them.
   if (auto odd = odd_states_.find(backend); odd != odd_states_.end()) {
     backend_state_.remove_matching("backend", backend);
     odd_states_.erase(odd);
+    series.states = {};
   }
   bool known = false;
-  for (auto each : kStates) {
-    backend_state_.set({str(backend), str(each)}, each == state ? 1 : 0);
-    known = known || each == state;
+  for (std::size_t i = 0; i < std::size(kStates); ++i) {
+    auto& value = series.states[i];
+    if (!value) value = &backend_state_.series({str(backend), str(kStates[i])});
+    *value = kStates[i] == state ? 1 : 0;
+    known = known || kStates[i] == state;
   }
   if (!known) {
     backend_state_.set({str(backend), str(state)}, 1);
@@ -233,6 +288,7 @@ void PoolwatchMetrics::ring(std::string_view role, std::size_t listed, std::size
 
 void PoolwatchMetrics::forget_backend(std::string_view backend) {
   registry_.remove_matching("backend", backend);
+  if (auto kept = series_.find(backend); kept != series_.end()) series_.erase(kept);
   if (auto odd = odd_states_.find(backend); odd != odd_states_.end()) odd_states_.erase(odd);
 }
 

@@ -138,6 +138,7 @@ awaitable<ProbeOutcome> ProbeRunner::run(ProbeTarget target, std::optional<Accou
   Transport transport(executor_, *tls_, {to_asio(target.address), target.port.port},
                       target.host_name, TransportLimits{config_.max_line, config_.max_bytes},
                       source_);
+  transport.keep_transcript(keep_transcripts_);
   if (account)
     transport.set_secrets(
         SecretScrubber::for_login(account->user, account->master_user, account->password.reveal()));
@@ -157,15 +158,18 @@ awaitable<ProbeOutcome> ProbeRunner::run(ProbeTarget target, std::optional<Accou
   transport.close();
 
   ProbeOutcome outcome;
+  outcome.started = started;
   outcome.failure = transport.failure();
   outcome.reason = transport.reason();
   outcome.latency = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - started);
   outcome.transcript = transport.transcript_lines();
-  spdlog::debug("probe {}:{} {}/{}: {}{}{} in {} ms", target.address.to_string(), target.port.port,
-                to_string(target.port.protocol), to_string(target.port.tls),
-                to_string(outcome.failure), outcome.reason.empty() ? "" : ": ", outcome.reason,
-                outcome.latency.count() / 1000);
+  // Its arguments would be made (an address string) on every probe, logged or not.
+  if (spdlog::should_log(spdlog::level::debug))
+    spdlog::debug("probe {}:{} {}/{}: {}{}{} in {} ms", target.address.to_string(),
+                  target.port.port, to_string(target.port.protocol), to_string(target.port.tls),
+                  to_string(outcome.failure), outcome.reason.empty() ? "" : ": ", outcome.reason,
+                  outcome.latency.count() / 1000);
   co_return outcome;
 }
 

@@ -85,7 +85,7 @@ void Transport::override_failure(FailureClass failure, std::string reason) {
 }
 
 void Transport::note(std::string text) {
-  transcript_.add("-- " + secrets_.scrub(text));
+  if (keep_transcript_) transcript_.add("-- " + secrets_.scrub(text));
 }
 
 bool Transport::fail_io(const boost::system::error_code& ec) {
@@ -204,7 +204,7 @@ awaitable<std::optional<std::string>> Transport::read_line() {
   for (;;) {
     if (auto line = lines_.next_line()) {
       // Scrubbed before the cut, which could split a secret.
-      transcript_.add("S: " + printable_excerpt(secrets_.scrub(*line), 1000));
+      if (keep_transcript_) transcript_.add("S: " + printable_excerpt(secrets_.scrub(*line), 1000));
       co_return line;
     }
     if (bytes_read_ >= limits_.max_bytes) {
@@ -242,7 +242,7 @@ awaitable<bool> Transport::write_line(std::string_view line) {
 
 awaitable<bool> Transport::write_line(std::string_view line, std::string_view shown) {
   if (failed()) co_return false;
-  transcript_.add("C: " + secrets_.scrub(shown));
+  if (keep_transcript_) transcript_.add("C: " + secrets_.scrub(shown));
   std::string wire;
   wire.reserve(line.size() + 2);
   wire.append(line).append("\r\n");

@@ -40,6 +40,7 @@ PoolWatcher::PoolWatcher(asio::any_io_executor executor, Config config, Credenti
       probes_(executor, config_.probe),
       tracker_(config_.health, seeded_unit_random(std::random_device{}())),
       planner_(config_.actions, config_.dry_run, load_owned(config_.state_file)),
+      metrics_(MetricsOptions{config_.metrics.per_backend_latency}),
       ring_(config_.ring.enabled() ? std::make_unique<RingLink>(executor, config_, metrics_)
                                    : nullptr),
       events_(config_.event_log),
@@ -48,6 +49,8 @@ PoolWatcher::PoolWatcher(asio::any_io_executor executor, Config config, Credenti
       loops_(executor),
       hooks_(executor) {
   stop_timer_.expires_at(asio::steady_timer::time_point::max());
+  // The daemon logs and exports failure reasons, never transcripts.
+  probes_.keep_transcripts(false);
   if (ring_ && ring_->started_without_ownership_file()) ring_->adopt_when_named(planner_.owned());
 }
 
@@ -287,18 +290,19 @@ asio::awaitable<void> PoolWatcher::check_loop(CheckId id, std::shared_ptr<CheckH
     const auto timeout = std::chrono::duration_cast<Seconds>(plan.timeout);
     auto outcome = co_await probes_.run(target, std::move(account), timeout);
     if (handle->cancelled || stopping_) break;
+    if (outcome.started != SteadyTime{}) metrics_.probe_lateness(lateness(plan, outcome.started));
     metrics_.probe_result(target.host_name, id.port.protocol, outcome.failure, outcome.latency);
     metrics_.probes_in_flight(probes_.in_flight());
     report_not_run(outcome);
     const auto probed_unix = unix_now();
     last_probe_unix_[id.address] = probed_unix;
     const auto result = tracker_.record(id, outcome, std::chrono::steady_clock::now(), probed_unix);
-    on_record(id, outcome, result);
+    on_record(id, target.host_name, outcome, result);
   }
 }
 
-void PoolWatcher::on_record(const CheckId& id, const ProbeOutcome& outcome, const RecordResult& r) {
-  const auto address = id.address.to_string();
+void PoolWatcher::on_record(const CheckId& id, const std::string& address,
+                            const ProbeOutcome& outcome, const RecordResult& r) {
   if (!outcome.ok())
     spdlog::debug("{} {}: {} ({} ms)", address, check_label(id.port), outcome.reason,
                   outcome.latency.count() / 1000);

@@ -244,6 +244,7 @@ void PoolWatcher::reload(const Config& fresh) {
   fresh_probe.ports = config_.probe.ports;  // the port list is read per scan
   if (fresh_probe != config_.probe) needs_restart("probe.* (other than probe.ports)");
   if (fresh.http != config_.http) needs_restart("http.*");
+  if (fresh.metrics != config_.metrics) needs_restart("metrics.*");
   if (fresh.ring != config_.ring) needs_restart("ring.*");
   // The policy applies at once; the endpoint keeps its socket, allow-list and limits.
   PassiveConfig fresh_passive = fresh.passive;

@@ -149,6 +149,14 @@ struct HttpConfig {
   friend bool operator==(const HttpConfig&, const HttpConfig&) = default;
 };
 
+// metrics.*: what /metrics exports.
+struct MetricsConfig {
+  // poolwatch_probe_duration_seconds by backend and protocol, or by protocol only: its
+  // 15 lines per check are most of /metrics on a large pool.
+  bool per_backend_latency = true;
+  friend bool operator==(const MetricsConfig&, const MetricsConfig&) = default;
+};
+
 // ring.*: poolwatch on every director of a ring (docs/ring.md). peer_port 0: no ring,
 // the instance acts alone as it always has.
 struct RingConfig {
@@ -189,6 +197,7 @@ struct Config {
   ActionConfig actions;
   LogConfig log;
   HttpConfig http;
+  MetricsConfig metrics;
   RingConfig ring;
   PassiveConfig passive;
   std::string pidfile = "/run/poolwatch/poolwatch.pid";

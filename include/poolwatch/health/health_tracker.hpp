@@ -49,6 +49,12 @@ struct ProbePlan {
   SteadyDuration timeout{};
 };
 
+// How late a probe that started at `started` was for `plan`; never negative (a probe
+// woken early, as a reload wakes them, was not late).
+inline SteadyDuration lateness(const ProbePlan& plan, SteadyTime started) {
+  return started > plan.due ? started - plan.due : SteadyDuration::zero();
+}
+
 struct CheckTransition {
   CheckState from = CheckState::pending;
   CheckState to = CheckState::pending;

@@ -65,17 +65,27 @@ class SeriesTable {
   const_iterator begin() const { return map_.begin(); }
   const_iterator end() const { return map_.end(); }
   std::size_t size() const { return map_.size(); }
+  // Label keys looked up and series walked so far: what a test counts to show that an
+  // update through a kept reference looks nothing up, and that a removal walks only the
+  // series it removes, whatever the number of series.
+  std::size_t visits() const { return visits_; }
 
   // The first series whose labels are not before `labels`: where a sliced render resumes
   // even when the series it stopped at was removed meanwhile.
-  const_iterator lower_bound(const LabelValues& labels) const { return map_.lower_bound(labels); }
+  const_iterator lower_bound(const LabelValues& labels) const {
+    ++visits_;
+    return map_.lower_bound(labels);
+  }
 
   const T* find(const LabelValues& labels) const {
+    ++visits_;
     auto it = map_.find(labels);
     return it == map_.end() ? nullptr : &it->second;
   }
-  // The series, created as `init` when it does not exist yet.
+  // The series, created as `init` when it does not exist yet. The reference stays valid
+  // until the series is erased (a map node never moves).
   T& get(const LabelValues& labels, const T& init = T{}) {
+    ++visits_;
     auto [it, inserted] = map_.try_emplace(labels, init);
     if (inserted)
       for (std::size_t i = 0; i < indexes_.size(); ++i)
@@ -83,23 +93,26 @@ class SeriesTable {
     return it->second;
   }
   void erase(const LabelValues& labels) {
+    ++visits_;
     auto it = map_.find(labels);
     if (it != map_.end()) erase(it);
   }
   // Every series whose label at `index` equals `value`: O(log N + removed).
   void erase_matching(std::size_t index, std::string_view value) {
+    ++visits_;
     if (index == 0) {
       auto it = map_.lower_bound(LabelValues{std::string(value)});
-      while (it != map_.end() && it->first[0] == value) erase(it++);
+      for (; it != map_.end() && it->first[0] == value; ++visits_) erase(it++);
       return;
     }
     const Index& by_value = index_of(index);
     auto [first, last] = by_value.equal_range(value);
     std::vector<Iterator> doomed;
-    for (auto e = first; e != last; ++e) doomed.push_back(e->series);
+    for (auto e = first; e != last; ++e, ++visits_) doomed.push_back(e->series);
     for (auto it : doomed) erase(it);
   }
   void clear() {
+    visits_ += map_.size();
     map_.clear();
     for (auto& index : indexes_)
       if (index) index->clear();
@@ -115,6 +128,7 @@ class SeriesTable {
     if (indexes_.size() <= index) indexes_.resize(index + 1);
     if (!indexes_[index]) {
       indexes_[index].emplace();
+      visits_ += map_.size();
       for (auto it = map_.begin(); it != map_.end(); ++it)
         indexes_[index]->insert(Entry{it->first[index], it});
     }
@@ -123,6 +137,7 @@ class SeriesTable {
 
   Map map_;
   std::vector<std::optional<Index>> indexes_;  // by label position; the first stays empty
+  mutable std::size_t visits_ = 0;
 };
 
 }  // namespace detail
@@ -145,6 +160,8 @@ class Family {
   // that label is left alone. O(log N + removed) in the number of series N.
   virtual void remove_matching(std::string_view label_name, std::string_view value) = 0;
   virtual void clear() = 0;
+  // The series table's visits() (label keys looked up, series walked), for tests.
+  virtual std::size_t series_visits() const = 0;
 
   // Appends HELP, TYPE and every sample line of this family.
   void render(std::string& out) const;
@@ -180,6 +197,12 @@ class ScalarFamily : public Family {
   void remove(const LabelValues& labels) override { values_.erase(labels); }
   void remove_matching(std::string_view label_name, std::string_view value) override;
   void clear() override { values_.clear(); }
+  std::size_t series_visits() const override { return values_.visits(); }
+  // The series' value, created at 0 when new: a reference for a caller that updates the
+  // same series on every probe and would otherwise look its labels up each time. Valid
+  // until the series is removed (remove, remove_matching, clear). A counter's must only
+  // grow.
+  double& series(const LabelValues& labels);
   // The current value, or nullptr when the series does not exist.
   const double* find(const LabelValues& labels) const;
   double value(const LabelValues& labels) const;  // 0 when absent
@@ -188,6 +211,9 @@ class ScalarFamily : public Family {
   std::optional<LabelValues> render_samples(std::string& out, const LabelValues* from,
                                             std::size_t& budget) const override;
   detail::SeriesTable<double> values_;
+
+ private:
+  double wrong_arity_ = 0;  // what series() hands out for a wrong number of labels
 };
 
 class CounterFamily final : public ScalarFamily {
@@ -223,12 +249,17 @@ class HistogramFamily final : public Family {
   const std::vector<double>& bounds() const { return bounds_; }
 
   void observe(const LabelValues& labels, double value);
+  // The series, created empty when new: a reference for a caller that observes into the
+  // same series on every probe, valid until the series is removed (as ScalarFamily's).
+  Series& series(const LabelValues& labels);
+  void observe(Series& into, double value);
   const Series* find(const LabelValues& labels) const;
 
   std::size_t series_count() const override { return series_.size(); }
   void remove(const LabelValues& labels) override { series_.erase(labels); }
   void remove_matching(std::string_view label_name, std::string_view value) override;
   void clear() override { series_.clear(); }
+  std::size_t series_visits() const override { return series_.visits(); }
 
  protected:
   std::optional<LabelValues> render_samples(std::string& out, const LabelValues* from,
@@ -236,6 +267,7 @@ class HistogramFamily final : public Family {
 
  private:
   std::vector<double> bounds_;
+  Series wrong_arity_;  // what series() hands out for a wrong number of labels
   detail::SeriesTable<Series> series_;
 };
 
@@ -260,6 +292,8 @@ class Registry {
 
   const Family* find(std::string_view name) const;
   std::vector<const Family*> families() const;
+  // The sum of the families' series_visits(), for tests.
+  std::size_t series_visits() const;
 
   // The whole registry in text format 0.0.4, families in registration order.
   std::string render() const;

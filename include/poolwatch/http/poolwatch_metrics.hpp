@@ -3,11 +3,15 @@
 // touches metric names or labels itself, so the names live in one place (and the alert
 // rules and the dashboard are checked against them by a test).
 
+#include <array>
 #include <chrono>
 #include <cstddef>
+#include <functional>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "poolwatch/director/director_protocol.hpp"
@@ -22,19 +26,27 @@ namespace poolwatch {
 // ("connect_refused", "auth_temporary", ...).
 std::string_view outcome_label(FailureClass f);
 
+struct MetricsOptions {
+  // poolwatch_probe_duration_seconds by backend and protocol, or by protocol only: 15
+  // lines per check, most of /metrics on a large pool (metrics.per_backend_latency).
+  bool per_backend_latency = true;
+};
+
 class PoolwatchMetrics {
  public:
   // The states backend_state() reports one-hot. Another state name is exported too,
   // as an extra series, rather than dropped.
   static constexpr std::string_view kStates[] = {"up", "suspect", "rapid", "down"};
 
-  PoolwatchMetrics();
+  explicit PoolwatchMetrics(MetricsOptions options = {});
 
   // One finished probe of one port of a backend; one that did not run (local_resource)
   // is counted, but its duration is not observed.
   void probe_result(std::string_view backend, Protocol protocol, FailureClass outcome,
                     std::chrono::duration<double> latency);
   void backend_state(std::string_view backend, std::string_view state);
+  // How late a probe started after it was due (health_tracker.hpp's lateness()).
+  void probe_lateness(std::chrono::duration<double> late);
   void transition(std::string_view backend, std::string_view from, std::string_view to);
   // The labels are the enums' to_string: action "down", "up", "flush", "reset_users";
   // reason "pool_guard", "dry_run", "manual_down", "cap"; result "ok" or the
@@ -72,10 +84,38 @@ class PoolwatchMetrics {
   metrics::Registry& registry() { return registry_; }
 
  private:
+  // The series a probe result updates, per backend, kept as references into the
+  // families: a result then costs one hash lookup, not a lookup of a vector of label
+  // strings in each family's map (the top of the profile at 1000 backends, issue 15).
+  // Only this class removes series from these families, and it drops the references
+  // with them (forget_backend, an odd state's removal).
+  struct BackendSeries {
+    struct Result {
+      Protocol protocol;
+      FailureClass outcome;
+      double* count;
+    };
+    std::vector<Result> results;
+    std::array<metrics::HistogramFamily::Series*, 3> durations{};  // by Protocol
+    std::array<double*, std::size(kStates)> states{};
+    std::optional<std::string> state;  // what the state series show
+  };
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  BackendSeries& series_of(std::string_view backend);
+  double& result_count(BackendSeries& series, std::string_view backend, Protocol protocol,
+                       FailureClass outcome);
+  metrics::HistogramFamily::Series& duration_series(BackendSeries& series, std::string_view backend,
+                                                    Protocol protocol);
   void pool_host(const HostEntry& host, const std::string& backend);
+
+  MetricsOptions options_;
   metrics::Registry registry_;
   metrics::CounterFamily& probe_results_;
   metrics::HistogramFamily& probe_duration_;
+  metrics::HistogramFamily& probe_lateness_;
   metrics::GaugeFamily& backend_state_;
   metrics::CounterFamily& transitions_;
   metrics::CounterFamily& actions_;
@@ -98,6 +138,9 @@ class PoolwatchMetrics {
   std::set<std::string, std::less<>> pool_backends_;
   // Backends whose state series include one not in kStates.
   std::set<std::string, std::less<>> odd_states_;
+  std::unordered_map<std::string, BackendSeries, StringHash, std::equal_to<>> series_;
+  // Without per-backend latency, the duration series by Protocol.
+  std::array<metrics::HistogramFamily::Series*, 3> protocol_durations_{};
 };
 
 }  // namespace poolwatch

@@ -47,6 +47,9 @@ struct ProbeOutcome {
   FailureClass failure = FailureClass::none;
   std::string reason;  // human text: "connect timeout after 3.0 s"; never a secret
   std::chrono::microseconds latency{0};
+  // When the probe had its probe.max_in_flight slot and began to connect; the epoch
+  // when it never got that far.
+  std::chrono::steady_clock::time_point started{};
   // Lines exchanged, for `poolwatch probe`; passwords already masked. A Transcript: the
   // first and last lines of a long dialogue, with the number omitted between them.
   std::vector<std::string> transcript;

@@ -47,6 +47,10 @@ class ProbeRunner {
   // Lowers max_in_flight to `limit` (never raises it): what the descriptor limit allows.
   void limit_in_flight(std::size_t limit);
   const TlsContextCache& tls() const { return *tls_; }
+  // Off: outcomes carry no transcript. The daemon logs and exports reasons only; the
+  // transcript is for `poolwatch probe`, and making it is a good part of a probe's
+  // cost beyond the kernel's (issue 15).
+  void keep_transcripts(bool on) { keep_transcripts_ = on; }
 
  private:
   boost::asio::awaitable<void> dialogue(Transport& transport, const ProbeTarget& target,
@@ -68,6 +72,7 @@ class ProbeRunner {
   };
   std::list<SlotWaiter*> slot_waiters_;
   std::mt19937 marker_random_;  // the random part of deep-check markers
+  bool keep_transcripts_ = true;
 };
 
 namespace detail {

@@ -72,6 +72,9 @@ class Transport {
   void set_secrets(SecretScrubber secrets) { secrets_ = std::move(secrets); }
   void note(std::string text);  // a transcript line that is neither sent nor received
   std::vector<std::string> transcript_lines() const { return transcript_.lines(); }
+  // Off: no transcript is kept (each line costs a scrub, an excerpt and allocations);
+  // the reason of a failure is made all the same.
+  void keep_transcript(bool on) { keep_transcript_ = on; }
 
  private:
   boost::asio::awaitable<std::optional<std::string>> tls_verify_name();
@@ -96,6 +99,7 @@ class Transport {
   std::string step_ = "connect";
   SecretScrubber secrets_;
   Transcript transcript_;
+  bool keep_transcript_ = true;
 };
 
 }  // namespace poolwatch

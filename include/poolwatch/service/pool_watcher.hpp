@@ -151,7 +151,9 @@ class PoolWatcher {
   void forget_vanished(const std::vector<CheckId>& removed);
   std::vector<IpAddress> probed_backends(const PoolSnapshot& pool) const;
   std::optional<Account> account_for(const IpAddress& a) const;
-  void on_record(const CheckId& id, const ProbeOutcome& outcome, const RecordResult& r);
+  // `address`: id.address as text, made once per check loop rather than per probe.
+  void on_record(const CheckId& id, const std::string& address, const ProbeOutcome& outcome,
+                 const RecordResult& r);
   // Logs the start and the end of an episode of probes poolwatch could not run.
   void report_not_run(const ProbeOutcome& outcome);
   void log_backend_transition(const BackendTransition& t);

@@ -183,3 +183,25 @@ TEST(ProbeRunner, BadTlsSettingsAreConfigErrors) {
   config.tls.ca_file = "/nonexistent/ca.pem";
   EXPECT_THROW(ProbeRunner(io.get_executor(), config), ConfigError);
 }
+
+// The daemon's runner keeps no transcripts (issue 15: their making is per-probe cost
+// nothing reads); a failure still has its reason, and a runner keeps them by default.
+TEST(ProbeRunner, WithoutTranscriptsAFailureKeepsItsReason) {
+  FakeMailServer rejecting(fake_options(Protocol::imap, FakeBehaviour::reject_password));
+  asio::io_context io;
+  ProbeRunner runner(io.get_executor(), probe_config_for(rejecting));
+  Finished kept;
+  spawn_probe(io, runner, target_of(rejecting), Seconds{10}, kept, "kept");
+  io.run();
+  runner.keep_transcripts(false);
+  Finished dropped;
+  spawn_probe(io, runner, target_of(rejecting), Seconds{10}, dropped, "dropped");
+  io.restart();
+  io.run();
+  ASSERT_EQ(kept.outcomes.size(), 1u);
+  ASSERT_EQ(dropped.outcomes.size(), 1u);
+  EXPECT_FALSE(kept.outcomes[0].transcript.empty());
+  EXPECT_TRUE(dropped.outcomes[0].transcript.empty());
+  EXPECT_EQ(dropped.outcomes[0].failure, FailureClass::auth_rejected);
+  EXPECT_EQ(dropped.outcomes[0].reason, kept.outcomes[0].reason);
+}

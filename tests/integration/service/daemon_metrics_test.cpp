@@ -183,6 +183,25 @@ class DaemonMetrics : public ::testing::Test {
   std::thread thread_;
 };
 
+// Every probe's lateness is observed, and with metrics.per_backend_latency off the
+// probe durations are kept by protocol only (issue 15).
+TEST_F(DaemonMetrics, LatenessCountsEveryProbeAndTheSwitchDropsPerBackendLatency) {
+  auto c = config();
+  c.metrics.per_backend_latency = false;
+  start(c);
+  ASSERT_TRUE(probes_continue(3));
+  const auto p = scrape();
+  ASSERT_TRUE(p.ok()) << p.error_text();
+  double probes = 0;
+  for (const auto* s : p.find("poolwatch_probe_results_total")) probes += s->value;
+  EXPECT_GE(probes, 3);
+  EXPECT_EQ(p.value("poolwatch_probe_lateness_seconds_count"), probes);
+  EXPECT_GE(p.value("poolwatch_probe_duration_seconds_count", {{"protocol", "imap"}}).value_or(0),
+            1);
+  for (const auto* s : p.find("poolwatch_probe_duration_seconds_count"))
+    EXPECT_EQ(s->labels.count("backend"), 0u);
+}
+
 TEST_F(DaemonMetrics, ValuesAfterABackendGoesDown) {
   start(config());
   dying_.reset();  // connection refused from now on

@@ -1,0 +1,206 @@
+// poolwatch's CPU per probe against the floor measured in the same run (issue 15).
+// Usage (in a network namespace of its own):
+//   unshare --net sh -c 'ip link set lo up && exec build/bench/probe_floor [N...]'
+// For each N (default 200 1000 2000 10000): child processes play N backends on
+// 127.64.0.1 upwards with IMAP, POP3 and LMTP listeners; the fake director (in-process)
+// lists them; the real poolwatch binary runs against them in dry-run, greeting only,
+// timeout 5 s, interval 5 s (10 s from N = 10 000). After a scan of warm-up its CPU
+// (utime+stime from /proc) is taken over two intervals and divided by the probes the fake
+// backends accepted meanwhile; its RSS and one GET /metrics (time, size) are taken at
+// the end. Then the floor runs at the same rate for as long: the same connects and
+// dialogues from one thread of this process with epoll and nothing else, once as poolwatch
+// talks (greeting, LOGOUT/QUIT/LHLO) and once greeting only. Last, /metrics of such a
+// pool is rendered in-process with and without the per-backend latency histograms.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "floor_rig.hpp"
+#include "poolwatch/http/poolwatch_metrics.hpp"
+#include "support/child_process.hpp"
+#include "support/fake_director.hpp"
+#include "support/lab_network.hpp"
+
+using namespace poolwatch;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+const std::vector<bench::BackendPort> kPorts = {
+    {Protocol::imap, 10143}, {Protocol::pop3, 10110}, {Protocol::lmtp, 10024}};
+constexpr unsigned short kHttpPort = 19167;
+
+std::vector<HostEntry> pool_of(std::size_t hosts) {
+  std::vector<HostEntry> out;
+  for (std::size_t i = 0; i < hosts; ++i)
+    out.push_back(HostEntry{make_ip_address(bench::backend_address(i)), 100, 0, "", false, 0});
+  return out;
+}
+
+std::string daemon_config(const test::TempDir& dir, const std::string& director_socket,
+                          int interval_s) {
+  std::string ports;
+  for (const auto& p : kPorts) {
+    const char* name = p.protocol == Protocol::imap   ? "IMAP"
+                       : p.protocol == Protocol::pop3 ? "POP3"
+                                                      : "LMTP";
+    ports += std::string(ports.empty() ? "" : ", ") + name + ":" + std::to_string(p.port);
+  }
+  return dir.write("poolwatch.yml",
+                   "director:\n  socket: " + director_socket + "\nprobe:\n  ports: [" + ports +
+                       "]\n  login: false\nhealth:\n  interval: " + std::to_string(interval_s) +
+                       "s\n  timeout: 5s\nhttp:\n  enabled: true\n  listen: 127.0.0.1:" +
+                       std::to_string(kHttpPort) + "\npidfile: " + dir.path() +
+                       "/poolwatch.pid\nstate_file: " + dir.path() +
+                       "/state\nlog:\n  target: file\n  file: " + dir.path() +
+                       "/poolwatch.log\n  level: warn\ndry_run: true\n");
+}
+
+// From poolwatch_probe_lateness_seconds: the smallest bucket bound every probe started
+// within (+Inf when some were later than the last bound) and how many started more
+// than 1 s late. Absent (total < 0) before the metric existed.
+struct Lateness {
+  double total = -1;
+  double within = 0;
+  double over_1s = 0;
+};
+
+Lateness lateness_of(const std::string& exposition) {
+  const std::string name = "poolwatch_probe_lateness_seconds_bucket{le=\"";
+  std::vector<std::pair<std::string, double>> buckets;  // cumulative, +Inf last
+  for (auto at = exposition.find(name); at != std::string::npos;
+       at = exposition.find(name, at + 1)) {
+    const auto from = at + name.size();
+    auto le = exposition.substr(from, exposition.find('"', from) - from);
+    buckets.emplace_back(std::move(le),
+                         std::atof(exposition.c_str() + exposition.find("} ", at) + 2));
+  }
+  Lateness out;
+  if (buckets.empty()) return out;
+  out.total = buckets.back().second;
+  out.within = HUGE_VAL;
+  for (auto it = buckets.rbegin(); it != buckets.rend(); ++it) {
+    if (it->first == "1") out.over_1s = out.total - it->second;
+    if (it->second == out.total && it->first != "+Inf") out.within = std::atof(it->first.c_str());
+  }
+  return out;
+}
+
+struct DaemonFigures {
+  double probes_per_s = 0;
+  double cpu_per_probe_us = 0;
+  std::size_t rss_kib = 0;
+  double metrics_ms = 0;
+  std::size_t metrics_bytes = 0;
+  Lateness lateness;
+};
+
+DaemonFigures run_daemon(std::size_t hosts, const bench::GreetingBackends& backends,
+                         int interval_s) {
+  testing::FakeDirector director(pool_of(hosts));
+  test::TempDir dir;
+  const auto config = daemon_config(dir, director.socket_path(), interval_s);
+  test::ChildProcess daemon({POOLWATCH_BINARY, "run", "--foreground", "-c", config},
+                            dir.path() + "/daemon.out");
+  // The first scan starts every check; the figures are the steady state after it.
+  std::this_thread::sleep_for(std::chrono::seconds(interval_s) + 2s);
+  const auto accepted0 = backends.accepted();
+  const double cpu0 = bench::process_cpu_seconds(daemon.pid());
+  const auto t0 = Clock::now();
+  std::this_thread::sleep_for(std::chrono::seconds(2 * interval_s));
+  const double cpu = bench::process_cpu_seconds(daemon.pid()) - cpu0;
+  const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+  const auto probes = static_cast<double>(backends.accepted() - accepted0);
+  DaemonFigures figures;
+  figures.probes_per_s = probes / wall;
+  figures.cpu_per_probe_us = probes > 0 ? cpu * 1e6 / probes : 0;
+  figures.rss_kib = bench::process_rss_kib(daemon.pid());
+  const auto asked = Clock::now();
+  const auto reply = test::http_get("127.0.0.1", kHttpPort, "/metrics", {}, 60s);
+  figures.metrics_ms = std::chrono::duration<double, std::milli>(Clock::now() - asked).count();
+  figures.metrics_bytes = reply.body.size();
+  figures.lateness = lateness_of(reply.body);
+  daemon.signal(SIGTERM);
+  if (!daemon.wait(30s)) std::fprintf(stderr, "poolwatch did not stop in 30 s\n");
+  if (reply.status != 200) std::fprintf(stderr, "GET /metrics: %s\n", reply.error.c_str());
+  return figures;
+}
+
+std::string lateness_text(const Lateness& l) {
+  if (l.total < 0) return "lateness n/a";
+  return fmt::format("lateness <= {} s, {} of {} over 1 s", l.within, l.over_1s, l.total);
+}
+
+// /metrics of a pool of `hosts` backends x 3 checks that all had a probe result and a
+// state, rendered in-process in one piece: its size and the time it takes, with the
+// per-backend latency histograms and without (metrics.per_backend_latency: false).
+void render_figures(std::size_t hosts) {
+  for (const bool per_backend : {true, false}) {
+    PoolwatchMetrics m(MetricsOptions{per_backend});
+    PoolSnapshot pool;
+    pool.hosts = pool_of(hosts);
+    m.pool(pool);
+    for (const auto& host : pool.hosts) {
+      const auto name = host.address.to_string();
+      for (const auto& port : kPorts)
+        m.probe_result(name, port.protocol, FailureClass::none, std::chrono::milliseconds(2));
+      m.backend_state(name, "up");
+    }
+    const auto at = Clock::now();
+    const auto text = m.render();
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - at).count();
+    std::printf("N=%-6zu /metrics in-process, per_backend_latency %-5s: %7.1f ms %9zu bytes\n",
+                hosts, per_backend ? "true" : "false", ms, text.size());
+  }
+}
+
+void run_one(std::size_t hosts) {
+  const int interval_s = hosts >= 10000 ? 10 : 5;
+  bench::GreetingBackends backends(hosts, kPorts);
+  const auto d = run_daemon(hosts, backends, interval_s);
+  const double rate =
+      d.probes_per_s > 0 ? d.probes_per_s : static_cast<double>(hosts * kPorts.size()) / interval_s;
+  const auto same = bench::run_floor(hosts, kPorts, rate, 2.0 * interval_s, false);
+  const auto greet = bench::run_floor(hosts, kPorts, rate, 2.0 * interval_s, true);
+  const auto per_probe = [](const bench::FloorFigures& f) {
+    return f.done > 0 ? f.cpu_seconds * 1e6 / static_cast<double>(f.done) : 0.0;
+  };
+  const double floor_us = per_probe(same), greet_us = per_probe(greet);
+  std::printf(
+      "N=%-6zu probes/s=%-6.0f poolwatch=%6.1f us/probe  floor=%6.1f us (ratio %4.2fx)  "
+      "greeting-only floor=%6.1f us (ratio %4.2fx)  RSS=%.1f MiB  GET /metrics %.0f ms "
+      "%zu bytes  %s  floor failures %zu/%zu\n",
+      hosts, d.probes_per_s, d.cpu_per_probe_us, floor_us,
+      floor_us > 0 ? d.cpu_per_probe_us / floor_us : 0.0, greet_us,
+      greet_us > 0 ? d.cpu_per_probe_us / greet_us : 0.0, static_cast<double>(d.rss_kib) / 1024,
+      d.metrics_ms, d.metrics_bytes, lateness_text(d.lateness).c_str(), same.failed, greet.failed);
+  render_figures(hosts);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (!test::in_own_network_namespace()) {
+    std::fprintf(stderr,
+                 "run me in a network namespace of my own: unshare --net sh -c 'ip link set lo "
+                 "up && exec %s'\n",
+                 argv[0]);
+    return 2;
+  }
+  std::vector<std::size_t> sizes;
+  for (int i = 1; i < argc; ++i) sizes.push_back(std::strtoul(argv[i], nullptr, 10));
+  if (sizes.empty()) sizes = {200, 1000, 2000, 10000};
+  std::printf("poolwatch %s, greeting only (IMAP, POP3, LMTP), dry-run; CPU = utime+stime\n",
+              POOLWATCH_VERSION);
+  for (auto hosts : sizes) run_one(hosts);
+  return 0;
+}
