@@ -2,6 +2,7 @@
 // The vocabulary shared by probes, the health state machine, logs and metrics.
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -53,6 +54,9 @@ struct ProbeOutcome {
   // Lines exchanged, for `poolwatch probe`; passwords already masked. A Transcript: the
   // first and last lines of a long dialogue, with the number omitted between them.
   std::vector<std::string> transcript;
+  // Unix time of the earliest notAfter in the chain the backend presented on a finished
+  // TLS handshake (probe/cert_expiry.hpp); none for plain probes and failed handshakes.
+  std::optional<std::int64_t> cert_not_after;
 
   bool ok() const { return failure == FailureClass::none; }
   // False when poolwatch could not run the probe at all (FailureClass::local_resource).
