@@ -44,6 +44,7 @@ std::set<std::string> exported_names() {
   m.pool(pool);
   m.probe_result("10.0.0.1", Protocol::imap, FailureClass::none, 1ms);
   m.backend_state("10.0.0.1", "up");
+  m.cert_expiry("10.0.0.1", 1700000000);
   m.probe_lateness(2ms);
   m.transition("10.0.0.1", "down", "up");
   m.action_sent(director::HostCommand::up, "10.0.0.1", "ok");
