@@ -44,6 +44,10 @@ std::optional<Protocol> protocol_from_string(std::string_view s);
 // than that the backend refused or failed.
 bool is_local_resource_error(int error_number);
 
+// Within this many days of its certificate's expiry a backend is warned about in the log
+// and marked on the status page (docs/alerts.yml's rule uses the same figure).
+inline constexpr std::int64_t kCertExpiryWarnDays = 14;
+
 struct ProbeOutcome {
   FailureClass failure = FailureClass::none;
   std::string reason;  // human text: "connect timeout after 3.0 s"; never a secret
