@@ -90,8 +90,9 @@ TEST(Dashboards, AlertRulesAreWellFormedAndCoverTheMainStories) {
       all_exprs += rule["expr"].as<std::string>() + "\n";
     }
   }
-  for (auto story : {"poolwatch_backend_state", "poolwatch_pool_guard_engaged",
-                     "poolwatch_director_connected", "poolwatch_probe_results_total"})
+  for (auto story :
+       {"poolwatch_backend_state", "poolwatch_pool_guard_engaged", "poolwatch_director_connected",
+        "poolwatch_probe_results_total", "poolwatch_tls_earliest_cert_expiry_seconds"})
     EXPECT_NE(all_exprs.find(story), std::string::npos) << story;
 }
 
