@@ -343,9 +343,12 @@ void PoolWatcher::note_cert_expiry(const CheckId& id, const std::string& address
   if (const auto earliest = cert_expiry_.earliest(address))
     metrics_.cert_expiry(address, *earliest);
   if (!notice) return;
+  // With probe.tls.verify_peer off (the default) an expired certificate still shakes hands.
+  const auto when = notice->days_left < 0 ? fmt::format("expired {} days ago", -notice->days_left)
+                                          : fmt::format("expires in {} days", notice->days_left);
   if (notice->kind == CertExpiryWatch::Notice::Kind::expires_soon)
-    spdlog::warn("backend {}: the TLS certificate of {} expires in {} days ({})", address,
-                 notice->check, notice->days_left, utc_text(notice->not_after));
+    spdlog::warn("backend {}: the TLS certificate of {} {} ({})", address, notice->check, when,
+                 utc_text(notice->not_after));
   else
     spdlog::info("backend {}: TLS certificates renewed; the earliest ({}) expires in {} days ({})",
                  address, notice->check, notice->days_left, utc_text(notice->not_after));
