@@ -117,6 +117,12 @@ std::int64_t unix_now() {
       .count();
 }
 
+std::int64_t days_until(std::int64_t then, std::int64_t now) {
+  constexpr std::int64_t kDay = 86400;
+  const auto left = then - now;
+  return left >= 0 ? left / kDay : -((-left + kDay - 1) / kDay);
+}
+
 std::string exception_message(std::exception_ptr error) {
   if (!error) return {};
   try {

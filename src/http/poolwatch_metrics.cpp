@@ -71,6 +71,10 @@ PoolwatchMetrics::PoolwatchMetrics(MetricsOptions options)
                                      "Health state of each backend, one-hot: 1 for the current "
                                      "state, 0 for the others.",
                                      {"backend", "state"})),
+      cert_expiry_(registry_.gauge("poolwatch_tls_earliest_cert_expiry_seconds",
+                                   "Unix time of the earliest notAfter in the certificate chains "
+                                   "the backend's TLS checks presented.",
+                                   {"backend"})),
       transitions_(registry_.counter("poolwatch_backend_transitions_total",
                                      "Health state transitions by backend and new state.",
                                      {"backend", "to"})),
@@ -284,6 +288,12 @@ void PoolwatchMetrics::ring(std::string_view role, std::size_t listed, std::size
     ring_votes_.set({backend.backend, "up"}, static_cast<double>(backend.votes_up));
     if (!backend.overruled.empty()) ring_overruled_.set({backend.backend, backend.overruled}, 1);
   }
+}
+
+void PoolwatchMetrics::cert_expiry(std::string_view backend, std::int64_t not_after) {
+  auto& series = series_of(backend);
+  if (!series.cert_expiry) series.cert_expiry = &cert_expiry_.series({str(backend)});
+  *series.cert_expiry = static_cast<double>(not_after);
 }
 
 void PoolwatchMetrics::forget_backend(std::string_view backend) {

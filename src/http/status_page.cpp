@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "poolwatch/common/text.hpp"
+#include "poolwatch/probe/probe_outcome.hpp"
 
 namespace poolwatch {
 
@@ -43,7 +44,8 @@ std::string_view state_class(std::string_view word) {
     return "state-ok";
   if (word == "down" || word == "disconnected" || word == "blocking" || word == "D")
     return "state-bad";
-  if (word == "suspect" || word == "rapid" || word == "recovering") return "state-warn";
+  if (word == "suspect" || word == "rapid" || word == "recovering" || word == "expires soon")
+    return "state-warn";
   return "state-other";
 }
 
@@ -90,6 +92,21 @@ std::string checks_cell(const BackendStatusView& b) {
   return html + "</ul>";
 }
 
+// The earliest certificate expiry of the backend's TLS checks, in days, with the words
+// EXPIRES SOON when it is within the log's warning window.
+std::string cert_cell(const BackendStatusView& b, std::int64_t now) {
+  if (!b.cert_expiry_unix) return "-";
+  const auto days = days_until(*b.cert_expiry_unix, now);
+  std::string html;
+  if (days < kCertExpiryWarnDays) {
+    state_badge(html, "expires soon");
+    html += ' ';
+  }
+  const auto text = days < 0 ? fmt::format("cert expired {} days ago", -days)
+                             : fmt::format("cert expires in {} days", days);
+  return html + html_escape(fmt::format("{} ({})", text, utc_text(*b.cert_expiry_unix)));
+}
+
 std::string down_by_cell(const PoolRowView& row, std::int64_t now) {
   if (row.down_by.empty()) return "-";
   std::string html = "<span class=\"down-by\">" + html_escape(row.down_by) + "</span>";
@@ -116,6 +133,7 @@ void pool_row(std::string& out, const PoolRowView& row, std::int64_t now) {
   cell(out, "since", html_escape(age_text(b.since_unix, now)));
   cell(out, "reason", b.reason.empty() ? "-" : html_escape(b.reason), "reason");
   cell(out, "checks", checks_cell(b));
+  cell(out, "certificate", cert_cell(b, now), "certificate");
   cell(out, "down by", down_by_cell(row, now));
   out += "</tr>\n";
 }
@@ -125,7 +143,7 @@ void pool_section(std::string& out, const StatusPageView& v) {
   out +=
       "<thead><tr><th>Backend</th><th>Director</th><th>vhosts</th><th>Users</th>"
       "<th>poolwatch</th><th>Since</th><th>Reason</th><th>Checks (state, latency, "
-      "last reason)</th><th>Down by</th></tr></thead><tbody>\n";
+      "last reason)</th><th>Certificate</th><th>Down by</th></tr></thead><tbody>\n";
   for (const auto& row : v.rows) pool_row(out, row, v.now_unix);
   out += "</tbody></table></div>";
   if (v.rows.empty()) out += "<p>No backend known yet.</p>";

@@ -94,10 +94,15 @@ void StatusJsonWriter::add(std::string& out, const BackendStatusView& b) {
                       {"last_latency_ms", c.last_latency_ms},
                       {"last_reason", c.last_reason}});
   }
-  json backend = {{"address", b.address},           {"state", b.state},
-                  {"last_outcome", b.last_outcome}, {"last_latency_ms", b.last_latency_ms},
-                  {"since_unix", b.since_unix},     {"reason", b.reason},
-                  {"checks", std::move(checks)}};
+  json backend = {
+      {"address", b.address},
+      {"state", b.state},
+      {"last_outcome", b.last_outcome},
+      {"last_latency_ms", b.last_latency_ms},
+      {"since_unix", b.since_unix},
+      {"reason", b.reason},
+      {"checks", std::move(checks)},
+      {"cert_expiry_unix", b.cert_expiry_unix ? json(*b.cert_expiry_unix) : json(nullptr)}};
   if (b.ring) backend["ring"] = backend_ring_json(*b.ring);
   if (!first_) out += ',';
   first_ = false;
@@ -160,6 +165,11 @@ std::optional<std::vector<BackendStatusView>> parse_status_json(std::string_view
         b.checks.push_back(std::move(c));
       }
     }
+    std::int64_t cert_expiry = 0;
+    if (!read_member(item, "cert_expiry_unix", cert_expiry, error, false))
+      return fail("backend: " + error);
+    if (auto it = item.find("cert_expiry_unix"); it != item.end() && !it->is_null())
+      b.cert_expiry_unix = cert_expiry;
     b.ring = read_backend_ring(item, error);
     if (!error.empty()) return fail("backend: ring: " + error);
     backends.push_back(std::move(b));

@@ -164,6 +164,7 @@ awaitable<ProbeOutcome> ProbeRunner::run(ProbeTarget target, std::optional<Accou
   outcome.latency = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - started);
   outcome.transcript = transport.transcript_lines();
+  outcome.cert_not_after = transport.cert_not_after();
   // Its arguments would be made (an address string) on every probe, logged or not.
   if (spdlog::should_log(spdlog::level::debug))
     spdlog::debug("probe {}:{} {}/{}: {}{}{} in {} ms", target.address.to_string(),

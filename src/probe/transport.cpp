@@ -16,6 +16,7 @@
 #include "poolwatch/common/asio_address.hpp"
 #include "poolwatch/common/asio_tokens.hpp"
 #include "poolwatch/common/text.hpp"
+#include "poolwatch/probe/cert_expiry.hpp"
 
 namespace poolwatch {
 
@@ -194,6 +195,7 @@ awaitable<bool> Transport::start_tls() {
     co_return fail(FailureClass::tls_handshake, "TLS handshake failed: " + ec.message());
   }
   tls_.note_handshake(ssl);
+  cert_not_after_ = earliest_cert_expiry(ssl);
   note(fmt::format("TLS established: {}{}", SSL_get_version(ssl),
                    SSL_session_reused(ssl) ? ", session resumed" : ""));
   co_return true;

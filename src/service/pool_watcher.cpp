@@ -298,6 +298,7 @@ asio::awaitable<void> PoolWatcher::check_loop(CheckId id, std::shared_ptr<CheckH
     last_probe_unix_[id.address] = probed_unix;
     const auto result = tracker_.record(id, outcome, std::chrono::steady_clock::now(), probed_unix);
     on_record(id, target.host_name, outcome, result);
+    if (outcome.cert_not_after) note_cert_expiry(id, target.host_name, *outcome.cert_not_after);
   }
 }
 
@@ -334,6 +335,23 @@ void PoolWatcher::report_not_run(const ProbeOutcome& outcome) {
     case NotRunEpisode::Change::none:
       break;
   }
+}
+
+void PoolWatcher::note_cert_expiry(const CheckId& id, const std::string& address,
+                                   std::int64_t not_after) {
+  const auto notice = cert_expiry_.record(address, check_label(id.port), not_after, unix_now());
+  if (const auto earliest = cert_expiry_.earliest(address))
+    metrics_.cert_expiry(address, *earliest);
+  if (!notice) return;
+  // With probe.tls.verify_peer off (the default) an expired certificate still shakes hands.
+  const auto when = notice->days_left < 0 ? fmt::format("expired {} days ago", -notice->days_left)
+                                          : fmt::format("expires in {} days", notice->days_left);
+  if (notice->kind == CertExpiryWatch::Notice::Kind::expires_soon)
+    spdlog::warn("backend {}: the TLS certificate of {} {} ({})", address, notice->check, when,
+                 utc_text(notice->not_after));
+  else
+    spdlog::info("backend {}: TLS certificates renewed; the earliest ({}) expires in {} days ({})",
+                 address, notice->check, notice->days_left, utc_text(notice->not_after));
 }
 
 void PoolWatcher::log_backend_transition(const BackendTransition& t) {

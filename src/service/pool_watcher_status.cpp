@@ -159,6 +159,7 @@ BackendStatusView PoolWatcher::status_view(const BackendStatus& backend) const {
     v.checks.push_back(std::move(cv));
   }
   if (ring_) v.ring = ring_->backend_view(backend.address);
+  v.cert_expiry_unix = cert_expiry_.earliest(v.address);
   return v;
 }
 

@@ -206,11 +206,15 @@ FakeMailServer::FakeMailServer(FakeMailServerOptions options)
   if (!options_.mailbox) options_.mailbox = std::make_shared<FakeMailbox>();
   if (options_.tls != TlsMode::plain) {
     const auto& certs = test_certificates();
-    impl_->tls.use_certificate_chain_file(options_.wrong_certificate ? certs.wrong_cert_file
-                                                                     : certs.server_cert_file);
-    impl_->tls.use_private_key_file(
-        options_.wrong_certificate ? certs.wrong_key_file : certs.server_key_file,
-        asio::ssl::context::pem);
+    const bool wrong = options_.wrong_certificate;
+    const bool soon = options_.short_lived_certificate;
+    impl_->tls.use_certificate_chain_file(wrong  ? certs.wrong_cert_file
+                                          : soon ? certs.soon_cert_file
+                                                 : certs.server_cert_file);
+    impl_->tls.use_private_key_file(wrong  ? certs.wrong_key_file
+                                    : soon ? certs.soon_key_file
+                                           : certs.server_key_file,
+                                    asio::ssl::context::pem);
     static constexpr unsigned char session_context[] = "poolwatch-fake";
     SSL_CTX_set_session_id_context(impl_->tls.native_handle(), session_context,
                                    sizeof session_context - 1);

@@ -81,9 +81,10 @@ struct FakeMailServerOptions {
   FakeBehaviour behaviour = FakeBehaviour::normal;
   // > 0: close the connection instead of sending reply number n (1 = the greeting).
   int close_at_exchange = 0;
-  bool wrong_certificate = false;      // serve the certificate named wrong.example
-  bool sasl_ir = true;                 // IMAP: advertise SASL-IR
-  bool capability_in_greeting = true;  // IMAP: [CAPABILITY ...] in the greeting
+  bool wrong_certificate = false;        // serve the certificate named wrong.example
+  bool short_lived_certificate = false;  // serve one that expires in 10 days (test_certs)
+  bool sasl_ir = true;                   // IMAP: advertise SASL-IR
+  bool capability_in_greeting = true;    // IMAP: [CAPABILITY ...] in the greeting
   std::string user = "probe";
   std::string password = "probepass";
   std::string master_user = "master";

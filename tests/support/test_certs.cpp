@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <memory>
 #include <stdexcept>
@@ -46,13 +47,13 @@ void add_extension(X509* cert, X509* issuer, int nid, const char* value) {
 
 // issuer == nullptr: self-signed CA.
 Cert make_cert(EVP_PKEY* key, const char* common_name, X509* issuer, EVP_PKEY* issuer_key,
-               const char* subject_alt_names, long serial) {
+               const char* subject_alt_names, long serial, std::time_t not_after) {
   Cert cert(X509_new());
   check(cert != nullptr, "X509_new");
   X509_set_version(cert.get(), 2);
   ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), serial);
   X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 30L * 24 * 3600);
+  check(ASN1_TIME_set(X509_getm_notAfter(cert.get()), not_after) != nullptr, "notAfter");
   X509_set_pubkey(cert.get(), key);
   X509_NAME* name = X509_get_subject_name(cert.get());
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
@@ -110,27 +111,40 @@ TestCertificates generate() {
   out.server_key_file = out.dir + "/server.key";
   out.wrong_cert_file = out.dir + "/wrong.pem";
   out.wrong_key_file = out.dir + "/wrong.key";
+  out.soon_cert_file = out.dir + "/soon.pem";
+  out.soon_key_file = out.dir + "/soon.key";
+  const std::time_t now = std::time(nullptr);
+  out.not_after_unix = now + 30L * 24 * 3600;
+  out.soon_not_after_unix = now + 10L * 24 * 3600;
 
   const auto ca_key = make_key();
-  const auto ca = make_cert(ca_key.get(), "poolwatch test CA", nullptr, ca_key.get(), nullptr, 1);
+  const auto ca = make_cert(ca_key.get(), "poolwatch test CA", nullptr, ca_key.get(), nullptr, 1,
+                            out.not_after_unix);
   const auto server_key = make_key();
-  const auto server = make_cert(server_key.get(), "backend1.test", ca.get(), ca_key.get(),
-                                "IP:127.0.0.1,DNS:localhost,DNS:backend1.test", 2);
+  const auto server =
+      make_cert(server_key.get(), "backend1.test", ca.get(), ca_key.get(),
+                "IP:127.0.0.1,DNS:localhost,DNS:backend1.test", 2, out.not_after_unix);
   const auto wrong = make_cert(server_key.get(), "wrong.example", ca.get(), ca_key.get(),
-                               "DNS:wrong.example,IP:127.0.0.2", 3);
+                               "DNS:wrong.example,IP:127.0.0.2", 3, out.not_after_unix);
+  const auto soon = make_cert(server_key.get(), "backend1.test", ca.get(), ca_key.get(),
+                              "IP:127.0.0.1,DNS:localhost,DNS:backend1.test", 4,
+                              static_cast<std::time_t>(out.soon_not_after_unix));
   write_file(out.ca_file, pem_of(ca.get()));
   write_file(out.server_cert_file, pem_of(server.get()));
   write_file(out.server_key_file, pem_of(server_key.get()));
   write_file(out.wrong_cert_file, pem_of(wrong.get()));
   write_file(out.wrong_key_file, pem_of(server_key.get()));
+  write_file(out.soon_cert_file, pem_of(soon.get()));
+  write_file(out.soon_key_file, pem_of(server_key.get()));
   return out;
 }
 
 struct CertificatesOnDisk {
   TestCertificates certs = generate();
   ~CertificatesOnDisk() {
-    for (const auto* file : {&certs.ca_file, &certs.server_cert_file, &certs.server_key_file,
-                             &certs.wrong_cert_file, &certs.wrong_key_file})
+    for (const auto* file :
+         {&certs.ca_file, &certs.server_cert_file, &certs.server_key_file, &certs.wrong_cert_file,
+          &certs.wrong_key_file, &certs.soon_cert_file, &certs.soon_key_file})
       std::remove(file->c_str());
     std::remove(certs.dir.c_str());
   }

@@ -40,6 +40,9 @@ bool iequals(std::string_view a, std::string_view b);  // ASCII case-insensitive
 // Seconds since the epoch by the system clock: the wall-clock time the state file, the
 // event log and /status show. Decisions use an injected clock, never this.
 std::int64_t unix_now();
+// Whole days from `now` to `then` (unix seconds), rounded down also below zero: an hour
+// past `then` is -1, not 0 (a certificate that has just expired does not read "0 days").
+std::int64_t days_until(std::int64_t then, std::int64_t now);
 
 // What an exception caught at a coroutine's spawn site says: its what(), or a fixed
 // text for one that is not a std::exception. Empty for a null pointer.

@@ -6,6 +6,7 @@
 #include <array>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <set>
@@ -45,6 +46,10 @@ class PoolwatchMetrics {
   void probe_result(std::string_view backend, Protocol protocol, FailureClass outcome,
                     std::chrono::duration<double> latency);
   void backend_state(std::string_view backend, std::string_view state);
+  // Unix time of the earliest notAfter over the backend's TLS checks (blackbox_exporter's
+  // probe_ssl_earliest_cert_expiry); set on every TLS probe, so a backend forgotten and
+  // back has it again at its next one.
+  void cert_expiry(std::string_view backend, std::int64_t not_after);
   // How late a probe started after it was due (health_tracker.hpp's lateness()).
   void probe_lateness(std::chrono::duration<double> late);
   void transition(std::string_view backend, std::string_view from, std::string_view to);
@@ -99,6 +104,7 @@ class PoolwatchMetrics {
     std::array<metrics::HistogramFamily::Series*, 3> durations{};  // by Protocol
     std::array<double*, std::size(kStates)> states{};
     std::optional<std::string> state;  // what the state series show
+    double* cert_expiry = nullptr;
   };
   struct StringHash {
     using is_transparent = void;
@@ -117,6 +123,7 @@ class PoolwatchMetrics {
   metrics::HistogramFamily& probe_duration_;
   metrics::HistogramFamily& probe_lateness_;
   metrics::GaugeFamily& backend_state_;
+  metrics::GaugeFamily& cert_expiry_;
   metrics::CounterFamily& transitions_;
   metrics::CounterFamily& actions_;
   metrics::CounterFamily& suppressed_;

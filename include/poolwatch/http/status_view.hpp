@@ -9,6 +9,7 @@
 //                  "checks": [{"name": "imap:143", "state": "up", "consecutive_failures": 0,
 //                              "last_outcome": "ok", "last_latency_ms": 12.5,
 //                              "last_reason": ""}],
+//                  "cert_expiry_unix": 1700000000,      (null before a TLS handshake)
 //                  "ring": {...}}],                     (on a ring only, BackendRingView)
 //    "ring": {"role": "actor", ...}}                     (on a ring only, RingStatusView)
 
@@ -74,6 +75,8 @@ struct BackendStatusView {
   std::string reason;           // why it is in this state; never a secret
   std::vector<CheckStatusView> checks;
   std::optional<BackendRingView> ring;
+  // Unix time of the earliest certificate expiry its TLS checks saw; none without TLS.
+  std::optional<std::int64_t> cert_expiry_unix;
   friend bool operator==(const BackendStatusView&, const BackendStatusView&) = default;
 };
 

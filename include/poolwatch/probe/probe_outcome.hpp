@@ -2,6 +2,7 @@
 // The vocabulary shared by probes, the health state machine, logs and metrics.
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,6 +44,10 @@ std::optional<Protocol> protocol_from_string(std::string_view s);
 // than that the backend refused or failed.
 bool is_local_resource_error(int error_number);
 
+// Within this many days of its certificate's expiry a backend is warned about in the log
+// and marked on the status page (docs/alerts.yml's rule uses the same figure).
+inline constexpr std::int64_t kCertExpiryWarnDays = 14;
+
 struct ProbeOutcome {
   FailureClass failure = FailureClass::none;
   std::string reason;  // human text: "connect timeout after 3.0 s"; never a secret
@@ -53,6 +58,9 @@ struct ProbeOutcome {
   // Lines exchanged, for `poolwatch probe`; passwords already masked. A Transcript: the
   // first and last lines of a long dialogue, with the number omitted between them.
   std::vector<std::string> transcript;
+  // Unix time of the earliest notAfter in the chain the backend presented on a finished
+  // TLS handshake (probe/cert_expiry.hpp); none for plain probes and failed handshakes.
+  std::optional<std::int64_t> cert_not_after;
 
   bool ok() const { return failure == FailureClass::none; }
   // False when poolwatch could not run the probe at all (FailureClass::local_resource).

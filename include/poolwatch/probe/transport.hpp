@@ -11,6 +11,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -66,6 +67,8 @@ class Transport {
   const std::string& step() const { return step_; }
   bool connected() const { return connected_; }
   bool tls_active() const { return tls_stream_.has_value(); }
+  // The earliest notAfter of the backend's chain once a TLS handshake has finished.
+  std::optional<std::int64_t> cert_not_after() const { return cert_not_after_; }
 
   // What the dialogue will send as a secret: scrubbed from every transcript line and
   // failure reason from now on, whatever the backend sends back.
@@ -94,6 +97,7 @@ class Transport {
   std::size_t bytes_read_ = 0;
   std::array<char, 4096> read_buffer_{};
   bool connected_ = false;
+  std::optional<std::int64_t> cert_not_after_;
   FailureClass failure_ = FailureClass::none;
   std::string reason_;
   std::string step_ = "connect";

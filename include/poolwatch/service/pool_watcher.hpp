@@ -30,6 +30,7 @@
 #include "poolwatch/http/status_page.hpp"
 #include "poolwatch/http/status_view.hpp"
 #include "poolwatch/probe/probe_runner.hpp"
+#include "poolwatch/service/cert_expiry_watch.hpp"
 #include "poolwatch/service/event_log.hpp"
 #include "poolwatch/service/not_run_episode.hpp"
 #include "poolwatch/service/passive_link.hpp"
@@ -156,6 +157,8 @@ class PoolWatcher {
                  const RecordResult& r);
   // Logs the start and the end of an episode of probes poolwatch could not run.
   void report_not_run(const ProbeOutcome& outcome);
+  // Exports a TLS probe's certificate expiry and logs when it comes within two weeks.
+  void note_cert_expiry(const CheckId& id, const std::string& address, std::int64_t not_after);
   void log_backend_transition(const BackendTransition& t);
   void wake_scan();
 
@@ -200,6 +203,7 @@ class PoolWatcher {
   std::map<IpAddress, std::int64_t> last_probe_unix_;  // the latest probe of any port
   EventLog events_;
   NotRunEpisode not_run_;
+  CertExpiryWatch cert_expiry_;
   boost::asio::steady_timer scan_wake_;
   boost::asio::steady_timer stop_timer_;
   WaitGroup loops_;

@@ -8,6 +8,7 @@
 
 #include "poolwatch/probe/probe_runner.hpp"
 #include "support/fake_mail_server.hpp"
+#include "support/test_certs.hpp"
 
 using namespace poolwatch;
 using namespace poolwatch::testing;
@@ -197,4 +198,20 @@ TEST(ProbeImap, ImplicitTls) {
   const auto outcome = probe_server(server);
   EXPECT_TRUE(outcome.ok()) << outcome.reason;
   EXPECT_EQ(server.tls_handshakes(), 1u);
+}
+
+// A TLS probe carries the earliest notAfter of the chain the backend presented (issue 16:
+// the certificate expiry exported per backend); a plain one carries none.
+TEST(ProbeImap, TlsOutcomeCarriesTheCertificateExpiry) {
+  auto options = fake_options(Protocol::imap, FakeBehaviour::normal, TlsMode::implicit);
+  options.short_lived_certificate = true;
+  FakeMailServer soon(options);
+  const auto outcome = probe_server(soon);
+  ASSERT_TRUE(outcome.ok()) << outcome.reason;
+  EXPECT_EQ(outcome.cert_not_after, test_certificates().soon_not_after_unix);
+
+  FakeMailServer usual(fake_options(Protocol::imap, FakeBehaviour::normal, TlsMode::starttls));
+  EXPECT_EQ(probe_server(usual).cert_not_after, test_certificates().not_after_unix);
+  FakeMailServer plain(fake_options(Protocol::imap, FakeBehaviour::normal));
+  EXPECT_EQ(probe_server(plain).cert_not_after, std::nullopt);
 }

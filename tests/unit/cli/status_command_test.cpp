@@ -16,6 +16,7 @@ std::vector<BackendStatusView> sample() {
   up.last_latency_ms = 12.5;
   up.since_unix = 1700000000;
   up.checks = {{"imap:143", "up", 0, "ok", 12.5, ""}, {"pop3:110", "up", 0, "ok", 3.25, ""}};
+  up.cert_expiry_unix = 1700000000 + 10 * 86400;
   BackendStatusView down;
   down.address = "10.0.0.2";
   down.state = "down";
@@ -33,6 +34,9 @@ TEST(StatusJson, RoundTrips) {
   ASSERT_TRUE(parsed) << error;
   EXPECT_EQ(*parsed, backends);
   EXPECT_EQ(parse_status_json(to_json({})), std::vector<BackendStatusView>{});
+  // A backend without TLS says so with null, not by leaving the field out.
+  EXPECT_NE(to_json(backends).find(R"("cert_expiry_unix":1700864000)"), std::string::npos);
+  EXPECT_NE(to_json(backends).find(R"("cert_expiry_unix":null)"), std::string::npos);
 }
 
 RingStatusView ring_sample() {
@@ -108,7 +112,8 @@ TEST(StatusJson, RejectsDocumentsOffTheSchema) {
                    R"({"backends":[{"address":"a","state":"up","since_unix":"x"}]})",
                    R"({"backends":[{"address":"a","state":"up","checks":{}}]})",
                    R"({"backends":[{"address":"a","state":"up","checks":[{"name":"x"}]}]})",
-                   R"({"backends":[{"address":"a","state":"up","last_latency_ms":"1"}]})"}) {
+                   R"({"backends":[{"address":"a","state":"up","last_latency_ms":"1"}]})",
+                   R"({"backends":[{"address":"a","state":"up","cert_expiry_unix":"1"}]})"}) {
     std::string error;
     EXPECT_FALSE(parse_status_json(bad, &error)) << bad;
     EXPECT_FALSE(error.empty()) << bad;

@@ -44,6 +44,7 @@ std::set<std::string> exported_names() {
   m.pool(pool);
   m.probe_result("10.0.0.1", Protocol::imap, FailureClass::none, 1ms);
   m.backend_state("10.0.0.1", "up");
+  m.cert_expiry("10.0.0.1", 1700000000);
   m.probe_lateness(2ms);
   m.transition("10.0.0.1", "down", "up");
   m.action_sent(director::HostCommand::up, "10.0.0.1", "ok");
@@ -89,8 +90,9 @@ TEST(Dashboards, AlertRulesAreWellFormedAndCoverTheMainStories) {
       all_exprs += rule["expr"].as<std::string>() + "\n";
     }
   }
-  for (auto story : {"poolwatch_backend_state", "poolwatch_pool_guard_engaged",
-                     "poolwatch_director_connected", "poolwatch_probe_results_total"})
+  for (auto story :
+       {"poolwatch_backend_state", "poolwatch_pool_guard_engaged", "poolwatch_director_connected",
+        "poolwatch_probe_results_total", "poolwatch_tls_earliest_cert_expiry_seconds"})
     EXPECT_NE(all_exprs.find(story), std::string::npos) << story;
 }
 

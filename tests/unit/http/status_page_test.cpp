@@ -165,5 +165,19 @@ TEST(StatusPage, AgesAndTimes) {
   EXPECT_EQ(utc_text(0), "-");
 }
 
+// The earliest certificate expiry shows in days; within the log's two weeks it is marked in
+// words, not by colour alone; a backend without TLS shows none.
+TEST(StatusPage, ShowsCertificateExpiryAndMarksTheSoonOnes) {
+  auto v = a_pool();
+  v.rows[0].backend.cert_expiry_unix = kNow + 40 * 86400 + 60;
+  v.rows[1].backend.cert_expiry_unix = kNow + 10 * 86400 + 60;
+  const auto html = render_status_page(v);
+  EXPECT_NE(html.find("cert expires in 40 days (2023-12-24 22:14:20 UTC)"), std::string::npos);
+  EXPECT_NE(html.find("cert expires in 10 days (2023-11-24 22:14:20 UTC)"), std::string::npos);
+  EXPECT_EQ(occurrences(html, ">EXPIRES SOON</span>"), 1u);
+  EXPECT_EQ(occurrences(html, "<th>Certificate</th>"), 1u);
+  EXPECT_EQ(occurrences(html, "cert expire"), 2u);  // the third backend has no TLS check
+}
+
 }  // namespace status_page_test
 }  // namespace poolwatch
