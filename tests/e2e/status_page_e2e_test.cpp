@@ -52,17 +52,7 @@ std::pair<int, std::string> chromium(const std::string& profile, const std::stri
 
 // "up", "down" or "" for one host in `doveadm director status`.
 std::string director_state(const DovecotLab& lab, const std::string& address) {
-  std::istringstream lines(lab.director_status());
-  std::string line;
-  while (std::getline(lines, line)) {
-    std::istringstream words(line);
-    std::string first, word;
-    words >> first;
-    if (first != address) continue;
-    while (words >> word)
-      if (word == "up" || word == "down") return word;
-  }
-  return "";
+  return poolwatch::test::parse_director_status(lab.director_status())[address];
 }
 
 // The table row of one backend in the DOM, from its <tr> to its </tr>.
