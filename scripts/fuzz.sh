@@ -7,10 +7,14 @@
 #   scripts/fuzz.sh long [RUNS] [NAME...]  builds, then runs each harness for RUNS executions
 #                                        (default 10000000), one after the other, and prints
 #                                        execs, exec/s, coverage (cov, ft) and findings
+#   scripts/fuzz.sh ledger [NAME...]     every long run's figures so far and each harness's
+#                                        total executions without a finding
 #   scripts/fuzz.sh smoke-one BINARY CORPUS FINDINGS   one smoke run (ctest's fuzz.NAME)
 # Each run works on a copy of the checked-in seeds (tests/fuzz/corpus/NAME), which it
 # never changes; what a long run adds is kept in build-fuzz/corpus/NAME for the next one.
 # Findings (crash-*, leak-*, timeout-*, oom-* inputs) go to build-fuzz/findings/NAME/.
+# Each long run appends a line to build-fuzz/findings/NAME.ledger, also when it is stopped
+# early (libFuzzer prints its figures on SIGINT/SIGTERM), so runs spread over days add up.
 # Environment: FUZZ_BUILD_DIR (build-fuzz), JOBS (2), SMOKE_RUNS (20000), SMOKE_SECONDS (4),
 # LONG_SECONDS (0: no limit, else each long run stops after that many seconds).
 set -euo pipefail
@@ -98,18 +102,42 @@ long() {
     mkdir -p "$kept" "$BUILD_DIR/findings/$name"
     status=0
     # The corpus of earlier long runs is where this one starts and adds to.
+    # Killed from outside: count what the run did, then stop.
+    trap 'record "$name" "$log" interrupted; exit 143' TERM INT
     run "$BUILD_DIR/tests/fuzz/$name" "tests/fuzz/corpus/$name" "$BUILD_DIR/findings/$name" \
       "$log" "$kept" -runs="$runs" -max_total_time="$LONG_SECONDS" || status=$?
+    trap - TERM INT
     local finding=none
     if [ "$status" -ne 0 ]; then
       finding=$(ls -t "$BUILD_DIR/findings/$name" | head -n 1)
-      finding="exit $status: ${finding:-see $log}"
+      finding="exit-$status:${finding:-see-$log}"
       failures=$((failures + 1))
     fi
+    record "$name" "$log" "$finding"
     # shellcheck disable=SC2046
     printf '%-20s %12s %9s %6s %7s  %s\n' "$name" $(figures "$log") "$finding"
   done
   [ "$failures" -eq 0 ] || exit 1
+}
+
+# A line per long run: "DATE COMMIT execs exec/s cov ft finding". Written by a trap too, so
+# a run that is killed (to free the machine for a test run) still counts what it did.
+record() {
+  local name=$1 log=$2 finding=$3
+  echo "$(date -u +%FT%TZ) $(git rev-parse --short HEAD 2>/dev/null || echo -) $(figures "$log") $finding" \
+    >>"$BUILD_DIR/findings/$name.ledger"
+}
+
+ledger() {
+  local name total
+  printf '%-20s %5s %12s  %s\n' harness runs execs findings
+  for name in $(harnesses "$@"); do
+    local file="$BUILD_DIR/findings/$name.ledger"
+    [ -f "$file" ] || { printf '%-20s %5s %12s  %s\n' "$name" 0 0 -; continue; }
+    total=$(awk '$3 ~ /^[0-9]+$/ {s += $3} END {print s + 0}' "$file")
+    printf '%-20s %5s %12s  %s\n' "$name" "$(wc -l <"$file")" "$total" \
+      "$(awk '$7 != "none" && $7 != "interrupted" {n++} END {print (n ? n " run(s) with a finding" : "none")}' "$file")"
+  done
 }
 
 mode=${1:-build}
@@ -119,5 +147,6 @@ build) build ;;
 smoke) build && smoke "$@" ;;
 long) build && long "$@" ;;
 smoke-one) smoke_one "$@" ;;
-*) echo "usage: $0 [build | smoke [NAME...] | long [RUNS] [NAME...]]" >&2; exit 2 ;;
+ledger) ledger "$@" ;;
+*) echo "usage: $0 [build | smoke [NAME...] | long [RUNS] [NAME...] | ledger [NAME...]]" >&2; exit 2 ;;
 esac
