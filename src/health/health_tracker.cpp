@@ -459,6 +459,12 @@ CheckState HealthTracker::state_of(const Backend& backend) {
   return worst;
 }
 
+std::array<std::size_t, 5> HealthTracker::state_counts() const {
+  std::array<std::size_t, 5> counts{};
+  for (const auto& entry : backends_) ++counts[static_cast<std::size_t>(state_of(entry.second))];
+  return counts;
+}
+
 std::vector<BackendStatus> HealthTracker::status() const {
   return status(nullptr, backends_.size());
 }

@@ -219,13 +219,12 @@ bool PoolWatcher::held_by_poolwatch(const IpAddress& address) const {
 }
 
 std::string PoolWatcher::status_summary() const {
-  std::size_t down = 0, suspect = 0;
-  for (const auto& backend : tracker_.status()) {
-    if (backend.state == CheckState::down)
-      ++down;
-    else if (backend.state == CheckState::suspect || backend.state == CheckState::rapid)
-      ++suspect;
-  }
+  const auto counts = tracker_.state_counts();
+  const auto count = [&counts](CheckState state) {
+    return counts[static_cast<std::size_t>(state)];
+  };
+  const std::size_t down = count(CheckState::down);
+  const std::size_t suspect = count(CheckState::suspect) + count(CheckState::rapid);
   const auto held = ring_ ? ring_->owned_hosts().size() : planner_.owned().size();
   return fmt::format("{} backends, {} down, {} suspect, {} held down by poolwatch{}{}",
                      pool_.hosts.size(), down, suspect, held,

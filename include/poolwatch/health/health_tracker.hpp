@@ -4,6 +4,7 @@
 // when to probe and with which timeout, runs the probe, and reports the outcome here
 // together with the current time. Nothing in here sleeps, reads a clock or logs.
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -220,6 +221,9 @@ class HealthTracker {
   // most severe state of its current checks: pending < up < suspect < rapid < down.
   // nullopt for a backend that is not tracked.
   std::optional<CheckState> backend_state(const IpAddress& address) const;
+  // How many backends are in each backend_state(), indexed by CheckState: a walk of
+  // every backend that copies nothing (the summary line is made every second).
+  std::array<std::size_t, 5> state_counts() const;
 
  private:
   struct Backend {

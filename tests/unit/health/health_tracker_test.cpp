@@ -216,6 +216,25 @@ TEST_F(HealthAggregate, BackendStateIsTheMostSevereCheckState) {
   EXPECT_EQ(tracker_.status().at(0).state, CheckState::down);
 }
 
+// The counts behind the sd_notify summary agree with backend_state() of every backend.
+TEST_F(HealthAggregate, StateCountsCountEachBackendByItsOneWord) {
+  tracker_.sync({kA, kB}, {kImap, kPop3}, {}, now_, kUnix);
+  const auto at = [this](CheckState state) {
+    return tracker_.state_counts()[static_cast<std::size_t>(state)];
+  };
+  EXPECT_EQ(at(CheckState::pending), 2u);
+  run({kA, kImap}, {});
+  run({kA, kPop3}, failed());
+  EXPECT_EQ(at(CheckState::suspect), 1u);
+  EXPECT_EQ(at(CheckState::pending), 1u);
+  fail_until_down({kA, kPop3});
+  run({kB, kImap}, {});
+  run({kB, kPop3}, {});
+  EXPECT_EQ(at(CheckState::down), 1u);
+  EXPECT_EQ(at(CheckState::up), 1u);
+  EXPECT_EQ(at(CheckState::suspect) + at(CheckState::rapid) + at(CheckState::pending), 0u);
+}
+
 // A check on its way back does not make a backend that is still down look better.
 TEST_F(HealthAggregate, BackendStateStaysDownWhileTheVerdictIs) {
   tracker_.sync({kA}, {kImap, kPop3}, {}, now_, kUnix);
