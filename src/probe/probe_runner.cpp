@@ -105,7 +105,11 @@ awaitable<void> ProbeRunner::dialogue(Transport& transport, const ProbeTarget& t
     const std::string lmtp_recipient =
         lmtp_to_.empty() ? std::string() : lmtp_to_.expand(target.address, target.host_name);
     const auto now = unix_now();
-    const auto marker = deep_check::make_marker(now, static_cast<std::uint32_t>(marker_random_()));
+    // Only a deep check sends the marker; made on every probe it would cost a format.
+    const bool deep = config_.imap_append_expunge || config_.lmtp_deliver;
+    const auto marker =
+        deep ? deep_check::make_marker(now, static_cast<std::uint32_t>(marker_random_()))
+             : std::string();
     const detail::DialogueParams params{
         config_, account, target.port.tls, local_name_, lmtp_recipient, marker, now};
     switch (target.port.protocol) {

@@ -85,8 +85,13 @@ void Transport::override_failure(FailureClass failure, std::string reason) {
   reason_ = secrets_.scrub(reason);
 }
 
+void Transport::record(std::string line) {
+  if (!transcript_) transcript_.emplace();
+  transcript_->add(std::move(line));
+}
+
 void Transport::note(std::string text) {
-  if (keep_transcript_) transcript_.add("-- " + secrets_.scrub(text));
+  if (keep_transcript_) record("-- " + secrets_.scrub(text));
 }
 
 bool Transport::fail_io(const boost::system::error_code& ec) {
@@ -151,8 +156,6 @@ awaitable<bool> Transport::connect() {
         fmt::format("could not connect: {} (a limit of this host, not the backend)", ec.message()));
   if (ec) co_return fail(FailureClass::connect_refused, "connect failed: " + ec.message());
   connected_ = true;
-  boost::system::error_code ignored;
-  socket_.set_option(tcp::no_delay(true), ignored);
   co_return true;
 }
 
@@ -194,6 +197,8 @@ awaitable<bool> Transport::start_tls() {
       co_return fail(FailureClass::tls_handshake, "connection closed during the TLS handshake");
     co_return fail(FailureClass::tls_handshake, "TLS handshake failed: " + ec.message());
   }
+  // The next write may follow the handshake's last flight before anything is read.
+  disable_nagle();
   tls_.note_handshake(ssl);
   cert_not_after_ = earliest_cert_expiry(ssl);
   note(fmt::format("TLS established: {}{}", SSL_get_version(ssl),
@@ -206,7 +211,8 @@ awaitable<std::optional<std::string>> Transport::read_line() {
   for (;;) {
     if (auto line = lines_.next_line()) {
       // Scrubbed before the cut, which could split a secret.
-      if (keep_transcript_) transcript_.add("S: " + printable_excerpt(secrets_.scrub(*line), 1000));
+      if (keep_transcript_) record("S: " + printable_excerpt(secrets_.scrub(*line), 1000));
+      wrote_last_ = false;
       co_return line;
     }
     if (bytes_read_ >= limits_.max_bytes) {
@@ -244,7 +250,9 @@ awaitable<bool> Transport::write_line(std::string_view line) {
 
 awaitable<bool> Transport::write_line(std::string_view line, std::string_view shown) {
   if (failed()) co_return false;
-  if (keep_transcript_) transcript_.add("C: " + secrets_.scrub(shown));
+  if (keep_transcript_) record("C: " + secrets_.scrub(shown));
+  if (wrote_last_) disable_nagle();
+  wrote_last_ = true;
   std::string wire;
   wire.reserve(line.size() + 2);
   wire.append(line).append("\r\n");
@@ -258,6 +266,19 @@ awaitable<bool> Transport::write_line(std::string_view line, std::string_view sh
   co_return true;
 }
 
+// Nagle holds a small segment back only while earlier data is unacknowledged: after a
+// reply has been read, everything sent before it is acknowledged. A probe mostly sends
+// one command and reads its reply, so TCP_NODELAY is set only when it writes twice in a
+// row (a deep check's message and its end) or after a TLS handshake, where the delayed
+// ACK would otherwise cost up to 40 ms; other probes save the syscall.
+void Transport::disable_nagle() {
+  if (nagle_off_) return;
+  nagle_off_ = true;
+  boost::system::error_code ignored;
+  auto& socket = tls_stream_ ? tls_stream_->next_layer() : socket_;
+  socket.set_option(tcp::no_delay(true), ignored);
+}
+
 void Transport::close() {
   boost::system::error_code ignored;
   // OpenSSL invalidates the session of a connection freed without a shutdown; the
@@ -265,8 +286,8 @@ void Transport::close() {
   if (tls_stream_ && failure_ != FailureClass::tls_handshake &&
       failure_ != FailureClass::tls_verify)
     SSL_set_shutdown(tls_stream_->native_handle(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+  // close() alone ends the connection as shutdown() would: the dialogue is over.
   auto& socket = tls_stream_ ? tls_stream_->next_layer() : socket_;
-  socket.shutdown(tcp::socket::shutdown_both, ignored);
   socket.close(ignored);
 }
 

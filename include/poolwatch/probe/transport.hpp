@@ -74,7 +74,9 @@ class Transport {
   // failure reason from now on, whatever the backend sends back.
   void set_secrets(SecretScrubber secrets) { secrets_ = std::move(secrets); }
   void note(std::string text);  // a transcript line that is neither sent nor received
-  std::vector<std::string> transcript_lines() const { return transcript_.lines(); }
+  std::vector<std::string> transcript_lines() const {
+    return transcript_ ? transcript_->lines() : std::vector<std::string>{};
+  }
   // Off: no transcript is kept (each line costs a scrub, an excerpt and allocations);
   // the reason of a failure is made all the same.
   void keep_transcript(bool on) { keep_transcript_ = on; }
@@ -83,6 +85,8 @@ class Transport {
   boost::asio::awaitable<std::optional<std::string>> tls_verify_name();
   bool fail_io(const boost::system::error_code& ec);
   bool bind_source();
+  void record(std::string line);  // to the transcript, when one is kept
+  void disable_nagle();
 
   boost::asio::any_io_executor executor_;
   TlsContextCache& tls_;
@@ -97,12 +101,15 @@ class Transport {
   std::size_t bytes_read_ = 0;
   std::array<char, 4096> read_buffer_{};
   bool connected_ = false;
+  bool wrote_last_ = false;  // no line read since the last write
+  bool nagle_off_ = false;
   std::optional<std::int64_t> cert_not_after_;
   FailureClass failure_ = FailureClass::none;
   std::string reason_;
   std::string step_ = "connect";
   SecretScrubber secrets_;
-  Transcript transcript_;
+  // Made at its first line: an empty one allocates (its deque), and the daemon keeps none.
+  std::optional<Transcript> transcript_;
   bool keep_transcript_ = true;
 };
 
