@@ -29,8 +29,8 @@ namespace poolwatch::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-// A line longer than this from either side ends the connection: every buffer is capped.
-constexpr std::size_t kMaxBuffered = 4096;
+
+}  // namespace
 
 sockaddr_in socket_address(const std::string& address, std::uint16_t port) {
   sockaddr_in sa{};
@@ -46,7 +46,17 @@ void send_all(int fd, std::string_view text) {
   if (!text.empty()) (void)::send(fd, text.data(), text.size(), MSG_NOSIGNAL);
 }
 
-}  // namespace
+int listen_socket(const std::string& address, std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const int on = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  const auto sa = socket_address(address, port);
+  if (fd < 0 || ::bind(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0 ||
+      ::listen(fd, 256) != 0)
+    throw std::runtime_error(
+        fmt::format("listen on {}:{}: {}", address, port, std::strerror(errno)));
+  return fd;
+}
 
 std::string backend_address(std::size_t i) {
   const auto n = static_cast<unsigned>(i + 1);
@@ -73,14 +83,7 @@ struct GreetingBackends::Impl {
   }
 
   void listen_on(const std::string& address, std::uint16_t port, int which) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    const int on = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-    const auto sa = socket_address(address, port);
-    if (fd < 0 || ::bind(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0 ||
-        ::listen(fd, 256) != 0)
-      throw std::runtime_error(
-          fmt::format("listen on {}:{}: {}", address, port, std::strerror(errno)));
+    const int fd = listen_socket(address, port);
     grow_to(fd);
     listener_port[static_cast<std::size_t>(fd)] = which;
     epoll_event ev{};
@@ -138,7 +141,7 @@ namespace {
 // A child's life: listen on its hosts' ports, serve until the parent closes the pipe.
 [[noreturn]] void serve_hosts(std::size_t first, std::size_t last,
                               const std::vector<BackendPort>& ports, int stop_fd,
-                              std::atomic<std::size_t>& accepted) {
+                              ChildCounters& counters) {
   GreetingBackends::Impl impl;
   impl.epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
   for (const auto& port : ports) impl.options.push_back(testing::fake_options(port.protocol));
@@ -162,7 +165,7 @@ namespace {
       const int fd = events[i].data.fd;
       if (fd == stop_fd) ::_exit(0);
       if (impl.listener_port[static_cast<std::size_t>(fd)] >= 0)
-        impl.accept_all(fd, accepted);
+        impl.accept_all(fd, counters.accepted);
       else if (impl.connections[static_cast<std::size_t>(fd)])
         impl.serve_connection(fd);
     }
@@ -171,24 +174,28 @@ namespace {
 
 }  // namespace
 
-GreetingBackends::GreetingBackends(std::size_t hosts, const std::vector<BackendPort>& ports) {
+GreetingBackends::GreetingBackends(std::size_t hosts, const std::vector<BackendPort>& ports)
+    : GreetingBackends(hosts, ports, &serve_hosts) {}
+
+GreetingBackends::GreetingBackends(std::size_t hosts, const std::vector<BackendPort>& ports,
+                                   const ServeHosts& serve) {
   const std::size_t processes = (hosts + kHostsPerProcess - 1) / kHostsPerProcess;
-  void* shared =
-      ::mmap(nullptr, sizeof(std::atomic<std::size_t>) * std::max<std::size_t>(processes, 1),
-             PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  void* shared = ::mmap(nullptr, sizeof(ChildCounters) * std::max<std::size_t>(processes, 1),
+                        PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (shared == MAP_FAILED) throw std::runtime_error("mmap failed");
-  accepted_ = static_cast<std::atomic<std::size_t>*>(shared);
+  counters_ = static_cast<ChildCounters*>(shared);
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
   stop_pipe_ = pipe_fds[1];
   for (std::size_t c = 0; c < processes; ++c) {
-    new (&accepted_[c]) std::atomic<std::size_t>(0);
+    new (&counters_[c]) ChildCounters();
     const pid_t pid = ::fork();
     if (pid < 0) throw std::runtime_error("fork failed");
     if (pid == 0) {
       ::close(pipe_fds[1]);
-      serve_hosts(c * kHostsPerProcess, std::min(hosts, (c + 1) * kHostsPerProcess), ports,
-                  pipe_fds[0], accepted_[c]);
+      serve(c * kHostsPerProcess, std::min(hosts, (c + 1) * kHostsPerProcess), ports, pipe_fds[0],
+            counters_[c]);
+      ::_exit(1);  // serve never returns
     }
     children_.push_back(pid);
   }
@@ -211,17 +218,21 @@ GreetingBackends::~GreetingBackends() {
 
 std::size_t GreetingBackends::accepted() const {
   std::size_t total = 0;
-  for (std::size_t c = 0; c < children_.size(); ++c) total += accepted_[c];
+  for (std::size_t c = 0; c < children_.size(); ++c) total += counters_[c].accepted;
   return total;
 }
 
-namespace {
+std::size_t GreetingBackends::handshakes() const {
+  std::size_t total = 0;
+  for (std::size_t c = 0; c < children_.size(); ++c) total += counters_[c].handshakes;
+  return total;
+}
 
-// One exchange of a floor probe: what to send, then the prefix of the reply's last line.
-struct Step {
-  std::string_view send;
-  std::string_view last_line;
-};
+std::size_t GreetingBackends::resumed() const {
+  std::size_t total = 0;
+  for (std::size_t c = 0; c < children_.size(); ++c) total += counters_[c].resumed;
+  return total;
+}
 
 std::vector<Step> script_for(Protocol protocol, bool greeting_only) {
   std::vector<Step> steps;
@@ -240,21 +251,30 @@ std::vector<Step> script_for(Protocol protocol, bool greeting_only) {
   return steps;
 }
 
+namespace {
+
 struct FloorProbe {
   const std::vector<Step>* script = nullptr;
   std::size_t step = 0;
   std::string in;
 };
 
-struct Floor {
+struct Floor final : PacedFloor {
   int epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
+  std::vector<sockaddr_in> targets;                 // every address x port
+  std::vector<const std::vector<Step>*> scripts;    // by target
   std::vector<std::unique_ptr<FloorProbe>> probes;  // by fd
-  std::size_t in_flight = 0;
+  std::size_t running = 0;
   FloorFigures figures;
 
-  ~Floor() { ::close(epoll_fd); }
+  ~Floor() override { ::close(epoll_fd); }
 
-  void start(const sockaddr_in& target, const std::vector<Step>& script) {
+  void start(std::size_t i) override {
+    start_probe(targets[i % targets.size()], *scripts[i % targets.size()]);
+  }
+  std::size_t in_flight() const override { return running; }
+
+  void start_probe(const sockaddr_in& target, const std::vector<Step>& script) {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0 || (::connect(fd, reinterpret_cast<const sockaddr*>(&target), sizeof target) != 0 &&
                    errno != EINPROGRESS)) {
@@ -264,7 +284,7 @@ struct Floor {
     }
     if (static_cast<std::size_t>(fd) >= probes.size()) probes.resize(fd + 1);
     probes[fd] = std::make_unique<FloorProbe>(FloorProbe{&script, 0, {}});
-    ++in_flight;
+    ++running;
     // The greeting comes once the connect is made: readable is the only event needed.
     epoll_event ev{};
     ev.events = EPOLLIN;
@@ -275,7 +295,7 @@ struct Floor {
   void finish(int fd, bool ok) {
     ::close(fd);
     probes[fd].reset();
-    --in_flight;
+    --running;
     ++(ok ? figures.done : figures.failed);
   }
 
@@ -300,7 +320,7 @@ struct Floor {
     if (probe.in.size() > kMaxBuffered) finish(fd, false);
   }
 
-  void poll(int timeout_ms) {
+  void poll(int timeout_ms) override {
     epoll_event events[256];
     const int n = ::epoll_wait(epoll_fd, events, 256, timeout_ms);
     for (int i = 0; i < n; ++i)
@@ -312,16 +332,19 @@ struct Floor {
 
 FloorFigures run_floor(std::size_t hosts, const std::vector<BackendPort>& ports, double rate,
                        double seconds, bool greeting_only) {
-  std::vector<sockaddr_in> targets;
-  std::vector<const std::vector<Step>*> scripts;
   std::vector<std::vector<Step>> by_port;
   for (const auto& port : ports) by_port.push_back(script_for(port.protocol, greeting_only));
+  Floor floor;
   for (std::size_t h = 0; h < hosts; ++h)
     for (std::size_t p = 0; p < ports.size(); ++p) {
-      targets.push_back(socket_address(backend_address(h), ports[p].port));
-      scripts.push_back(&by_port[p]);
+      floor.targets.push_back(socket_address(backend_address(h), ports[p].port));
+      floor.scripts.push_back(&by_port[p]);
     }
-  Floor floor;
+  run_paced(floor, rate, seconds, floor.figures);
+  return floor.figures;
+}
+
+void run_paced(PacedFloor& floor, double rate, double seconds, FloorFigures& figures) {
   const double cpu0 = thread_cpu_seconds();
   const auto t0 = Clock::now();
   const auto total = static_cast<std::size_t>(rate * seconds);
@@ -331,15 +354,14 @@ FloorFigures run_floor(std::size_t hosts, const std::vector<BackendPort>& ports,
     // Every probe due by now starts; the loop then sleeps in epoll until the next is due,
     // a millisecond at least, as a timer-driven daemon would.
     for (; started < total && static_cast<double>(started) <= elapsed * rate; ++started)
-      floor.start(targets[started % targets.size()], *scripts[started % targets.size()]);
+      floor.start(started);
     const double next_due = static_cast<double>(started) / rate - elapsed;
     floor.poll(std::max(1, static_cast<int>(std::ceil(next_due * 1000))));
   }
   const auto drain_until = Clock::now() + std::chrono::seconds(5);
-  while (floor.in_flight > 0 && Clock::now() < drain_until) floor.poll(10);
-  floor.figures.cpu_seconds = thread_cpu_seconds() - cpu0;
-  floor.figures.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  return floor.figures;
+  while (floor.in_flight() > 0 && Clock::now() < drain_until) floor.poll(10);
+  figures.cpu_seconds = thread_cpu_seconds() - cpu0;
+  figures.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
 double thread_cpu_seconds() {

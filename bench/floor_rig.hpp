@@ -3,13 +3,16 @@
 // addresses from one epoll thread, the floor client (the same connects and dialogues
 // from one thread with epoll and nothing else), and the figures read from /proc.
 
+#include <netinet/in.h>
 #include <sys/types.h>
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "poolwatch/config/config.hpp"
@@ -19,10 +22,30 @@ namespace poolwatch::bench {
 // 127.64.0.1 upwards, as pool_scale counts them: loopback, away from the tests' 127.0.x.
 std::string backend_address(std::size_t i);
 
+// A line longer than this from either side ends the connection: every buffer is capped.
+constexpr std::size_t kMaxBuffered = 4096;
+
+// address:port as connect() and bind() take it; throws std::runtime_error when the
+// address is not IPv4.
+sockaddr_in socket_address(const std::string& address, std::uint16_t port);
+
 struct BackendPort {
   Protocol protocol;
   std::uint16_t port;
 };
+
+// What the fake backends' child processes count, in memory shared with the parent.
+struct ChildCounters {
+  std::atomic<std::size_t> accepted{0};    // connections: one per probe, whoever made it
+  std::atomic<std::size_t> handshakes{0};  // TLS handshakes finished
+  std::atomic<std::size_t> resumed{0};     // of which resumed a session
+};
+
+// A child's life: listen on hosts [first, last) x ports, serve until stop_fd is readable
+// (the parent closed the pipe), then exit; never returns.
+using ServeHosts =
+    std::function<void(std::size_t first, std::size_t last, const std::vector<BackendPort>& ports,
+                       int stop_fd, ChildCounters& counters)>;
 
 // A listener on every address x port, answering as Dovecot does (the tests'
 // FakeResponder), so that poolwatch and the floor talk to the same fake. The listeners
@@ -32,26 +55,40 @@ struct BackendPort {
 class GreetingBackends {
  public:
   static constexpr std::size_t kHostsPerProcess = 4000;
+  // Plain text listeners.
   GreetingBackends(std::size_t hosts, const std::vector<BackendPort>& ports);
+  // Listeners served by `serve` (tls_floor_rig.hpp's implicit TLS ones).
+  GreetingBackends(std::size_t hosts, const std::vector<BackendPort>& ports,
+                   const ServeHosts& serve);
   ~GreetingBackends();
   GreetingBackends(const GreetingBackends&) = delete;
   GreetingBackends& operator=(const GreetingBackends&) = delete;
 
   // Connections accepted so far: one per probe, whoever made it.
   std::size_t accepted() const;
+  // TLS handshakes the backends finished so far, and of those the ones that resumed.
+  std::size_t handshakes() const;
+  std::size_t resumed() const;
 
   struct Impl;
 
  private:
   std::vector<pid_t> children_;
-  int stop_pipe_ = -1;  // the write end: its close tells the children to exit
-  std::atomic<std::size_t>* accepted_ = nullptr;  // one counter per child, shared memory
+  int stop_pipe_ = -1;                 // the write end: its close tells the children to exit
+  ChildCounters* counters_ = nullptr;  // one per child, shared memory
 };
+
+// A nonblocking listening socket on address:port, in no epoll set yet; throws
+// std::runtime_error when it cannot be made.
+int listen_socket(const std::string& address, std::uint16_t port);
+// One short reply to a fresh socket (fits its buffer), without SIGPIPE.
+void send_all(int fd, std::string_view text);
 
 struct FloorFigures {
   std::size_t done = 0;
   std::size_t failed = 0;
-  double cpu_seconds = 0;  // utime+stime of the thread that ran the floor
+  std::size_t resumed = 0;  // the TLS floor's handshakes that resumed a session
+  double cpu_seconds = 0;   // utime+stime of the thread that ran the floor
   double wall_seconds = 0;
 };
 
@@ -61,6 +98,31 @@ struct FloorFigures {
 // QUIT, LMTP LHLO + QUIT). Runs on the calling thread.
 FloorFigures run_floor(std::size_t hosts, const std::vector<BackendPort>& ports, double rate,
                        double seconds, bool greeting_only);
+
+// One exchange of a floor probe: what to send, then the prefix of the reply's last line.
+struct Step {
+  std::string_view send;
+  std::string_view last_line;
+};
+// The floor's dialogue for a protocol: poolwatch's without login (greeting, then IMAP
+// LOGOUT, POP3 QUIT, LMTP LHLO + QUIT), or the greeting only.
+std::vector<Step> script_for(Protocol protocol, bool greeting_only);
+
+// A floor client as run_paced() drives it.
+class PacedFloor {
+ public:
+  virtual ~PacedFloor() = default;
+  // Starts probe number `i` (round-robin over the targets is the caller's business).
+  virtual void start(std::size_t i) = 0;
+  // Waits in epoll at most timeout_ms and handles what is ready.
+  virtual void poll(int timeout_ms) = 0;
+  virtual std::size_t in_flight() const = 0;
+};
+
+// Starts rate * seconds probes at `rate` per second from the calling thread, sleeping in
+// floor.poll() between them as a timer-driven daemon would, then lets the ones in flight
+// finish (5 s at most). Fills figures.cpu_seconds and figures.wall_seconds.
+void run_paced(PacedFloor& floor, double rate, double seconds, FloorFigures& figures);
 
 // utime+stime of the calling thread (getrusage RUSAGE_THREAD), in seconds.
 double thread_cpu_seconds();

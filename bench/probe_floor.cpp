@@ -11,6 +11,10 @@
 // dialogues from one thread of this process with epoll and nothing else, once as poolwatch
 // talks (greeting, LOGOUT/QUIT/LHLO) and once greeting only. Last, /metrics of such a
 // pool is rendered in-process with and without the per-backend latency histograms.
+// With --tls (probe_floor --tls [N...]) the backends serve implicit TLS on IMAP 10993 and
+// POP3 10995 (tls_floor_rig.hpp) and each N runs twice, poolwatch and the TLS floor with
+// session resumption on, then off: the figures, the resumed share, and what resumption
+// saves per probe.
 #include <fmt/format.h>
 
 #include <chrono>
@@ -19,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -27,6 +32,8 @@
 #include "support/child_process.hpp"
 #include "support/fake_director.hpp"
 #include "support/lab_network.hpp"
+#include "support/test_certs.hpp"
+#include "tls_floor_rig.hpp"
 
 using namespace poolwatch;
 using namespace std::chrono_literals;
@@ -36,6 +43,9 @@ namespace {
 
 const std::vector<bench::BackendPort> kPorts = {
     {Protocol::imap, 10143}, {Protocol::pop3, 10110}, {Protocol::lmtp, 10024}};
+// --tls: implicit TLS, as Dovecot's 993 and 995.
+const std::vector<bench::BackendPort> kTlsPorts = {{Protocol::imap, 10993},
+                                                   {Protocol::pop3, 10995}};
 constexpr unsigned short kHttpPort = 19167;
 
 std::vector<HostEntry> pool_of(std::size_t hosts) {
@@ -45,18 +55,34 @@ std::vector<HostEntry> pool_of(std::size_t hosts) {
   return out;
 }
 
-std::string daemon_config(const test::TempDir& dir, const std::string& director_socket,
-                          int interval_s) {
-  std::string ports;
-  for (const auto& p : kPorts) {
-    const char* name = p.protocol == Protocol::imap   ? "IMAP"
-                       : p.protocol == Protocol::pop3 ? "POP3"
-                                                      : "LMTP";
-    ports += std::string(ports.empty() ? "" : ", ") + name + ":" + std::to_string(p.port);
+// What a run measures: the plain ports, or (--tls) the implicit TLS ones with session
+// resumption on or off.
+struct Mode {
+  bool tls = false;
+  bool resumption = true;
+};
+
+std::string ports_text(const std::vector<bench::BackendPort>& ports, bool tls) {
+  std::string text;
+  for (const auto& p : ports) {
+    const char* name = p.protocol == Protocol::imap   ? "imap"
+                       : p.protocol == Protocol::pop3 ? "pop3"
+                                                      : "lmtp";
+    text += fmt::format("{}{{protocol: {}, port: {}, tls: {}}}", text.empty() ? "" : ", ", name,
+                        p.port, tls ? "implicit" : "plain");
   }
+  return text;
+}
+
+std::string daemon_config(const test::TempDir& dir, const std::string& director_socket,
+                          int interval_s, const std::vector<bench::BackendPort>& ports, Mode mode) {
+  const std::string tls = mode.tls ? fmt::format("\n  tls:\n    session_resumption: {}",
+                                                 mode.resumption ? "true" : "false")
+                                   : "";
   return dir.write("poolwatch.yml",
-                   "director:\n  socket: " + director_socket + "\nprobe:\n  ports: [" + ports +
-                       "]\n  login: false\nhealth:\n  interval: " + std::to_string(interval_s) +
+                   "director:\n  socket: " + director_socket + "\nprobe:\n  ports: [" +
+                       ports_text(ports, mode.tls) + "]\n  login: false" + tls +
+                       "\nhealth:\n  interval: " + std::to_string(interval_s) +
                        "s\n  timeout: 5s\nhttp:\n  enabled: true\n  listen: 127.0.0.1:" +
                        std::to_string(kHttpPort) + "\npidfile: " + dir.path() +
                        "/poolwatch.pid\nstate_file: " + dir.path() +
@@ -101,18 +127,28 @@ struct DaemonFigures {
   double metrics_ms = 0;
   std::size_t metrics_bytes = 0;
   Lateness lateness;
+  double resumed_share = 0;  // of the handshakes the backends made in the window
+  // poolwatch_tls_handshakes_total at the end: full, resumed.
+  double handshakes_full = 0, handshakes_resumed = 0;
 };
 
-DaemonFigures run_daemon(std::size_t hosts, const bench::GreetingBackends& backends,
-                         int interval_s) {
+double sample_of(const std::string& exposition, const std::string& series) {
+  const auto at = exposition.find("\n" + series + " ");
+  return at == std::string::npos ? -1 : std::atof(exposition.c_str() + at + series.size() + 2);
+}
+
+DaemonFigures run_daemon(std::size_t hosts, const bench::GreetingBackends& backends, int interval_s,
+                         const std::vector<bench::BackendPort>& ports, Mode mode) {
   testing::FakeDirector director(pool_of(hosts));
   test::TempDir dir;
-  const auto config = daemon_config(dir, director.socket_path(), interval_s);
+  const auto config = daemon_config(dir, director.socket_path(), interval_s, ports, mode);
   test::ChildProcess daemon({POOLWATCH_BINARY, "run", "--foreground", "-c", config},
                             dir.path() + "/daemon.out");
   // The first scan starts every check; the figures are the steady state after it.
   std::this_thread::sleep_for(std::chrono::seconds(interval_s) + 2s);
   const auto accepted0 = backends.accepted();
+  const auto resumed0 = backends.resumed();
+  const auto handshakes0 = backends.handshakes();
   const double cpu0 = bench::process_cpu_seconds(daemon.pid());
   const auto t0 = Clock::now();
   std::this_thread::sleep_for(std::chrono::seconds(2 * interval_s));
@@ -122,12 +158,19 @@ DaemonFigures run_daemon(std::size_t hosts, const bench::GreetingBackends& backe
   DaemonFigures figures;
   figures.probes_per_s = probes / wall;
   figures.cpu_per_probe_us = probes > 0 ? cpu * 1e6 / probes : 0;
+  const auto handshakes = static_cast<double>(backends.handshakes() - handshakes0);
+  figures.resumed_share =
+      handshakes > 0 ? static_cast<double>(backends.resumed() - resumed0) / handshakes : 0;
   figures.rss_kib = bench::process_rss_kib(daemon.pid());
   const auto asked = Clock::now();
   const auto reply = test::http_get("127.0.0.1", kHttpPort, "/metrics", {}, 60s);
   figures.metrics_ms = std::chrono::duration<double, std::milli>(Clock::now() - asked).count();
   figures.metrics_bytes = reply.body.size();
   figures.lateness = lateness_of(reply.body);
+  figures.handshakes_full =
+      sample_of(reply.body, "poolwatch_tls_handshakes_total{resumed=\"false\"}");
+  figures.handshakes_resumed =
+      sample_of(reply.body, "poolwatch_tls_handshakes_total{resumed=\"true\"}");
   daemon.signal(SIGTERM);
   if (!daemon.wait(30s)) std::fprintf(stderr, "poolwatch did not stop in 30 s\n");
   if (reply.status != 200) std::fprintf(stderr, "GET /metrics: %s\n", reply.error.c_str());
@@ -162,18 +205,19 @@ void render_figures(std::size_t hosts) {
   }
 }
 
+double per_probe_us(const bench::FloorFigures& f) {
+  return f.done > 0 ? f.cpu_seconds * 1e6 / static_cast<double>(f.done) : 0.0;
+}
+
 void run_one(std::size_t hosts) {
   const int interval_s = hosts >= 10000 ? 10 : 5;
   bench::GreetingBackends backends(hosts, kPorts);
-  const auto d = run_daemon(hosts, backends, interval_s);
+  const auto d = run_daemon(hosts, backends, interval_s, kPorts, Mode{});
   const double rate =
       d.probes_per_s > 0 ? d.probes_per_s : static_cast<double>(hosts * kPorts.size()) / interval_s;
   const auto same = bench::run_floor(hosts, kPorts, rate, 2.0 * interval_s, false);
   const auto greet = bench::run_floor(hosts, kPorts, rate, 2.0 * interval_s, true);
-  const auto per_probe = [](const bench::FloorFigures& f) {
-    return f.done > 0 ? f.cpu_seconds * 1e6 / static_cast<double>(f.done) : 0.0;
-  };
-  const double floor_us = per_probe(same), greet_us = per_probe(greet);
+  const double floor_us = per_probe_us(same), greet_us = per_probe_us(greet);
   std::printf(
       "N=%-6zu probes/s=%-6.0f poolwatch=%6.1f us/probe  floor=%6.1f us (ratio %4.2fx)  "
       "greeting-only floor=%6.1f us (ratio %4.2fx)  RSS=%.1f MiB  GET /metrics %.0f ms "
@@ -184,6 +228,43 @@ void run_one(std::size_t hosts) {
       d.metrics_ms, d.metrics_bytes, lateness_text(d.lateness).c_str(), same.failed, greet.failed);
   render_figures(hosts);
   std::fflush(stdout);
+}
+
+// --tls: the same over implicit TLS (IMAP 10993, POP3 10995), poolwatch and the floor
+// each with session resumption on, then both with it off; what it saves is the
+// difference.
+void run_one_tls(std::size_t hosts) {
+  const int interval_s = hosts >= 10000 ? 10 : 5;
+  (void)testing::test_certificates();  // made before the fork: the children share them
+  bench::GreetingBackends backends(hosts, kTlsPorts, bench::tls_serve_hosts());
+  double on_us = 0, floor_on_us = 0;
+  for (const bool resumption : {true, false}) {
+    const auto d = run_daemon(hosts, backends, interval_s, kTlsPorts, Mode{true, resumption});
+    const double rate = d.probes_per_s > 0
+                            ? d.probes_per_s
+                            : static_cast<double>(hosts * kTlsPorts.size()) / interval_s;
+    const auto f = bench::run_tls_floor(hosts, kTlsPorts, rate, 2.0 * interval_s, resumption);
+    const double floor_us = per_probe_us(f);
+    const double floor_share =
+        f.done > 0 ? static_cast<double>(f.resumed) / static_cast<double>(f.done) : 0.0;
+    std::printf(
+        "N=%-6zu TLS resumption %-3s probes/s=%-6.0f poolwatch=%6.1f us/probe  floor=%6.1f us "
+        "(ratio %4.2fx)  resumed: poolwatch %3.0f %%, floor %3.0f %%  "
+        "poolwatch_tls_handshakes_total full=%.0f resumed=%.0f  RSS=%.1f MiB  %s  "
+        "floor failures %zu\n",
+        hosts, resumption ? "on" : "off", d.probes_per_s, d.cpu_per_probe_us, floor_us,
+        floor_us > 0 ? d.cpu_per_probe_us / floor_us : 0.0, d.resumed_share * 100,
+        floor_share * 100, d.handshakes_full, d.handshakes_resumed,
+        static_cast<double>(d.rss_kib) / 1024, lateness_text(d.lateness).c_str(), f.failed);
+    if (resumption) {
+      on_us = d.cpu_per_probe_us;
+      floor_on_us = floor_us;
+    } else {
+      std::printf("N=%-6zu TLS resumption saves poolwatch %.1f us/probe, the floor %.1f us/probe\n",
+                  hosts, d.cpu_per_probe_us - on_us, floor_us - floor_on_us);
+    }
+    std::fflush(stdout);
+  }
 }
 
 }  // namespace
@@ -197,10 +278,16 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::vector<std::size_t> sizes;
-  for (int i = 1; i < argc; ++i) sizes.push_back(std::strtoul(argv[i], nullptr, 10));
+  bool tls = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--tls")
+      tls = true;
+    else
+      sizes.push_back(std::strtoul(argv[i], nullptr, 10));
+  }
   if (sizes.empty()) sizes = {200, 1000, 2000, 10000};
-  std::printf("poolwatch %s, greeting only (IMAP, POP3, LMTP), dry-run; CPU = utime+stime\n",
-              POOLWATCH_VERSION);
-  for (auto hosts : sizes) run_one(hosts);
+  std::printf("poolwatch %s, greeting only (%s), dry-run; CPU = utime+stime\n", POOLWATCH_VERSION,
+              tls ? "implicit TLS IMAP, POP3" : "IMAP, POP3, LMTP");
+  for (auto hosts : sizes) tls ? run_one_tls(hosts) : run_one(hosts);
   return 0;
 }

@@ -75,6 +75,10 @@ PoolwatchMetrics::PoolwatchMetrics(MetricsOptions options)
                                    "Unix time of the earliest notAfter in the certificate chains "
                                    "the backend's TLS checks presented.",
                                    {"backend"})),
+      tls_handshakes_(registry_.counter("poolwatch_tls_handshakes_total",
+                                        "TLS handshakes of probes, by whether they resumed a "
+                                        "cached session.",
+                                        {"resumed"})),
       transitions_(registry_.counter("poolwatch_backend_transitions_total",
                                      "Health state transitions by backend and new state.",
                                      {"backend", "to"})),
@@ -131,6 +135,8 @@ PoolwatchMetrics::PoolwatchMetrics(MetricsOptions options)
   probes_in_flight_.set({}, 0);
   pool_hosts_.set({}, 0);
   pool_down_hosts_.set({}, 0);
+  tls_full_ = &tls_handshakes_.series({"false"});
+  tls_resumed_ = &tls_handshakes_.series({"true"});
 }
 
 PoolwatchMetrics::BackendSeries& PoolwatchMetrics::series_of(std::string_view backend) {
@@ -294,6 +300,11 @@ void PoolwatchMetrics::cert_expiry(std::string_view backend, std::int64_t not_af
   auto& series = series_of(backend);
   if (!series.cert_expiry) series.cert_expiry = &cert_expiry_.series({str(backend)});
   *series.cert_expiry = static_cast<double>(not_after);
+}
+
+void PoolwatchMetrics::tls_handshakes(std::size_t full, std::size_t resumed) {
+  *tls_full_ = static_cast<double>(full);
+  *tls_resumed_ = static_cast<double>(resumed);
 }
 
 void PoolwatchMetrics::forget_backend(std::string_view backend) {

@@ -153,7 +153,9 @@ std::unique_ptr<DovecotLab> DovecotLab::start() {
 }
 
 std::unique_ptr<DovecotLab> DovecotLab::start(Options options) {
-  auto dir = LabDir::up(options.backends, options.fast_auth_failures ? "-F" : "");
+  std::string up_options = options.fast_auth_failures ? "-F" : "";
+  if (options.reused_login_processes) up_options += " -P";
+  auto dir = LabDir::up(options.backends, up_options);
   return std::unique_ptr<DovecotLab>(new DovecotLab(std::move(dir)));
 }
 

@@ -46,6 +46,9 @@ class DovecotLab {
   struct Options {
     int backends = 3;                // 1..50
     bool fast_auth_failures = true;  // up.sh -F: no auth failure delay, no penalty
+    // up.sh -P: one long-lived imap-login and pop3-login per backend (Dovecot's
+    // high-performance mode), the only mode in which Dovecot 2.3 resumes TLS sessions.
+    bool reused_login_processes = false;
   };
 
   // Starts the lab (up.sh into a fresh dir under /tmp); throws std::runtime_error with

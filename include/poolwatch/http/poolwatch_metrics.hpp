@@ -50,6 +50,10 @@ class PoolwatchMetrics {
   // probe_ssl_earliest_cert_expiry); set on every TLS probe, so a backend forgotten and
   // back has it again at its next one.
   void cert_expiry(std::string_view backend, std::int64_t not_after);
+  // The TLS handshakes of every probe so far, full and resumed: TlsContextCache's
+  // totals, which only grow. Whether session resumption works against the backends,
+  // and how much of the handshake cost it saves, shows as the resumed share.
+  void tls_handshakes(std::size_t full, std::size_t resumed);
   // How late a probe started after it was due (health_tracker.hpp's lateness()).
   void probe_lateness(std::chrono::duration<double> late);
   void transition(std::string_view backend, std::string_view from, std::string_view to);
@@ -124,6 +128,9 @@ class PoolwatchMetrics {
   metrics::HistogramFamily& probe_lateness_;
   metrics::GaugeFamily& backend_state_;
   metrics::GaugeFamily& cert_expiry_;
+  metrics::CounterFamily& tls_handshakes_;
+  double* tls_full_ = nullptr;     // tls_handshakes_{resumed="false"}
+  double* tls_resumed_ = nullptr;  // tls_handshakes_{resumed="true"}
   metrics::CounterFamily& transitions_;
   metrics::CounterFamily& actions_;
   metrics::CounterFamily& suppressed_;

@@ -3,12 +3,16 @@
 # loopback, all under DIR, and waits until every port answers. Prints the director's
 # admin socket path as its last line. Running it on a running lab restarts it cleanly.
 #
-#   up.sh [-d DIR] [-n N] [-r R] [-F]
+#   up.sh [-d DIR] [-n N] [-r R] [-F] [-P]
 #     -d DIR  lab directory (default /tmp/poolwatch-lab)
 #     -n N    number of backends, 1..50 (default 3)
 #     -r R    a ring of R directors (2..9), directorK on 127.0.0.(10+K), instead of one;
 #             the first one's socket is printed. Waits for every port, not for ring sync.
 #     -F      fast auth failures: no auth_failure_delay and no anvil auth penalty
+#     -P      the backends' imap-login and pop3-login in Dovecot's high-performance mode
+#             (service_count = 0, process_min_avail = 1): one long-lived login process
+#             each, whose TLS sessions therefore resume; the default is Dovecot's own,
+#             a new login process per connection, in which no TLS session ever resumes
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -18,6 +22,7 @@ set -- "${LAB_ARGS[@]+"${LAB_ARGS[@]}"}"
 backends=3
 ring_size=0
 fast_auth=0
+reused_login=0
 while [ $# -gt 0 ]; do
   case "$1" in
   -n)
@@ -34,11 +39,15 @@ while [ $# -gt 0 ]; do
     fast_auth=1
     shift
     ;;
+  -P)
+    reused_login=1
+    shift
+    ;;
   -h | --help)
-    sed -n '2,12p' "$0"
+    sed -n '2,15p' "$0"
     exit 0
     ;;
-  *) die "unknown argument '$1' (usage: up.sh [-d DIR] [-n N] [-r R] [-F])" ;;
+  *) die "unknown argument '$1' (usage: up.sh [-d DIR] [-n N] [-r R] [-F] [-P])" ;;
   esac
 done
 if ! [[ "$backends" =~ ^[0-9]+$ ]] || [ "$backends" -lt 1 ] || [ "$backends" -gt "$LAB_MAX_BACKENDS" ]; then
@@ -111,10 +120,19 @@ render() {
   sed -e "s|@LAB_DIR@|$LAB_DIR|g" -e "s|@DIRECTOR_SERVERS@|$director_servers|g" \
     -e "s|@RING_PORT@|$LAB_RING_PORT|g" \
     -e "s|@MAIL_SERVERS@|$mail_servers|g" -e "s|@INDEX@|${2:-}|g" -e "s|@NAME@|${3:-}|g" \
-    -e "s|@IP@|${4:-}|g" -e "s|@FAST_AUTH@|$fast_auth_setting|g" "$LAB_SCRIPTS/$1"
+    -e "s|@IP@|${4:-}|g" -e "s|@FAST_AUTH@|$fast_auth_setting|g" \
+    -e "s|@LOGIN_SERVICE_COUNT@|$login_service_count|g" \
+    -e "s|@LOGIN_MIN_AVAIL@|$login_min_avail|g" "$LAB_SCRIPTS/$1"
 }
 fast_auth_setting=""
 [ "$fast_auth" = 1 ] && fast_auth_setting="auth_failure_delay = 0"
+# Dovecot's defaults for the login services, or its high-performance mode (-P).
+login_service_count=1
+login_min_avail=0
+if [ "$reused_login" = 1 ]; then
+  login_service_count=0
+  login_min_avail=1
+fi
 
 for name in "${directors[@]}"; do
   render director.conf.in "" "$name" "$(director_ip "$name")" >"$LAB_DIR/etc/$name.conf"
