@@ -47,11 +47,19 @@ std::string our_host_name() {
 ProbeRunner::ProbeRunner(asio::any_io_executor executor, const ProbeConfig& config)
     : executor_(executor),
       config_(config),
-      tls_(std::make_unique<TlsContextCache>(config.tls)),
       local_name_(our_host_name()),
       lmtp_to_(NameTemplate::parse(config.lmtp_to)),
       source_(source_address(config.source_address)),
-      marker_random_(std::random_device{}()) {}
+      marker_random_(std::random_device{}()) {
+  const bool uses_tls = std::any_of(config.ports.begin(), config.ports.end(),
+                                    [](const PortSpec& p) { return p.tls != TlsMode::plain; });
+  if (uses_tls) tls();
+}
+
+TlsContextCache& ProbeRunner::tls() {
+  if (!tls_) tls_ = std::make_unique<TlsContextCache>(config_.tls);
+  return *tls_;
+}
 
 void ProbeRunner::limit_in_flight(std::size_t limit) {
   config_.max_in_flight = std::min(config_.max_in_flight, std::max<std::size_t>(limit, 1));
@@ -139,9 +147,26 @@ awaitable<ProbeOutcome> ProbeRunner::run(ProbeTarget target, std::optional<Accou
   } slot{*this};
 
   const auto started = std::chrono::steady_clock::now();
-  Transport transport(executor_, *tls_, {to_asio(target.address), target.port.port},
-                      target.host_name, TransportLimits{config_.max_line, config_.max_bytes},
-                      source_);
+  TlsContextCache* tls = nullptr;
+  std::string tls_error;
+  if (target.port.tls != TlsMode::plain) {
+    // Made here only when a SIGHUP added the first TLS port; its error is this host's
+    // setting, never the backend's fault.
+    try {
+      tls = &this->tls();
+    } catch (const ConfigError& e) {
+      tls_error = e.what();
+    }
+  }
+  if (!tls_error.empty()) {
+    ProbeOutcome outcome;
+    outcome.started = started;
+    outcome.failure = FailureClass::local_resource;
+    outcome.reason = std::move(tls_error);
+    co_return outcome;
+  }
+  Transport transport(executor_, tls, {to_asio(target.address), target.port.port}, target.host_name,
+                      TransportLimits{config_.max_line, config_.max_bytes}, source_);
   transport.keep_transcript(keep_transcripts_);
   if (account)
     transport.set_secrets(

@@ -59,7 +59,7 @@ bool is_local_resource(const boost::system::error_code& ec) {
 
 }  // namespace
 
-Transport::Transport(asio::any_io_executor executor, TlsContextCache& tls, tcp::endpoint peer,
+Transport::Transport(asio::any_io_executor executor, TlsContextCache* tls, tcp::endpoint peer,
                      std::string host_name, TransportLimits limits,
                      std::optional<asio::ip::address> source)
     : executor_(executor),
@@ -160,8 +160,8 @@ awaitable<bool> Transport::connect() {
 }
 
 awaitable<std::optional<std::string>> Transport::tls_verify_name() {
-  if (tls_.config().verify_name != VerifyName::ptr)
-    co_return tls_.expected_name(from_asio(peer_.address()), host_name_);
+  if (tls_->config().verify_name != VerifyName::ptr)
+    co_return tls_->expected_name(from_asio(peer_.address()), host_name_);
   step_ = "reverse DNS lookup";
   auto name = co_await reverse_lookup(executor_, peer_.address());
   if (!name || IpAddress::parse(*name).has_value()) {
@@ -175,20 +175,21 @@ awaitable<std::optional<std::string>> Transport::tls_verify_name() {
 
 awaitable<bool> Transport::start_tls() {
   if (failed()) co_return false;
+  if (!tls_) co_return fail(FailureClass::local_resource, "no TLS context for this probe");
   if (lines_.buffered() > 0)
     co_return fail(FailureClass::protocol_error,
                    "server sent data before the TLS handshake (possible command injection)");
   const auto verify_name = co_await tls_verify_name();
   if (!verify_name) co_return false;
   step_ = "TLS handshake";
-  tls_stream_.emplace(std::move(socket_), tls_.context());
+  tls_stream_.emplace(std::move(socket_), tls_->context());
   SSL* ssl = tls_stream_->native_handle();
-  tls_.prepare(ssl, &session_key_, *verify_name);
+  tls_->prepare(ssl, &session_key_, *verify_name);
   auto [ec] = co_await tls_stream_->async_handshake(asio::ssl::stream_base::client, use_tuple);
   if (ec) {
-    tls_.forget(session_key_);
+    tls_->forget(session_key_);
     const long verify_result = SSL_get_verify_result(ssl);
-    if (tls_.config().verify_peer && verify_result != X509_V_OK)
+    if (tls_->config().verify_peer && verify_result != X509_V_OK)
       co_return fail(FailureClass::tls_verify,
                      fmt::format("certificate verification failed: {} (expected name \"{}\")",
                                  X509_verify_cert_error_string(verify_result), *verify_name));
@@ -199,7 +200,7 @@ awaitable<bool> Transport::start_tls() {
   }
   // The next write may follow the handshake's last flight before anything is read.
   disable_nagle();
-  tls_.note_handshake(ssl);
+  tls_->note_handshake(ssl);
   cert_not_after_ = earliest_cert_expiry(ssl);
   note(fmt::format("TLS established: {}{}", SSL_get_version(ssl),
                    SSL_session_reused(ssl) ? ", session resumed" : ""));

@@ -299,8 +299,8 @@ asio::awaitable<void> PoolWatcher::check_loop(CheckId id, std::shared_ptr<CheckH
     const auto result = tracker_.record(id, outcome, std::chrono::steady_clock::now(), probed_unix);
     on_record(id, target.host_name, outcome, result);
     if (outcome.cert_not_after) note_cert_expiry(id, target.host_name, *outcome.cert_not_after);
-    if (id.port.tls != TlsMode::plain)
-      metrics_.tls_handshakes(probes_.tls().full_handshakes(), probes_.tls().resumed_handshakes());
+    if (const auto* tls = probes_.tls_if_made())
+      metrics_.tls_handshakes(tls->full_handshakes(), tls->resumed_handshakes());
   }
 }
 

@@ -31,8 +31,10 @@ struct ProbeTarget {
 
 class ProbeRunner {
  public:
-  // Throws ConfigError when the TLS settings are unusable (min_version, CA file) or
-  // probe.source_address is not an IP address.
+  // Throws ConfigError when probe.source_address is not an IP address, or when a port
+  // of config.ports uses TLS and the TLS settings are unusable (min_version, CA file).
+  // Without such a port the TLS context is made at the first TLS probe (after a SIGHUP
+  // adds one): OpenSSL's context and the system CAs cost some 4 MB of memory.
   ProbeRunner(boost::asio::any_io_executor executor, const ProbeConfig& config);
   ProbeRunner(const ProbeRunner&) = delete;
   ProbeRunner& operator=(const ProbeRunner&) = delete;
@@ -46,7 +48,10 @@ class ProbeRunner {
   std::size_t in_flight() const { return in_flight_; }
   // Lowers max_in_flight to `limit` (never raises it): what the descriptor limit allows.
   void limit_in_flight(std::size_t limit);
-  const TlsContextCache& tls() const { return *tls_; }
+  // The TLS context and session cache, made now if no TLS probe made it yet.
+  TlsContextCache& tls();
+  // Null until a TLS probe (or a TLS port at construction) made it.
+  const TlsContextCache* tls_if_made() const { return tls_.get(); }
   // Off: outcomes carry no transcript. The daemon logs and exports reasons only; the
   // transcript is for `poolwatch probe`, and making it is a good part of a probe's
   // cost beyond the kernel's (issue 15).

@@ -35,7 +35,8 @@ class Transport {
  public:
   // `source`: the local address to connect from (probe.source_address); none: the
   // kernel's choice.
-  Transport(boost::asio::any_io_executor executor, TlsContextCache& tls,
+  // `tls`: the TLS context of start_tls(); null for a plain dialogue.
+  Transport(boost::asio::any_io_executor executor, TlsContextCache* tls,
             boost::asio::ip::tcp::endpoint peer, std::string host_name, TransportLimits limits,
             std::optional<boost::asio::ip::address> source = std::nullopt);
   Transport(const Transport&) = delete;
@@ -89,7 +90,7 @@ class Transport {
   void disable_nagle();
 
   boost::asio::any_io_executor executor_;
-  TlsContextCache& tls_;
+  TlsContextCache* tls_;
   boost::asio::ip::tcp::endpoint peer_;
   std::optional<boost::asio::ip::address> source_;
   std::string host_name_;

@@ -176,12 +176,43 @@ TEST(ProbeRunner, SessionResumptionCanBeDisabled) {
 TEST(ProbeRunner, BadTlsSettingsAreConfigErrors) {
   asio::io_context io;
   ProbeConfig config;
+  config.ports = {PortSpec{Protocol::imap, 993, TlsMode::implicit}};
   config.tls.min_version = "1.4";
   EXPECT_THROW(ProbeRunner(io.get_executor(), config), ConfigError);
   config.tls.min_version = "1.2";
   config.tls.verify_peer = true;
   config.tls.ca_file = "/nonexistent/ca.pem";
   EXPECT_THROW(ProbeRunner(io.get_executor(), config), ConfigError);
+}
+
+// Plain ports only: no OpenSSL context (some 4 MB) until a TLS probe needs one. When a
+// SIGHUP has added a TLS port and the TLS settings are unusable, that probe fails as
+// this host's fault, never the backend's.
+TEST(ProbeRunner, MakesItsTlsContextAtTheFirstTlsProbe) {
+  FakeMailServer server(fake_options(Protocol::imap, FakeBehaviour::normal));
+  asio::io_context io;
+  ProbeConfig config = probe_config_for(server);
+  config.tls.verify_peer = true;
+  config.tls.ca_file = "/nonexistent/ca.pem";
+  ProbeRunner runner(io.get_executor(), config);
+  EXPECT_EQ(runner.tls_if_made(), nullptr);
+  Finished plain;
+  spawn_probe(io, runner, target_of(server), Seconds{10}, plain, "plain");
+  io.run();
+  ASSERT_EQ(plain.outcomes.size(), 1u);
+  EXPECT_TRUE(plain.outcomes[0].ok()) << plain.outcomes[0].reason;
+  EXPECT_EQ(runner.tls_if_made(), nullptr);
+
+  auto tls_target = target_of(server);
+  tls_target.port.tls = TlsMode::implicit;
+  Finished tls;
+  spawn_probe(io, runner, tls_target, Seconds{10}, tls, "tls");
+  io.restart();
+  io.run();
+  ASSERT_EQ(tls.outcomes.size(), 1u);
+  EXPECT_EQ(tls.outcomes[0].failure, FailureClass::local_resource);
+  EXPECT_NE(tls.outcomes[0].reason.find("probe.tls.ca_file"), std::string::npos)
+      << tls.outcomes[0].reason;
 }
 
 // The daemon's runner keeps no transcripts (issue 15: their making is per-probe cost
