@@ -21,6 +21,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "poolwatch/health/health_tracker.hpp"
 #include "support/child_process.hpp"
 #include "support/fake_mail_server.hpp"
 
@@ -345,6 +346,8 @@ FloorFigures run_floor(std::size_t hosts, const std::vector<BackendPort>& ports,
 }
 
 void run_paced(PacedFloor& floor, double rate, double seconds, FloorFigures& figures) {
+  const int grid_ms = static_cast<int>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(kProbeStartGrid).count());
   const double cpu0 = thread_cpu_seconds();
   const auto t0 = Clock::now();
   const auto total = static_cast<std::size_t>(rate * seconds);
@@ -352,11 +355,12 @@ void run_paced(PacedFloor& floor, double rate, double seconds, FloorFigures& fig
   while (started < total) {
     const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
     // Every probe due by now starts; the loop then sleeps in epoll until the next is due,
-    // a millisecond at least, as a timer-driven daemon would.
+    // one step of poolwatch's start grid at least: the floor batches its starts as
+    // poolwatch does, or the ratio would credit poolwatch with the batching.
     for (; started < total && static_cast<double>(started) <= elapsed * rate; ++started)
       floor.start(started);
     const double next_due = static_cast<double>(started) / rate - elapsed;
-    floor.poll(std::max(1, static_cast<int>(std::ceil(next_due * 1000))));
+    floor.poll(std::max(grid_ms, static_cast<int>(std::ceil(next_due * 1000))));
   }
   const auto drain_until = Clock::now() + std::chrono::seconds(5);
   while (floor.in_flight() > 0 && Clock::now() < drain_until) floor.poll(10);

@@ -280,7 +280,7 @@ asio::awaitable<void> PoolWatcher::check_loop(CheckId id, std::shared_ptr<CheckH
   const ProbeTarget target{id.address, id.address.to_string(), id.port};
   while (!handle->cancelled && !stopping_ && tracker_.contains(id)) {
     const ProbePlan plan = tracker_.plan(id);
-    handle->wake.expires_at(plan.due);
+    handle->wake.expires_at(on_start_grid(plan.due));
     boost::system::error_code ec;
     co_await handle->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (handle->cancelled || stopping_ || !tracker_.contains(id)) break;

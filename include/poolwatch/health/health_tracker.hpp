@@ -56,6 +56,17 @@ inline SteadyDuration lateness(const ProbePlan& plan, SteadyTime started) {
   return started > plan.due ? started - plan.due : SteadyDuration::zero();
 }
 
+// Probe starts are rounded up to a grid, so the probes that fall due within one step
+// start in one wake-up of the loop instead of one each: at 3000 probes a second, waking
+// once per probe cost more kernel time than the probes' own connects. A step is far
+// below any interval or timeout; the lateness of a probe includes it.
+inline constexpr SteadyDuration kProbeStartGrid = std::chrono::milliseconds(5);
+
+inline SteadyTime on_start_grid(SteadyTime due, SteadyDuration grid = kProbeStartGrid) {
+  const auto offset = due.time_since_epoch() % grid;
+  return offset == SteadyDuration::zero() ? due : due + (grid - offset);
+}
+
 struct CheckTransition {
   CheckState from = CheckState::pending;
   CheckState to = CheckState::pending;
