@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <cerrno>
 #include <memory>
 #include <tuple>
 
@@ -141,22 +142,77 @@ bool Transport::bind_source() {
   return true;
 }
 
+// socket() runs out of descriptors (EMFILE) and connect() of local ports
+// (EADDRNOTAVAIL) on this host: a backend must not be taken down for that.
+bool Transport::fail_connect(const boost::system::error_code& ec) {
+  if (ec == asio::error::operation_aborted)
+    return fail(FailureClass::connect_timeout, "connect cancelled");
+  if (is_local_resource(ec))
+    return fail(
+        FailureClass::local_resource,
+        fmt::format("could not connect: {} (a limit of this host, not the backend)", ec.message()));
+  return fail(FailureClass::connect_refused, "connect failed: " + ec.message());
+}
+
+// Every backend speaks first (a greeting), so the probe does not wait for the connect to
+// finish: the first read waits, and the greeting, or the refusal, wakes it. That is one
+// wake-up of the loop per probe fewer than Asio's async_connect (which waits for
+// writable, then polls and reads SO_ERROR), the floor's own way. A TLS handshake or a
+// write, where the client speaks first, waits for the connect in await_connected().
 awaitable<bool> Transport::connect() {
   if (failed()) co_return false;
   step_ = "connect";
   if (!bind_source()) co_return false;
-  auto [ec] = co_await socket_.async_connect(peer_, use_tuple);
-  if (ec == asio::error::operation_aborted)
-    co_return fail(FailureClass::connect_timeout, "connect cancelled");
-  // socket() runs out of descriptors (EMFILE) and connect() of local ports
-  // (EADDRNOTAVAIL) on this host: a backend must not be taken down for that.
-  if (is_local_resource(ec))
-    co_return fail(
-        FailureClass::local_resource,
-        fmt::format("could not connect: {} (a limit of this host, not the backend)", ec.message()));
-  if (ec) co_return fail(FailureClass::connect_refused, "connect failed: " + ec.message());
-  connected_ = true;
+  boost::system::error_code ec;
+  if (!socket_.is_open()) socket_.open(peer_.protocol(), ec);
+  if (!ec) socket_.non_blocking(true, ec);
+  if (ec) co_return fail_connect(ec);
+  if (::connect(socket_.native_handle(), peer_.data(), static_cast<socklen_t>(peer_.size())) == 0) {
+    connected_ = true;
+    co_return true;
+  }
+  const int error = errno;
+  if (error != EINPROGRESS)
+    co_return fail_connect(boost::system::error_code(error, asio::error::get_system_category()));
+  connect_pending_ = true;
   co_return true;
+}
+
+awaitable<bool> Transport::await_connected() {
+  if (failed()) co_return false;
+  if (!connect_pending_) co_return true;
+  auto [ec] = co_await socket_.async_wait(tcp::socket::wait_write, use_tuple);
+  if (!ec) {
+    int error = 0;
+    socklen_t size = sizeof error;
+    if (::getsockopt(socket_.native_handle(), SOL_SOCKET, SO_ERROR, &error, &size) != 0)
+      error = errno;
+    if (error != 0) ec = boost::system::error_code(error, asio::error::get_system_category());
+  }
+  if (ec) co_return fail_connect(ec);
+  note_connected();
+  co_return true;
+}
+
+void Transport::note_connected() {
+  connect_pending_ = false;
+  connected_ = true;
+}
+
+bool Transport::connected() const {
+  if (!connect_pending_) return connected_;
+  // Nothing read yet: the kernel knows whether the handshake finished.
+  boost::system::error_code ec;
+  socket_.remote_endpoint(ec);
+  return !ec;
+}
+
+// What a read on a socket whose connect had not finished reports when the connect
+// failed: the SYN refused or unanswered, the route gone, or a limit of this host.
+bool Transport::is_connect_failure(const boost::system::error_code& ec) {
+  namespace error = asio::error;
+  return ec == error::connection_refused || ec == error::host_unreachable ||
+         ec == error::network_unreachable || ec == error::timed_out || is_local_resource(ec);
 }
 
 awaitable<std::optional<std::string>> Transport::tls_verify_name() {
@@ -179,6 +235,8 @@ awaitable<bool> Transport::start_tls() {
   if (lines_.buffered() > 0)
     co_return fail(FailureClass::protocol_error,
                    "server sent data before the TLS handshake (possible command injection)");
+  const bool connected = co_await await_connected();
+  if (!connected) co_return false;
   const auto verify_name = co_await tls_verify_name();
   if (!verify_name) co_return false;
   step_ = "TLS handshake";
@@ -232,6 +290,7 @@ awaitable<std::optional<std::string>> Transport::read_line() {
     else
       std::tie(ec, n) = co_await socket_.async_read_some(buffer, use_tuple);
     bytes_read_ += n;
+    if (n > 0 && connect_pending_) note_connected();
     if (n > 0 && lines_.feed({read_buffer_.data(), n}) == LineBuffer::Status::line_too_long) {
       fail(FailureClass::protocol_error,
            fmt::format("line longer than {} bytes while waiting for {}", limits_.max_line, step_));
@@ -239,7 +298,10 @@ awaitable<std::optional<std::string>> Transport::read_line() {
     }
     // Lines that arrived together with an EOF are still delivered first.
     if (ec && !lines_.has_line()) {
-      fail_io(ec);
+      if (connect_pending_ && is_connect_failure(ec))
+        fail_connect(ec);
+      else
+        fail_io(ec);
       co_return std::nullopt;
     }
   }
@@ -252,6 +314,10 @@ awaitable<bool> Transport::write_line(std::string_view line) {
 awaitable<bool> Transport::write_line(std::string_view line, std::string_view shown) {
   if (failed()) co_return false;
   if (keep_transcript_) record("C: " + secrets_.scrub(shown));
+  if (connect_pending_) {
+    const bool connected = co_await await_connected();
+    if (!connected) co_return false;
+  }
   if (wrote_last_) disable_nagle();
   wrote_last_ = true;
   std::string wire;

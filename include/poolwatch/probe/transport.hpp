@@ -42,7 +42,11 @@ class Transport {
   Transport(const Transport&) = delete;
   Transport& operator=(const Transport&) = delete;
 
+  // Opens the socket and starts the connect; the first read (or await_connected())
+  // finishes it. A refusal is reported by that read as connect_refused.
   boost::asio::awaitable<bool> connect();
+  // Waits until a started connect has finished (a TLS handshake or a write needs it).
+  boost::asio::awaitable<bool> await_connected();
   // TLS handshake on the connected socket: right after connect() for implicit TLS, or
   // after the server accepted STARTTLS/STLS. Fails if the server already sent bytes
   // past that reply (they would be injected plaintext).
@@ -66,7 +70,8 @@ class Transport {
   // What the dialogue is waiting for, used in reasons: "greeting", "LOGIN reply".
   void set_step(std::string step) { step_ = std::move(step); }
   const std::string& step() const { return step_; }
-  bool connected() const { return connected_; }
+  // The TCP handshake has finished (read by the kernel while nothing was read yet).
+  bool connected() const;
   bool tls_active() const { return tls_stream_.has_value(); }
   // The earliest notAfter of the backend's chain once a TLS handshake has finished.
   std::optional<std::int64_t> cert_not_after() const { return cert_not_after_; }
@@ -85,6 +90,9 @@ class Transport {
  private:
   boost::asio::awaitable<std::optional<std::string>> tls_verify_name();
   bool fail_io(const boost::system::error_code& ec);
+  bool fail_connect(const boost::system::error_code& ec);
+  static bool is_connect_failure(const boost::system::error_code& ec);
+  void note_connected();
   bool bind_source();
   void record(std::string line);  // to the transcript, when one is kept
   void disable_nagle();
@@ -102,7 +110,8 @@ class Transport {
   std::size_t bytes_read_ = 0;
   std::array<char, 4096> read_buffer_{};
   bool connected_ = false;
-  bool wrote_last_ = false;  // no line read since the last write
+  bool connect_pending_ = false;  // connect() returned EINPROGRESS, nothing read since
+  bool wrote_last_ = false;       // no line read since the last write
   bool nagle_off_ = false;
   std::optional<std::int64_t> cert_not_after_;
   FailureClass failure_ = FailureClass::none;
