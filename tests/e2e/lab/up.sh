@@ -13,6 +13,9 @@
 #             (service_count = 0, process_min_avail = 1): one long-lived login process
 #             each, whose TLS sessions therefore resume; the default is Dovecot's own,
 #             a new login process per connection, in which no TLS session ever resumes
+#     -x LIST more director_mail_servers that run no Dovecot (bench/director_host_list:
+#             a large pool in one go, as HOST-SET one by one is quadratic in the
+#             director); IPv4 addresses or A-B ranges in 127.66.0.0/16 only
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -23,6 +26,7 @@ backends=3
 ring_size=0
 fast_auth=0
 reused_login=0
+extra_mail_servers=""
 while [ $# -gt 0 ]; do
   case "$1" in
   -n)
@@ -43,11 +47,19 @@ while [ $# -gt 0 ]; do
     reused_login=1
     shift
     ;;
+  -x)
+    [ $# -ge 2 ] || die "-x needs a list of addresses"
+    # Nothing may reach a shell or a config but addresses of the bench's own range.
+    [[ "$2" =~ ^(127\.66\.[0-9]{1,3}\.[0-9]{1,3}(-127\.66\.[0-9]{1,3}\.[0-9]{1,3})?\ ?)+$ ]] ||
+      die "-x takes addresses or A-B ranges in 127.66.0.0/16, got '$2'"
+    extra_mail_servers=$2
+    shift 2
+    ;;
   -h | --help)
-    sed -n '2,15p' "$0"
+    sed -n '2,18p' "$0"
     exit 0
     ;;
-  *) die "unknown argument '$1' (usage: up.sh [-d DIR] [-n N] [-r R] [-F] [-P])" ;;
+  *) die "unknown argument '$1' (usage: up.sh [-d DIR] [-n N] [-r R] [-F] [-P] [-x LIST])" ;;
   esac
 done
 if ! [[ "$backends" =~ ^[0-9]+$ ]] || [ "$backends" -lt 1 ] || [ "$backends" -gt "$LAB_MAX_BACKENDS" ]; then
@@ -110,6 +122,7 @@ done
 mail_servers=""
 for i in $(seq 1 "$backends"); do mail_servers="$mail_servers $(backend_ip "$i")"; done
 mail_servers=${mail_servers# }
+[ -z "$extra_mail_servers" ] || mail_servers="$mail_servers $extra_mail_servers"
 director_servers=""
 for name in "${directors[@]}"; do
   director_servers="$director_servers $(director_ip "$name"):$LAB_RING_PORT"
