@@ -125,8 +125,7 @@ std::string host_ranges(std::size_t hosts) {
 void measure(std::size_t hosts) {
   test::DovecotLab::Options options;
   options.backends = 1;
-  options.extra_mail_servers = host_ranges(hosts);
-  auto lab = test::DovecotLab::start(options);
+  auto lab = test::DovecotLab::start(options, host_ranges(hosts));
   AdminConnection admin(lab->admin_socket());
   const pid_t director = director_pid();
   const double cpu0 = bench::process_cpu_seconds(director);

@@ -153,10 +153,15 @@ std::unique_ptr<DovecotLab> DovecotLab::start() {
 }
 
 std::unique_ptr<DovecotLab> DovecotLab::start(Options options) {
+  return start(options, "");
+}
+
+std::unique_ptr<DovecotLab> DovecotLab::start(Options options,
+                                              const std::string& extra_mail_servers) {
   std::string up_options = options.fast_auth_failures ? "-F" : "";
   if (options.reused_login_processes) up_options += " -P";
   // up.sh refuses anything but addresses in 127.66.0.0/16, so no quote can be in it.
-  if (!options.extra_mail_servers.empty()) up_options += " -x '" + options.extra_mail_servers + "'";
+  if (!extra_mail_servers.empty()) up_options += " -x '" + extra_mail_servers + "'";
   auto dir = LabDir::up(options.backends, up_options);
   return std::unique_ptr<DovecotLab>(new DovecotLab(std::move(dir)));
 }
