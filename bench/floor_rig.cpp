@@ -254,17 +254,11 @@ std::vector<Step> script_for(Protocol protocol, bool greeting_only) {
 
 namespace {
 
-struct FloorProbe {
-  const std::vector<Step>* script = nullptr;
-  std::size_t step = 0;
-  std::string in;
-};
-
 struct Floor final : PacedFloor {
   int epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
-  std::vector<sockaddr_in> targets;                 // every address x port
-  std::vector<const std::vector<Step>*> scripts;    // by target
-  std::vector<std::unique_ptr<FloorProbe>> probes;  // by fd
+  std::vector<sockaddr_in> targets;                     // every address x port
+  std::vector<const std::vector<Step>*> scripts;        // by target
+  std::vector<std::unique_ptr<ScriptProgress>> probes;  // by fd
   std::size_t running = 0;
   FloorFigures figures;
 
@@ -284,7 +278,7 @@ struct Floor final : PacedFloor {
       return;
     }
     if (static_cast<std::size_t>(fd) >= probes.size()) probes.resize(fd + 1);
-    probes[fd] = std::make_unique<FloorProbe>(FloorProbe{&script, 0, {}});
+    probes[fd] = std::make_unique<ScriptProgress>(ScriptProgress{&script, 0, {}});
     ++running;
     // The greeting comes once the connect is made: readable is the only event needed.
     epoll_event ev{};
@@ -308,17 +302,12 @@ struct Floor final : PacedFloor {
       if (got == 0 || errno != EAGAIN) finish(fd, false);
       return;
     }
-    probe.in.append(buffer, static_cast<std::size_t>(got));
-    const auto& script = *probe.script;
-    for (auto end = probe.in.find('\n'); end != std::string::npos; end = probe.in.find('\n')) {
-      const bool last =
-          std::string_view(probe.in).substr(0, end).starts_with(script[probe.step].last_line);
-      probe.in.erase(0, end + 1);
-      if (!last) continue;
-      if (++probe.step == script.size()) return finish(fd, true);
-      send_all(fd, script[probe.step].send);
-    }
-    if (probe.in.size() > kMaxBuffered) finish(fd, false);
+    const auto send = [fd](std::string_view text) {
+      send_all(fd, text);
+      return true;
+    };
+    const auto result = advance(probe, {buffer, static_cast<std::size_t>(got)}, send);
+    if (result != ScriptResult::more) finish(fd, result == ScriptResult::done);
   }
 
   void poll(int timeout_ms) override {

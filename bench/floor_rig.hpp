@@ -108,6 +108,32 @@ struct Step {
 // LOGOUT, POP3 QUIT, LMTP LHLO + QUIT), or the greeting only.
 std::vector<Step> script_for(Protocol protocol, bool greeting_only);
 
+// Where a floor probe is in its script, and the reply bytes not yet cut into lines.
+struct ScriptProgress {
+  const std::vector<Step>* script = nullptr;
+  std::size_t step = 0;
+  std::string in;
+};
+enum class ScriptResult { more, done, failed };
+
+// Appends bytes read and walks the script over the complete lines: the last line of each
+// reply sends the next step through `send` (which returns false when that failed). The
+// one home of the walk for the plain and the TLS floor.
+template <class Send>
+ScriptResult advance(ScriptProgress& progress, std::string_view bytes, Send&& send) {
+  progress.in.append(bytes);
+  const auto& script = *progress.script;
+  for (auto end = progress.in.find('\n'); end != std::string::npos; end = progress.in.find('\n')) {
+    const bool last =
+        std::string_view(progress.in).substr(0, end).starts_with(script[progress.step].last_line);
+    progress.in.erase(0, end + 1);
+    if (!last) continue;
+    if (++progress.step == script.size()) return ScriptResult::done;
+    if (!send(script[progress.step].send)) return ScriptResult::failed;
+  }
+  return progress.in.size() > kMaxBuffered ? ScriptResult::failed : ScriptResult::more;
+}
+
 // A floor client as run_paced() drives it.
 class PacedFloor {
  public:

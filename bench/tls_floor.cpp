@@ -22,9 +22,7 @@ struct TlsProbe {
   ~TlsProbe() { SSL_free(ssl); }
   SSL* ssl = nullptr;
   std::size_t target = 0;
-  const std::vector<Step>* script = nullptr;
-  std::size_t step = 0;
-  std::string in;
+  ScriptProgress progress;
   bool connected = false;
   bool open = false;                // handshake done
   std::uint32_t events = EPOLLOUT;  // what epoll waits for: the connect first
@@ -75,7 +73,7 @@ class TlsFloor final : public PacedFloor {
     auto probe = std::make_unique<TlsProbe>();
     probe->ssl = SSL_new(ctx_);
     probe->target = target;
-    probe->script = scripts[target];
+    probe->progress.script = scripts[target];
     SSL_set_fd(probe->ssl, fd);
     SSL_set_connect_state(probe->ssl);
     SSL_set_ex_data(probe->ssl, 0, probe.get());
@@ -133,19 +131,12 @@ class TlsFloor final : public PacedFloor {
       char buffer[2048];
       const int got = SSL_read(probe.ssl, buffer, sizeof buffer);
       if (got <= 0) return wait_for(fd, probe, got);
-      probe.in.append(buffer, static_cast<std::size_t>(got));
-      const auto& script = *probe.script;
-      for (auto end = probe.in.find('\n'); end != std::string::npos; end = probe.in.find('\n')) {
-        const bool last =
-            std::string_view(probe.in).substr(0, end).starts_with(script[probe.step].last_line);
-        probe.in.erase(0, end + 1);
-        if (!last) continue;
-        if (++probe.step == script.size()) return finish(fd, true);
-        const auto send = script[probe.step].send;
-        if (SSL_write(probe.ssl, send.data(), static_cast<int>(send.size())) <= 0)
-          return finish(fd, false);
-      }
-      if (probe.in.size() > kMaxBuffered) return finish(fd, false);
+      SSL* ssl = probe.ssl;
+      const auto send = [ssl](std::string_view text) {
+        return SSL_write(ssl, text.data(), static_cast<int>(text.size())) > 0;
+      };
+      const auto result = advance(probe.progress, {buffer, static_cast<std::size_t>(got)}, send);
+      if (result != ScriptResult::more) return finish(fd, result == ScriptResult::done);
     }
   }
 

@@ -244,11 +244,21 @@ void PoolwatchMetrics::pool_host(const HostEntry& host, const std::string& backe
     director_up_.remove({backend});  // a director before 2.2.19 does not say
 }
 
-void PoolwatchMetrics::pool(const PoolSnapshot& snapshot, const PoolSnapshot* previous) {
+void PoolwatchMetrics::pool_totals(const PoolSnapshot& snapshot) {
   double down = 0;
   for (const auto& host : snapshot.hosts) down += host.down.value_or(false) ? 1 : 0;
   pool_hosts_.set({}, static_cast<double>(snapshot.hosts.size()));
   pool_down_hosts_.set({}, down);
+}
+
+void PoolwatchMetrics::pool_end(std::set<std::string, std::less<>> listed) {
+  for (const auto& gone : pool_backends_)
+    if (!listed.contains(gone)) forget_backend(gone);
+  pool_backends_ = std::move(listed);
+}
+
+void PoolwatchMetrics::pool(const PoolSnapshot& snapshot, const PoolSnapshot* previous) {
+  pool_totals(snapshot);
   if (previous != nullptr && snapshot.same_addresses_as(*previous)) {
     // The same hosts in the same order, as nearly every scan: only figures that moved
     // (user counts, up/down) are set, so a scan costs a compare per host, not three
@@ -262,15 +272,13 @@ void PoolwatchMetrics::pool(const PoolSnapshot& snapshot, const PoolSnapshot* pr
     }
     return;
   }
-  std::set<std::string, std::less<>> present;
+  std::set<std::string, std::less<>> listed;
   for (const auto& host : snapshot.hosts) {
     auto backend = host.address.to_string();
     pool_host(host, backend);
-    present.insert(std::move(backend));
+    listed.insert(std::move(backend));
   }
-  for (const auto& gone : pool_backends_)
-    if (!present.contains(gone)) forget_backend(gone);
-  pool_backends_ = std::move(present);
+  pool_end(std::move(listed));
 }
 
 void PoolwatchMetrics::scan_duration(std::chrono::duration<double> duration) {

@@ -197,7 +197,8 @@ asio::awaitable<void> PoolWatcher::scan() {
   // stand, so the scan skips the walks of the pool that would change nothing (at 100 000
   // backends each held the loop 50-150 ms every scan).
   log_pool_changes(*result.pool);
-  metrics_.pool(*result.pool, have_pool_ ? &pool_ : nullptr);
+  co_await publish_pool(*result.pool);
+  if (stopping_) co_return;
   pool_ = std::move(*result.pool);
   have_pool_ = true;
   ready_ = true;

@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 #include <set>
+#include <string>
 
 #include "poolwatch/service/pool_watcher.hpp"
 
@@ -35,15 +37,40 @@ asio::awaitable<void> PoolWatcher::sync_checks() {
 
 // A port dropped by a reload or a backend held down since before a restart changes the
 // word without any probe result: every backend's is published, not only probed ones.
+// A page of the tracker at a time: the whole status() of 100 000 backends, copied in one
+// step, held the loop as long as the publishing did.
 asio::awaitable<void> PoolWatcher::publish_backend_states() {
-  const auto backends = tracker_.status();
+  std::optional<IpAddress> from;
+  for (;;) {
+    // One more than a turn publishes: where the next page starts.
+    const auto page = tracker_.status(from ? &*from : nullptr, kChecksPerTurn + 1);
+    const std::size_t count = std::min(page.size(), kChecksPerTurn);
+    for (std::size_t i = 0; i < count; ++i)
+      metrics_.backend_state(page[i].address.to_string(), to_string(page[i].state));
+    if (page.size() <= kChecksPerTurn) co_return;
+    from = page.back().address;
+    co_await yield_to_loop();
+    if (stopping_) co_return;
+  }
+}
+
+asio::awaitable<void> PoolWatcher::publish_pool(const PoolSnapshot& fresh) {
+  if (have_pool_ && fresh.same_addresses_as(pool_)) {
+    metrics_.pool(fresh, &pool_);
+    co_return;
+  }
+  metrics_.pool_totals(fresh);
+  std::set<std::string, std::less<>> listed;
   std::size_t done = 0;
-  for (const auto& backend : backends) {
-    metrics_.backend_state(backend.address.to_string(), to_string(backend.state));
+  for (const auto& host : fresh.hosts) {
+    auto backend = host.address.to_string();
+    metrics_.pool_host(host, backend);
+    listed.insert(std::move(backend));
     if (++done % kChecksPerTurn != 0) continue;
     co_await yield_to_loop();
     if (stopping_) co_return;
   }
+  metrics_.pool_end(std::move(listed));
 }
 
 // The log names at most this many hosts per change, then says how many more: a pool of

@@ -71,6 +71,12 @@ class PoolwatchMetrics {
   // snapshot last passed here: with the same hosts in the same order only the figures
   // that differ from it are set.
   void pool(const PoolSnapshot& snapshot, const PoolSnapshot* previous = nullptr);
+  // pool() in pieces, so a caller can spread a large pool over turns of its loop:
+  // pool_totals, pool_host for every host (in any number of steps), then pool_end with
+  // the backends listed, which forgets the ones exported before and no longer listed.
+  void pool_totals(const PoolSnapshot& snapshot);
+  void pool_host(const HostEntry& host, const std::string& backend);
+  void pool_end(std::set<std::string, std::less<>> listed);
   void scan_duration(std::chrono::duration<double> duration);
   void probes_in_flight(std::size_t n);
   // On a ring (ring.peer_port set), once per evaluation: this instance's role one-hot,
@@ -119,7 +125,6 @@ class PoolwatchMetrics {
                        FailureClass outcome);
   metrics::HistogramFamily::Series& duration_series(BackendSeries& series, std::string_view backend,
                                                     Protocol protocol);
-  void pool_host(const HostEntry& host, const std::string& backend);
 
   MetricsOptions options_;
   metrics::Registry registry_;

@@ -92,6 +92,7 @@ class PoolWatcher {
   std::optional<RingStatusView> ring_status() const;
   std::string status_summary() const;  // one line for sd_notify STATUS=
   PoolwatchMetrics& metrics() { return metrics_; }
+  const PoolwatchMetrics& metrics() const { return metrics_; }
   // passive.enabled: binds the director events endpoint; an error message for startup
   // to report (pool_watcher_passive.cpp). Nothing to do, and nullopt, when disabled.
   std::optional<std::string> start_passive();
@@ -148,6 +149,10 @@ class PoolWatcher {
   boost::asio::awaitable<void> sync_checks();
   // Every backend's word to the metrics, kChecksPerTurn at a time.
   boost::asio::awaitable<void> publish_backend_states();
+  // The director's view of the pool to the metrics: in turns of kChecksPerTurn hosts
+  // when its addresses changed (the first scan: all of them), else in one pass that sets
+  // only the figures that moved.
+  boost::asio::awaitable<void> publish_pool(const PoolSnapshot& fresh);
   // Drops the metrics of backends no longer probed at all.
   void forget_vanished(const std::vector<CheckId>& removed);
   std::vector<IpAddress> probed_backends(const PoolSnapshot& pool) const;

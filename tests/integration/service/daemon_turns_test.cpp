@@ -50,6 +50,25 @@ asio::awaitable<void> watch_loops(PoolWatcher& watcher, std::function<bool(std::
   watcher.request_stop();
 }
 
+// The series of the director's vhost counts, what the pool's metrics add per host.
+std::size_t vhost_series(const PoolWatcher& watcher) {
+  const auto* family = watcher.metrics().registry().find("poolwatch_backend_vhost_count");
+  return family ? family->series_count() : 0;
+}
+
+// Looks at the exported pool after every other handler until it is whole (or a minute has
+// passed), then stops the watcher.
+asio::awaitable<void> watch_pool_series(PoolWatcher& watcher, std::set<std::size_t>& seen) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  const auto executor = co_await asio::this_coro::executor;
+  while (vhost_series(watcher) < kBackends && std::chrono::steady_clock::now() < give_up) {
+    seen.insert(vhost_series(watcher));
+    co_await asio::post(executor, asio::use_awaitable);
+  }
+  seen.insert(vhost_series(watcher));
+  watcher.request_stop();
+}
+
 class DaemonTurns : public ::testing::Test {
  protected:
   // Runs the watcher against the director until `done`; the probe-loop counts seen.
@@ -61,6 +80,19 @@ class DaemonTurns : public ::testing::Test {
     std::set<std::size_t> seen;
     spawn_logged(io.get_executor(), watcher.run(), "watcher");
     spawn_logged(io.get_executor(), watch_loops(watcher, done, seen), "observer");
+    io.run();
+    return seen;
+  }
+
+  // The pool series seen after each handler of the first scan.
+  std::set<std::size_t> pool_series_seen() {
+    Config config = test::fast_daemon_config(director_, 143, dir_.path());
+    config.health.interval = Seconds(interval_);
+    asio::io_context io(1);
+    PoolWatcher watcher(io.get_executor(), config, CredentialStore{});
+    std::set<std::size_t> seen;
+    spawn_logged(io.get_executor(), watcher.run(), "watcher");
+    spawn_logged(io.get_executor(), watch_pool_series(watcher, seen), "observer");
     io.run();
     return seen;
   }
@@ -78,6 +110,17 @@ TEST_F(DaemonTurns, AFirstScanStartsItsProbeLoopsATurnAtATime) {
   for (const auto count : seen)
     if (count > 0 && count < kBackends) between.push_back(count);
   // One look after each full turn at least; before the turns there was none.
+  EXPECT_GE(between.size(), 3U);
+  for (const auto count : between) EXPECT_EQ(count % PoolWatcher::kChecksPerTurn, 0U) << count;
+}
+
+// The pool's metrics of a first HOST-LIST are set a turn of hosts at a time too.
+TEST_F(DaemonTurns, AFirstPoolIsExportedATurnAtATime) {
+  const auto seen = pool_series_seen();
+  ASSERT_EQ(*seen.rbegin(), kBackends);
+  std::vector<std::size_t> between;
+  for (const auto count : seen)
+    if (count > 0 && count < kBackends) between.push_back(count);
   EXPECT_GE(between.size(), 3U);
   for (const auto count : between) EXPECT_EQ(count % PoolWatcher::kChecksPerTurn, 0U) << count;
 }
