@@ -155,7 +155,7 @@ struct LoopFigures {
   bool stop = false;
 };
 
-constexpr double kReportedStallMs = 30;
+constexpr double kReportedStallMs = 10;
 
 asio::awaitable<void> stall_meter(LoopFigures& figures, const PoolWatcher& watcher) {
   asio::steady_timer tick(co_await asio::this_coro::executor);

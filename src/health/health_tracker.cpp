@@ -342,49 +342,6 @@ void HealthTracker::set_config(const HealthConfig& config, SteadyTime now) {
     for (auto& [port, machine] : backend.checks) machine.set_config(config_, now);
 }
 
-SyncResult HealthTracker::sync(const std::vector<IpAddress>& backends,
-                               const std::vector<PortSpec>& ports,
-                               const std::set<IpAddress>& start_down, SteadyTime now,
-                               std::int64_t unix_now) {
-  SyncResult result;
-  const std::set<IpAddress> wanted(backends.begin(), backends.end());
-  for (auto it = backends_.begin(); it != backends_.end();) {
-    if (wanted.contains(it->first)) {
-      ++it;
-      continue;
-    }
-    for (const auto& check : it->second.checks) result.removed.push_back({it->first, check.first});
-    it = backends_.erase(it);
-  }
-  for (const auto& address : wanted) {
-    auto [it, inserted] = backends_.try_emplace(address);
-    Backend& backend = it->second;
-    const bool down = inserted && start_down.contains(address);
-    if (down)
-      backend.verdict = {Verdict::down, unix_now, "held down by poolwatch before a restart"};
-    std::vector<std::pair<PortSpec, CheckMachine>> checks;
-    for (const auto& port : ports) {
-      if (std::any_of(checks.begin(), checks.end(), [&](const auto& c) { return c.first == port; }))
-        continue;  // a port listed twice is one check
-      if (auto* existing = find_check(backend, port)) {
-        checks.emplace_back(port, std::move(*existing));
-        continue;
-      }
-      checks.emplace_back(port, CheckMachine(check_label(port), config_, random_, now, down));
-      result.added.push_back({address, port});
-    }
-    // Not a structured binding: clang before 16 cannot capture one in a lambda.
-    for (const auto& old_check : backend.checks)
-      if (std::none_of(checks.begin(), checks.end(),
-                       [&](const auto& c) { return c.first == old_check.first; }))
-        result.removed.push_back({address, old_check.first});
-    backend.checks = std::move(checks);
-    if (auto t = reevaluate(address, backend, "checks reconfigured", unix_now))
-      result.transitions.push_back(std::move(*t));
-  }
-  return result;
-}
-
 bool HealthTracker::contains(const CheckId& id) const {
   const auto it = backends_.find(id.address);
   return it != backends_.end() && find_check(it->second, id.port) != nullptr;

@@ -13,26 +13,27 @@ namespace poolwatch {
 
 namespace asio = boost::asio;
 
-// A first scan of 100 000 backends starts 100 000 probe loops: about 0.4 s in one go.
-// A stop asked between turns leaves the rest unstarted; their loops would end at once.
+// A first scan of 100 000 backends adds 100 000 backends to the tracker and starts their
+// probe loops: about 0.5 s in all, so it is done a turn of checks at a time. A stop asked
+// between turns leaves the rest undone; their loops would end at once.
 asio::awaitable<void> PoolWatcher::sync_checks() {
   std::set<IpAddress> start_down;
   for (const auto& owned : ring_ ? ring_->owned_hosts() : planner_.owned())
     start_down.insert(owned.address);
-  auto sync = tracker_.sync(probed_, config_.probe.ports, start_down,
-                            std::chrono::steady_clock::now(), unix_now());
-  for (const auto& t : sync.transitions) log_backend_transition(t);
-  forget_vanished(sync.removed);
-  // Stopped at once: a loop left running would record a probe of a check that is gone.
-  for (const auto& id : sync.removed) stop_check(id);
-  std::size_t done = 0;
-  for (const auto& id : sync.added) {
-    start_check(id);
-    if (++done % kChecksPerTurn != 0) continue;
+  auto job = HealthTracker::begin_sync(probed_, config_.probe.ports, std::move(start_down));
+  const std::size_t backends_per_turn =
+      std::max<std::size_t>(1, kChecksPerTurn / std::max<std::size_t>(1, job.ports.size()));
+  while (!job.finished) {
+    auto step =
+        tracker_.sync_some(job, backends_per_turn, std::chrono::steady_clock::now(), unix_now());
+    for (const auto& t : step.transitions) log_backend_transition(t);
+    forget_vanished(step.removed);
+    // Stopped at once: a loop left running would record a probe of a check that is gone.
+    for (const auto& id : step.removed) stop_check(id);
+    for (const auto& id : step.added) start_check(id);
     co_await yield_to_loop();
     if (stopping_) co_return;
   }
-  co_await yield_to_loop();
 }
 
 // A port dropped by a reload or a backend held down since before a restart changes the

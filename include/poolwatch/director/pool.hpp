@@ -62,7 +62,8 @@ class PoolSnapshot {
     index_.clear();
     index_.reserve(hosts.size());
     for (std::size_t i = 0; i < hosts.size(); ++i) index_.emplace_back(hosts[i].address, i);
-    std::sort(index_.begin(), index_.end());
+    // As the director sends them, already in order: the sort of 100 000 took 10 ms.
+    if (!std::is_sorted(index_.begin(), index_.end())) std::sort(index_.begin(), index_.end());
     indexed_data_ = hosts.data();
   }
 

@@ -193,6 +193,18 @@ struct SyncResult {
   std::vector<BackendTransition> transitions;  // when removing a check changed a verdict
 };
 
+// A sync() made in steps (HealthTracker::sync_some): what it makes the tracked set, and
+// how far it got. The set it leaves between steps is part old, part new, each backend
+// either as it was or as wanted.
+struct SyncJob {
+  std::vector<IpAddress> wanted;  // in address order, each once
+  std::vector<PortSpec> ports;    // each once, in config order
+  std::set<IpAddress> start_down;
+  std::size_t next_wanted = 0;
+  std::optional<IpAddress> last;  // the last backend handled: the next step starts after it
+  bool finished = false;
+};
+
 // All backends of the pool and their checks. A backend is down as soon as any of its
 // checks is down, and up again only when every check is up.
 class HealthTracker {
@@ -203,6 +215,13 @@ class HealthTracker {
   // pending (or down, for backends in start_down), vanished ones are forgotten.
   SyncResult sync(const std::vector<IpAddress>& backends, const std::vector<PortSpec>& ports,
                   const std::set<IpAddress>& start_down, SteadyTime now, std::int64_t unix_now);
+  // The same in steps: each sync_some() handles at most max_backends backends (added,
+  // matched to the ports or removed) and sets job.finished once the set is as wanted.
+  // Between steps, record() and the rest work on the set as it stands.
+  static SyncJob begin_sync(std::vector<IpAddress> backends, std::vector<PortSpec> ports,
+                            std::set<IpAddress> start_down);
+  SyncResult sync_some(SyncJob& job, std::size_t max_backends, SteadyTime now,
+                       std::int64_t unix_now);
 
   void set_config(const HealthConfig& config, SteadyTime now);
 
@@ -242,6 +261,8 @@ class HealthTracker {
     BackendVerdict verdict;
   };
   static CheckState state_of(const Backend& backend);
+  void match_checks(const IpAddress& address, const SyncJob& job, SteadyTime now,
+                    std::int64_t unix_now, SyncResult& result);
   std::optional<BackendTransition> reevaluate(const IpAddress& address, Backend& backend,
                                               const std::string& cause, std::int64_t unix_now);
 

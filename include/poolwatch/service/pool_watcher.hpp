@@ -74,8 +74,9 @@ class PoolWatcher {
   bool ready() const { return ready_; }
   // Probe loops running: one per probed backend and port once a scan has started them.
   std::size_t probe_loops() const { return checks_.size(); }
-  // A scan starts new probe loops this many at a time, the loop running between turns.
-  static constexpr std::size_t kChecksPerTurn = 2000;
+  // A scan starts new probe loops this many at a time, the loop running between turns:
+  // about 3 ms a turn (2000 made turns of 8 ms at 100 000 backends).
+  static constexpr std::size_t kChecksPerTurn = 500;
   bool stopping() const { return stopping_; }
   std::vector<BackendStatusView> status() const;
   // At most `max` backends from the first whose address is not before *from.

@@ -36,18 +36,11 @@ std::vector<HostEntry> silent_pool() {
   return hosts;
 }
 
-// Looks at the number of probe loops after every other handler until `done` says so (or
-// a minute has passed), then stops the watcher.
-asio::awaitable<void> watch_loops(PoolWatcher& watcher, std::function<bool(std::size_t loops)> done,
-                                  std::set<std::size_t>& seen) {
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(1);
-  const auto executor = co_await asio::this_coro::executor;
-  while (!done(watcher.probe_loops()) && std::chrono::steady_clock::now() < give_up) {
-    seen.insert(watcher.probe_loops());
-    co_await asio::post(executor, asio::use_awaitable);
-  }
-  seen.insert(watcher.probe_loops());
-  watcher.request_stop();
+// What a test watches grow while the first scan runs.
+using Count = std::size_t (*)(const PoolWatcher&);
+
+std::size_t probe_loops(const PoolWatcher& watcher) {
+  return watcher.probe_loops();
 }
 
 // The series of the director's vhost counts, what the pool's metrics add per host.
@@ -56,45 +49,48 @@ std::size_t vhost_series(const PoolWatcher& watcher) {
   return family ? family->series_count() : 0;
 }
 
-// Looks at the exported pool after every other handler until it is whole (or a minute has
+// The backends the health tracker has (status() lists each tracked backend once).
+std::size_t tracked_backends(const PoolWatcher& watcher) {
+  return watcher.status(nullptr, kBackends + 1).size();
+}
+
+// Looks at `count` after every other handler until `done` says so (or a minute has
 // passed), then stops the watcher.
-asio::awaitable<void> watch_pool_series(PoolWatcher& watcher, std::set<std::size_t>& seen) {
+asio::awaitable<void> watch(PoolWatcher& watcher, Count count,
+                            std::function<bool(std::size_t)> done, std::set<std::size_t>& seen) {
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(1);
   const auto executor = co_await asio::this_coro::executor;
-  while (vhost_series(watcher) < kBackends && std::chrono::steady_clock::now() < give_up) {
-    seen.insert(vhost_series(watcher));
+  while (!done(count(watcher)) && std::chrono::steady_clock::now() < give_up) {
+    seen.insert(count(watcher));
     co_await asio::post(executor, asio::use_awaitable);
   }
-  seen.insert(vhost_series(watcher));
+  seen.insert(count(watcher));
   watcher.request_stop();
 }
 
 class DaemonTurns : public ::testing::Test {
  protected:
-  // Runs the watcher against the director until `done`; the probe-loop counts seen.
-  std::set<std::size_t> run_until(const std::function<bool(std::size_t)>& done) {
+  // Runs the watcher against the director until `done`; the counts seen.
+  std::set<std::size_t> run_until(Count count, const std::function<bool(std::size_t)>& done) {
     Config config = test::fast_daemon_config(director_, 143, dir_.path());
     config.health.interval = Seconds(interval_);
     asio::io_context io(1);
     PoolWatcher watcher(io.get_executor(), config, CredentialStore{});
     std::set<std::size_t> seen;
     spawn_logged(io.get_executor(), watcher.run(), "watcher");
-    spawn_logged(io.get_executor(), watch_loops(watcher, done, seen), "observer");
+    spawn_logged(io.get_executor(), watch(watcher, count, done, seen), "observer");
     io.run();
     return seen;
   }
 
-  // The pool series seen after each handler of the first scan.
-  std::set<std::size_t> pool_series_seen() {
-    Config config = test::fast_daemon_config(director_, 143, dir_.path());
-    config.health.interval = Seconds(interval_);
-    asio::io_context io(1);
-    PoolWatcher watcher(io.get_executor(), config, CredentialStore{});
-    std::set<std::size_t> seen;
-    spawn_logged(io.get_executor(), watcher.run(), "watcher");
-    spawn_logged(io.get_executor(), watch_pool_series(watcher, seen), "observer");
-    io.run();
-    return seen;
+  // Until the whole first pool is counted: the counts seen short of it.
+  std::vector<std::size_t> counts_on_the_way(Count count) {
+    const auto seen = run_until(count, [](std::size_t n) { return n == kBackends; });
+    EXPECT_EQ(*seen.rbegin(), kBackends);
+    std::vector<std::size_t> between;
+    for (const auto n : seen)
+      if (n > 0 && n < kBackends) between.push_back(n);
+    return between;
   }
 
   test::TempDir dir_;
@@ -104,11 +100,7 @@ class DaemonTurns : public ::testing::Test {
 };
 
 TEST_F(DaemonTurns, AFirstScanStartsItsProbeLoopsATurnAtATime) {
-  const auto seen = run_until([](std::size_t loops) { return loops == kBackends; });
-  ASSERT_EQ(*seen.rbegin(), kBackends);
-  std::vector<std::size_t> between;
-  for (const auto count : seen)
-    if (count > 0 && count < kBackends) between.push_back(count);
+  const auto between = counts_on_the_way(probe_loops);
   // One look after each full turn at least; before the turns there was none.
   EXPECT_GE(between.size(), 3U);
   for (const auto count : between) EXPECT_EQ(count % PoolWatcher::kChecksPerTurn, 0U) << count;
@@ -116,22 +108,24 @@ TEST_F(DaemonTurns, AFirstScanStartsItsProbeLoopsATurnAtATime) {
 
 // The pool's metrics of a first HOST-LIST are set a turn of hosts at a time too.
 TEST_F(DaemonTurns, AFirstPoolIsExportedATurnAtATime) {
-  const auto seen = pool_series_seen();
-  ASSERT_EQ(*seen.rbegin(), kBackends);
-  std::vector<std::size_t> between;
-  for (const auto count : seen)
-    if (count > 0 && count < kBackends) between.push_back(count);
+  const auto between = counts_on_the_way(vhost_series);
   EXPECT_GE(between.size(), 3U);
   for (const auto count : between) EXPECT_EQ(count % PoolWatcher::kChecksPerTurn, 0U) << count;
 }
 
-// The log names 20 hosts of a change and counts the rest: the first HOST-LIST of 6017
-// hosts, then 6000 of them gone at once.
+// And the tracker takes the new backends a turn at a time (one check each here): 100 000
+// in one step held the loop for 100 ms.
+TEST_F(DaemonTurns, AFirstPoolIsTrackedATurnAtATime) {
+  const auto between = counts_on_the_way(tracked_backends);
+  EXPECT_GE(between.size(), 3U);
+  for (const auto count : between) EXPECT_EQ(count % PoolWatcher::kChecksPerTurn, 0U) << count;
+}
+
 TEST_F(DaemonTurns, APoolOfThousandsIsLoggedAsTwentyHostsAndACount) {
   interval_ = 1;  // the second HOST-LIST a second later
   bool shrunk = false;
   const auto everyone = silent_pool();
-  run_until([&](std::size_t loops) {
+  run_until(probe_loops, [&](std::size_t loops) {
     if (loops == kBackends && !shrunk) {
       director_.set_hosts(std::vector<HostEntry>(everyone.begin(), everyone.begin() + 17));
       shrunk = true;
