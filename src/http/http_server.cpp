@@ -21,6 +21,7 @@
 #include "poolwatch/common/text.hpp"
 #include "poolwatch/http/metrics.hpp"
 #include "request_framing.hpp"
+#include "sliced_response.hpp"
 
 namespace poolwatch {
 
@@ -119,7 +120,7 @@ struct HttpServer::State {
 namespace {
 
 using State = HttpServer::State;
-using Response = http::response<http::string_body>;
+using http_detail::Response;
 
 // Holds one counted connection slot for the life of a connection coroutine, and makes
 // the socket reachable by stop().
@@ -226,25 +227,6 @@ Response route(const State& state, const http::request<http::empty_body>& req, b
   return from_handler(state.handlers.status, version, "application/json", pending);
 }
 
-// Fills the body a slice at a time, letting the loop run between slices so that probes,
-// /healthz and a stop never wait for a large pool's text. False when the server stopped
-// meanwhile. A writer that throws makes the response a 500.
-asio::awaitable<bool> write_body_in_slices(const State& state, const BodyWriter& writer,
-                                           Response& res) {
-  try {
-    for (;;) {
-      const bool complete = writer(res.body());
-      if (complete) co_return true;
-      co_await asio::post(state.executor, asio::use_awaitable);
-      if (state.stopped) co_return false;
-    }
-  } catch (const std::exception& e) {
-    spdlog::error("http: handler failed: {}", e.what());
-  }
-  res = text_response(http::status::internal_server_error, res.version(), "internal error\n");
-  co_return true;
-}
-
 // Stops sending, then reads (and discards) what the client still sends for a moment.
 asio::awaitable<void> drain_and_close(tcp::socket& socket, asio::steady_timer& timer,
                                       std::chrono::milliseconds grace) {
@@ -310,13 +292,21 @@ asio::awaitable<void> serve_connection(std::shared_ptr<State> state, tcp::socket
       bool has_body = !parser.is_done();
       BodyWriter pending;
       res = route(*state, req, has_body, pending);
+      keep_alive = req.keep_alive() && !has_body;
+      const bool head_only = req.method() == http::verb::head;
       if (pending) {
-        const bool complete = co_await write_body_in_slices(*state, pending, res);
-        if (!complete) break;
+        const http_detail::SliceLoop loop{state->executor, state->stopped, timeout};
+        const auto sliced = co_await http_detail::send_sliced(loop, socket, timer, res, pending,
+                                                              head_only, keep_alive);
+        if (sliced == http_detail::Sliced::cut) break;
+        if (sliced == http_detail::Sliced::sent) {
+          if (keep_alive) continue;
+          close_gracefully = true;
+          break;
+        }
         timer.expires_after(timeout);  // the deadline is for the client's part, not ours
       }
-      keep_alive = req.keep_alive() && !has_body;
-      if (req.method() == http::verb::head) {
+      if (head_only && !pending) {
         res.prepare_payload();
         res.body().clear();  // Content-Length still tells the size of a GET
       }

@@ -12,11 +12,13 @@
 #include <array>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <optional>
 #include <regex>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 #include <utility>
 
 #include "support/dovecot_lab.hpp"
@@ -55,6 +57,24 @@ std::string nft(const std::string& arguments) {
 }
 
 // Splits an HTTP/1.1 reply read to its end (the request said Connection: close).
+// A chunked body (RFC 9112 §7.1) as its data; nullopt when it ends before its last chunk
+// or is not chunked properly (extensions and trailers are not expected from poolwatch).
+std::optional<std::string> dechunk(std::string_view raw) {
+  std::string data;
+  for (;;) {
+    const auto line_end = raw.find("\r\n");
+    if (line_end == std::string_view::npos) return std::nullopt;
+    std::size_t size = 0;
+    const auto [end, ec] = std::from_chars(raw.data(), raw.data() + line_end, size, 16);
+    if (ec != std::errc() || end != raw.data() + line_end) return std::nullopt;
+    raw.remove_prefix(line_end + 2);
+    if (size == 0) return raw == "\r\n" ? std::optional(data) : std::nullopt;
+    if (raw.size() < size + 2 || raw.substr(size, 2) != "\r\n") return std::nullopt;
+    data.append(raw.substr(0, size));
+    raw.remove_prefix(size + 2);
+  }
+}
+
 bool parse_http_reply(const std::string& raw, HttpGetResult& result) {
   const auto head_end = raw.find("\r\n\r\n");
   if (head_end == std::string::npos || raw.rfind("HTTP/1.", 0) != 0 || raw.size() < 12)
@@ -74,6 +94,15 @@ bool parse_http_reply(const std::string& raw, HttpGetResult& result) {
   }
   result.body = raw.substr(head_end + 4);
   result.status = std::stoi(raw.substr(9, 3));
+  if (const auto coding = result.headers.find("transfer-encoding");
+      coding != result.headers.end() && coding->second == "chunked") {
+    auto data = dechunk(result.body);
+    if (!data) {
+      result.error = fmt::format("chunked body cut short ({} bytes)", result.body.size());
+      return true;
+    }
+    result.body = std::move(*data);
+  }
   return true;
 }
 

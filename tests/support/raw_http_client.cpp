@@ -80,8 +80,8 @@ void parse_first_reply(std::string_view received, RawHttpReply& reply) {
     reply.fields[ascii_upper(line.substr(0, colon))] = std::string(value);
   }
   std::size_t length = 0;
-  const auto& content_length = reply.fields["CONTENT-LENGTH"];
-  std::from_chars(content_length.data(), content_length.data() + content_length.size(), length);
+  if (const auto field = reply.fields.find("CONTENT-LENGTH"); field != reply.fields.end())
+    std::from_chars(field->second.data(), field->second.data() + field->second.size(), length);
   auto rest = received.substr(header_end + 4);
   reply.body = std::string(rest.substr(0, length));
   reply.after_reply = std::string(rest.substr(std::min(length, rest.size())));
