@@ -22,6 +22,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -137,13 +138,25 @@ double sample_of(const std::string& exposition, const std::string& series) {
   return at == std::string::npos ? -1 : std::atof(exposition.c_str() + at + series.size() + 2);
 }
 
+// poolwatch's command line; under BENCH_WRAPPER's command when set, to profile it (e.g.
+// BENCH_WRAPPER="heaptrack -o /tmp/poolwatch"; the CPU figures then are the wrapper's).
+std::vector<std::string> daemon_command(const std::string& config) {
+  std::vector<std::string> command;
+  if (const char* wrapper = std::getenv("BENCH_WRAPPER")) {
+    std::istringstream words(wrapper);
+    for (std::string word; words >> word;) command.push_back(word);
+  }
+  for (const char* arg : {POOLWATCH_BINARY, "run", "--foreground", "-c"}) command.emplace_back(arg);
+  command.push_back(config);
+  return command;
+}
+
 DaemonFigures run_daemon(std::size_t hosts, const bench::GreetingBackends& backends, int interval_s,
                          const std::vector<bench::BackendPort>& ports, Mode mode) {
   testing::FakeDirector director(pool_of(hosts));
   test::TempDir dir;
   const auto config = daemon_config(dir, director.socket_path(), interval_s, ports, mode);
-  test::ChildProcess daemon({POOLWATCH_BINARY, "run", "--foreground", "-c", config},
-                            dir.path() + "/daemon.out");
+  test::ChildProcess daemon(daemon_command(config), dir.path() + "/daemon.out");
   // The first scan starts every check; the figures are the steady state after it.
   std::this_thread::sleep_for(std::chrono::seconds(interval_s) + 2s);
   const auto accepted0 = backends.accepted();

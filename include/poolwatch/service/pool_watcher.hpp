@@ -140,6 +140,9 @@ class PoolWatcher {
   boost::asio::awaitable<void> end_scan_on_stop();
   boost::asio::awaitable<void> wind_down();
   boost::asio::awaitable<void> check_loop(CheckId id, std::shared_ptr<CheckHandle> handle);
+  boost::asio::awaitable<void> probe_check(CheckId id, std::shared_ptr<CheckHandle> handle);
+  void after_probe(const CheckId& id, const ProbePlan& plan, const std::string& address,
+                   const ProbeOutcome& outcome);
   boost::asio::awaitable<void> once_probe(std::size_t index);
   void start_check(const CheckId& id);
   void stop_check(const CheckId& id);
