@@ -139,7 +139,8 @@ double sample_of(const std::string& exposition, const std::string& series) {
 }
 
 // poolwatch's command line; under BENCH_WRAPPER's command when set, to profile it (e.g.
-// BENCH_WRAPPER="heaptrack -o /tmp/poolwatch"; the CPU figures then are the wrapper's).
+// BENCH_WRAPPER="/usr/bin/heaptrack -o /tmp/hp", a full path; the CPU and RSS figures are
+// then the wrapper's).
 std::vector<std::string> daemon_command(const std::string& config) {
   std::vector<std::string> command;
   if (const char* wrapper = std::getenv("BENCH_WRAPPER")) {
