@@ -78,6 +78,11 @@ std::optional<std::string> source_address_problem(std::string_view text);
 
 // 'text' for messages, truncated so a pasted blob cannot flood them.
 std::string quote_value(std::string_view text);
+// The edit distance of a and b (a swap of neighbours is one edit), or `limit` when it is
+// no less: the one measure of "a typo of" for every "did you mean" of the config files.
+std::size_t typo_distance(std::string_view a, std::string_view b, std::size_t limit);
+// Longer unknown names get no hint.
+constexpr std::size_t kMaxTypoName = 64;
 // The candidate closest to `name` by edit distance, if it is close enough to be a typo.
 std::optional<std::string> closest_name(std::string_view name,
                                         const std::vector<std::string>& candidates);

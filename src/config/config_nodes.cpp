@@ -191,28 +191,44 @@ std::string quote_value(std::string_view text) {
   return fmt::format("'{}'", text);
 }
 
+std::size_t typo_distance(std::string_view a, std::string_view b, std::size_t limit) {
+  // Neither string can be nearer than their difference in length: the usual case for a
+  // long unknown key, which then costs nothing.
+  const std::size_t apart = a.size() > b.size() ? a.size() - b.size() : b.size() - a.size();
+  if (apart >= limit) return limit;
+  // Optimal string alignment: swapping two neighbours counts as one typo, so
+  // "retry_cuont" is one edit from "retry_count". Only the band of cells within `limit`
+  // of the diagonal can stay under it; each cell is capped at `limit`, and three rows are
+  // kept, each with a capped cell just outside its band for the next row to read.
+  std::vector<std::size_t> before(b.size() + 2, limit), above(b.size() + 2, limit),
+      row(b.size() + 2, limit);
+  for (std::size_t j = 0; j <= b.size(); ++j) above[j] = std::min(j, limit);
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    const std::size_t lo = i > limit ? i - limit : 1;
+    const std::size_t hi = std::min(b.size(), i + limit);
+    row[lo - 1] = std::min(lo == 1 ? i : limit, limit);
+    for (std::size_t j = lo; j <= hi; ++j) {
+      std::size_t d =
+          std::min({above[j] + 1, row[j - 1] + 1, above[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d = std::min(d, before[j - 2] + 1);
+      row[j] = std::min(d, limit);
+    }
+    row[hi + 1] = limit;
+    std::swap(before, above);
+    std::swap(above, row);
+  }
+  return above[b.size()];
+}
+
 std::optional<std::string> closest_name(std::string_view name,
                                         const std::vector<std::string>& candidates) {
-  // Edit distance where swapping two neighbours counts as one typo (optimal string
-  // alignment), so "retry_cuont" is one edit from "retry_count".
-  auto distance = [](std::string_view a, std::string_view b) {
-    std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
-    for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-    for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-      for (std::size_t j = 1; j <= b.size(); ++j) {
-        d[i][j] = std::min(
-            {d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-        if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
-          d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-    return d[a.size()][b.size()];
-  };
+  // A name this long is no typo of a key, and would make each distance costly.
+  if (name.size() > kMaxTypoName) return std::nullopt;
   std::optional<std::string> best;
   std::size_t best_distance = std::max<std::size_t>(1, name.size() / 3) + 1;
   for (const auto& candidate : candidates) {
-    std::size_t d = distance(name, candidate);
+    const std::size_t d = typo_distance(name, candidate, best_distance);
     if (d < best_distance && d < name.size()) {
       best_distance = d;
       best = candidate;

@@ -13,6 +13,7 @@
 #include <optional>
 #include <sstream>
 
+#include "config_keys.hpp"
 #include "dovemon_mapping.hpp"
 #include "poolwatch/common/text.hpp"
 #include "poolwatch/config/config_loader.hpp"
@@ -30,24 +31,11 @@ constexpr long long max_port = 65535;
 // A typo of a known key gets a hint, so "logelevel" (as in dovemon's own docs) is noticed.
 std::optional<std::string_view> closest_key(std::string_view name,
                                             const std::vector<std::string_view>& keys) {
-  auto distance = [](std::string_view a, std::string_view b) {
-    std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-      std::size_t diagonal = row[0];
-      row[0] = i;
-      for (std::size_t j = 1; j <= b.size(); ++j) {
-        std::size_t above = row[j];
-        row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-        diagonal = above;
-      }
-    }
-    return row[b.size()];
-  };
+  if (name.size() > config_detail::kMaxTypoName) return std::nullopt;
   std::optional<std::string_view> best;
   std::size_t best_distance = 3;
   for (auto key : keys) {
-    auto d = distance(name, key);
+    const auto d = config_detail::typo_distance(name, key, best_distance);
     if (d < best_distance) {
       best_distance = d;
       best = key;
