@@ -81,7 +81,27 @@ bool IpAddress::is_loopback() const {
   return bytes_ == kLoopback;
 }
 
+namespace {
+
+// inet_ntop's dotted quad without its sprintf: the text of an address is made for every
+// probe (the metrics' label), and sprintf was 2-3 % of poolwatch's CPU at 2000 backends.
+std::string dotted_quad(const std::uint8_t* bytes) {
+  std::string out;
+  out.reserve(15);
+  for (int i = 0; i < 4; ++i) {
+    if (i > 0) out += '.';
+    const unsigned octet = bytes[i];
+    if (octet >= 100) out += static_cast<char>('0' + octet / 100);
+    if (octet >= 10) out += static_cast<char>('0' + octet / 10 % 10);
+    out += static_cast<char>('0' + octet % 10);
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string IpAddress::to_string() const {
+  if (!v6_) return dotted_quad(bytes_.data());
   char buffer[INET6_ADDRSTRLEN] = {};
   inet_ntop(v6_ ? AF_INET6 : AF_INET, bytes_.data(), buffer, sizeof buffer);
   std::string out(buffer);

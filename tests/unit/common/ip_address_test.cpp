@@ -1,5 +1,6 @@
 #include "poolwatch/common/ip_address.hpp"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 
 #include <set>
@@ -18,6 +19,19 @@ TEST(IpAddress, ParsesAndPrintsBothFamilies) {
   EXPECT_TRUE(make_ip_address("10.1.2.3").is_v4());
   EXPECT_TRUE(make_ip_address("2001:db8::1").is_v6());
   EXPECT_EQ(make_ip_address("2001:DB8:0::1").to_string(), "2001:db8::1");
+}
+
+// The dotted quad is made without inet_ntop; it must print as inet_ntop does.
+TEST(IpAddress, PrintsEveryOctetValueAsInetNtopDoes) {
+  for (unsigned value = 0; value < 256; ++value) {
+    for (int position = 0; position < 4; ++position) {
+      IpAddress::V4Bytes bytes{1, 20, 255, 0};
+      bytes[position] = static_cast<std::uint8_t>(value);
+      char expected[INET_ADDRSTRLEN] = {};
+      ASSERT_NE(inet_ntop(AF_INET, bytes.data(), expected, sizeof expected), nullptr);
+      EXPECT_EQ(IpAddress::v4(bytes).to_string(), expected);
+    }
+  }
 }
 
 TEST(IpAddress, RefusesWhatIsNotAnAddressLiteral) {
