@@ -140,7 +140,7 @@ double sample_of(const std::string& exposition, const std::string& series) {
 
 // poolwatch's command line; under BENCH_WRAPPER's command when set, to profile it (e.g.
 // BENCH_WRAPPER="/usr/bin/heaptrack -o /tmp/hp", a full path; the CPU and RSS figures are
-// then the wrapper's).
+// then the wrapper's, and each N's run writes the same output file).
 std::vector<std::string> daemon_command(const std::string& config) {
   std::vector<std::string> command;
   if (const char* wrapper = std::getenv("BENCH_WRAPPER")) {
@@ -150,6 +150,21 @@ std::vector<std::string> daemon_command(const std::string& config) {
   for (const char* arg : {POOLWATCH_BINARY, "run", "--foreground", "-c"}) command.emplace_back(arg);
   command.push_back(config);
   return command;
+}
+
+// SIGTERM to poolwatch. A wrapper (heaptrack, perf) runs it as a child and does not pass
+// the signal on: poolwatch, found by its config's unique path, is signalled itself, or it
+// would outlive the bench and go on probing.
+void stop_daemon(test::ChildProcess& daemon, const std::string& config) {
+  if (std::getenv("BENCH_WRAPPER") == nullptr) {
+    daemon.signal(SIGTERM);
+    return;
+  }
+  // "[/]tmp/...": a pattern that matches poolwatch's command line but not the shell's
+  // that runs pkill, which holds the pattern as typed.
+  const std::string command =
+      "pkill -TERM -f -- '[" + config.substr(0, 1) + "]" + config.substr(1) + "'";
+  if (std::system(command.c_str()) != 0) std::fprintf(stderr, "%s: no process\n", command.c_str());
 }
 
 DaemonFigures run_daemon(std::size_t hosts, const bench::GreetingBackends& backends, int interval_s,
@@ -185,7 +200,7 @@ DaemonFigures run_daemon(std::size_t hosts, const bench::GreetingBackends& backe
       sample_of(reply.body, "poolwatch_tls_handshakes_total{resumed=\"false\"}");
   figures.handshakes_resumed =
       sample_of(reply.body, "poolwatch_tls_handshakes_total{resumed=\"true\"}");
-  daemon.signal(SIGTERM);
+  stop_daemon(daemon, config);
   if (!daemon.wait(30s)) std::fprintf(stderr, "poolwatch did not stop in 30 s\n");
   if (reply.status != 200) std::fprintf(stderr, "GET /metrics: %s\n", reply.error.c_str());
   return figures;
