@@ -47,7 +47,8 @@ PoolWatcher::PoolWatcher(asio::any_io_executor executor, Config config, Credenti
       scan_wake_(executor),
       stop_timer_(executor),
       loops_(executor),
-      hooks_(executor) {
+      hooks_(executor),
+      due_timer_(executor) {
   stop_timer_.expires_at(asio::steady_timer::time_point::max());
   // The daemon logs and exports failure reasons, never transcripts.
   probes_.keep_transcripts(false);
@@ -61,10 +62,10 @@ void PoolWatcher::request_stop() {
   scan_wake_.cancel();
   if (ring_) ring_->stop();
   if (passive_) passive_->stop();
-  for (auto& [id, handle] : checks_) {
-    handle->cancelled = true;
-    handle->wake.cancel();
-    handle->cancel.emit(asio::cancellation_type::terminal);
+  due_timer_.cancel();
+  for (auto& [id, probe] : probing_) {
+    probe->cancelled = true;
+    probe->cancel.emit(asio::cancellation_type::terminal);
   }
 }
 
@@ -77,6 +78,7 @@ asio::awaitable<void> PoolWatcher::run() {
   spdlog::info("poolwatch {} watching {} ({} port(s) per backend, interval {:.1f} s{})",
                POOLWATCH_VERSION, config_.director.socket, config_.probe.ports.size(),
                config_.health.interval.count(), config_.dry_run ? ", dry-run" : "");
+  spawn_logged(executor_, start_due_probes(), "probe scheduler");
   while (!stopping_) {
     const auto started = std::chrono::steady_clock::now();
     rescan_requested_ = false;
@@ -157,7 +159,7 @@ asio::awaitable<void> PoolWatcher::end_scan_on_stop() {
 }
 
 asio::awaitable<void> PoolWatcher::wind_down() {
-  spdlog::info("stopping: {} probe loop(s) to end", loops_.count());
+  spdlog::info("stopping: {} probe(s) to end", loops_.count());
   asio::steady_timer grace(executor_);
   grace.expires_after(std::chrono::milliseconds(600));
   if (loops_.count() > 0) co_await (loops_.wait() || grace.async_wait(asio::use_awaitable));
@@ -246,128 +248,6 @@ asio::awaitable<void> PoolWatcher::yield_to_loop() {
 std::optional<Account> PoolWatcher::account_for(const IpAddress& a) const {
   if (!config_.probe.login) return std::nullopt;
   return credentials_.account_for(a, a.to_string());
-}
-
-void PoolWatcher::start_check(const CheckId& id) {
-  auto handle = std::make_shared<CheckHandle>(executor_);
-  checks_[id] = handle;
-  loops_.add();
-  asio::co_spawn(executor_, check_loop(id, handle),
-                 asio::bind_cancellation_slot(handle->cancel.slot(), CheckLoopDone{this, id}));
-}
-
-void PoolWatcher::CheckLoopDone::operator()(std::exception_ptr e) const {
-  if (e && !watcher->stopping_) {
-    spdlog::error("{} {}: probe loop ended by an unexpected error: {}", id.address.to_string(),
-                  check_label(id.port), exception_message(e));
-  }
-  watcher->loops_.done();
-}
-
-void PoolWatcher::stop_check(const CheckId& id) {
-  auto it = checks_.find(id);
-  if (it == checks_.end()) return;
-  it->second->cancelled = true;
-  it->second->wake.cancel();
-  it->second->cancel.emit(asio::cancellation_type::terminal);
-  checks_.erase(it);
-}
-
-void PoolWatcher::wake_checks() {
-  for (auto& [id, handle] : checks_) handle->wake.cancel();
-}
-
-// Kept small: every check has this frame for as long as it is probed, so what a probe
-// needs lives in probe_check()'s frame, which exists only while one runs (at 1000
-// backends x 3 ports the loop frames alone were 2.5 MB).
-asio::awaitable<void> PoolWatcher::check_loop(CheckId id, std::shared_ptr<CheckHandle> handle) {
-  while (!handle->cancelled && !stopping_ && tracker_.contains(id)) {
-    handle->wake.expires_at(on_start_grid(tracker_.plan(id).due));
-    boost::system::error_code ec;
-    co_await handle->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    if (handle->cancelled || stopping_ || !tracker_.contains(id)) break;
-    if (ec == asio::error::operation_aborted) continue;  // woken by a reload: plan again
-    co_await probe_check(id, handle);
-  }
-}
-
-// One probe of a check that is due, and what its outcome changes.
-asio::awaitable<void> PoolWatcher::probe_check(CheckId id, std::shared_ptr<CheckHandle> handle) {
-  const ProbePlan plan = tracker_.plan(id);
-  const ProbeTarget target{id.address, id.address.to_string(), id.port};
-  // g++ 12: see CONTRIBUTING.md (no temporaries in a co_await expression).
-  auto account = account_for(id.address);
-  const auto timeout = std::chrono::duration_cast<Seconds>(plan.timeout);
-  auto outcome = co_await probes_.run(target, std::move(account), timeout);
-  if (handle->cancelled || stopping_) co_return;
-  after_probe(id, plan, target.host_name, outcome);
-}
-
-void PoolWatcher::after_probe(const CheckId& id, const ProbePlan& plan, const std::string& address,
-                              const ProbeOutcome& outcome) {
-  if (outcome.started != SteadyTime{}) metrics_.probe_lateness(lateness(plan, outcome.started));
-  metrics_.probe_result(address, id.port.protocol, outcome.failure, outcome.latency);
-  metrics_.probes_in_flight(probes_.in_flight());
-  report_not_run(outcome);
-  const auto probed_unix = unix_now();
-  last_probe_unix_[id.address] = probed_unix;
-  const auto result = tracker_.record(id, outcome, std::chrono::steady_clock::now(), probed_unix);
-  on_record(id, address, outcome, result);
-  if (outcome.cert_not_after) note_cert_expiry(id, address, *outcome.cert_not_after);
-  if (const auto* tls = probes_.tls_if_made())
-    metrics_.tls_handshakes(tls->full_handshakes(), tls->resumed_handshakes());
-}
-
-void PoolWatcher::on_record(const CheckId& id, const std::string& address,
-                            const ProbeOutcome& outcome, const RecordResult& r) {
-  if (!outcome.ok())
-    spdlog::debug("{} {}: {} ({} ms)", address, check_label(id.port), outcome.reason,
-                  outcome.latency.count() / 1000);
-  if (r.check) {
-    const bool first_up = r.check->from == CheckState::pending && r.check->to == CheckState::up;
-    // The reason starts with the check's label ("imap:143: ...").
-    spdlog::log(first_up ? spdlog::level::debug : spdlog::level::info, "{} {} -> {}: {}", address,
-                to_string(r.check->from), to_string(r.check->to), r.check->reason);
-    events_.transition(std::chrono::system_clock::now(), address, check_label(id.port),
-                       to_string(r.check->from), to_string(r.check->to), r.check->reason);
-  }
-  if (r.backend) log_backend_transition(*r.backend);
-  if (const auto state = tracker_.backend_state(id.address))
-    metrics_.backend_state(address, to_string(*state));
-}
-
-void PoolWatcher::report_not_run(const ProbeOutcome& outcome) {
-  switch (not_run_.record(outcome.ran(), std::chrono::steady_clock::now())) {
-    case NotRunEpisode::Change::started:
-      spdlog::warn(
-          "probes: poolwatch cannot run some probes ({}); they count against no backend. "
-          "Raise the descriptor limit (LimitNOFILE) or lower probe.max_in_flight",
-          outcome.reason);
-      break;
-    case NotRunEpisode::Change::ended:
-      spdlog::info("probes: running again; {} probe(s) could not run meanwhile",
-                   not_run_.not_run());
-      break;
-    case NotRunEpisode::Change::none:
-      break;
-  }
-}
-
-void PoolWatcher::note_cert_expiry(const CheckId& id, const std::string& address,
-                                   std::int64_t not_after) {
-  const auto notice = cert_expiry_.record(address, check_label(id.port), not_after, unix_now());
-  if (const auto earliest = cert_expiry_.earliest(address))
-    metrics_.cert_expiry(address, *earliest);
-  if (!notice) return;
-  // With probe.tls.verify_peer off (the default) an expired certificate still shakes hands.
-  const auto when = notice->days_left < 0 ? fmt::format("expired {} days ago", -notice->days_left)
-                                          : fmt::format("expires in {} days", notice->days_left);
-  if (notice->kind == CertExpiryWatch::Notice::Kind::expires_soon)
-    spdlog::warn("backend {}: the TLS certificate of {} {} ({})", address, notice->check, when,
-                 utc_text(notice->not_after));
-  else
-    spdlog::info("backend {}: TLS certificates renewed; the earliest ({}) expires in {} days ({})",
-                 address, notice->check, notice->days_left, utc_text(notice->not_after));
 }
 
 void PoolWatcher::log_backend_transition(const BackendTransition& t) {

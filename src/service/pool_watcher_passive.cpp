@@ -52,9 +52,10 @@ void PoolWatcher::on_passive_suspicion(const IpAddress& address,
     events_.transition(std::chrono::system_clock::now(), name, check_label(id.port),
                        to_string(t.from), to_string(t.to), t.reason);
   }
-  // The probe loops wait for the old due time: woken, they read the new plan.
+  // Queued for the old due time: queued again at the new one (a check being probed now
+  // reads its new plan when it ends).
   for (const auto& id : result.woken)
-    if (auto it = checks_.find(id); it != checks_.end()) it->second->wake.cancel();
+    if (due_.contains(id)) queue_check(id, tracker_.plan(id).due);
   if (result.backend) log_backend_transition(*result.backend);
   if (const auto state = tracker_.backend_state(address))
     metrics_.backend_state(name, to_string(*state));

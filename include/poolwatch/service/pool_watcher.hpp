@@ -22,6 +22,7 @@
 #include "poolwatch/director/director_client.hpp"
 #include "poolwatch/director/pool.hpp"
 #include "poolwatch/health/action_planner.hpp"
+#include "poolwatch/health/due_queue.hpp"
 #include "poolwatch/health/guard_log.hpp"
 #include "poolwatch/health/health_tracker.hpp"
 #include "poolwatch/health/scan_cap_log.hpp"
@@ -73,7 +74,8 @@ class PoolWatcher {
 
   bool ready() const { return ready_; }
   // Probe loops running: one per probed backend and port once a scan has started them.
-  std::size_t probe_loops() const { return checks_.size(); }
+  // The checks being probed or waiting for their next probe.
+  std::size_t probed_checks() const { return due_.size() + probing_.size(); }
   // A scan starts new probe loops this many at a time, the loop running between turns:
   // about 3 ms a turn (2000 made turns of 8 ms at 100 000 backends).
   static constexpr std::size_t kChecksPerTurn = 500;
@@ -113,16 +115,17 @@ class PoolWatcher {
   boost::asio::awaitable<ActionPlan> plan_in_turns(const ActionPlanner::VerdictLookup& verdict_of);
   static constexpr std::size_t kHostsPerPlanTurn = 2000;  // about 2 ms a turn
 
-  struct CheckHandle {
-    explicit CheckHandle(boost::asio::any_io_executor ex) : wake(ex) {}
-    boost::asio::steady_timer wake;
+  // A probe being run; cancelled when its check stops (the backend left, a reload
+  // dropped the port, poolwatch stops), and then its outcome is dropped.
+  struct RunningProbe {
     boost::asio::cancellation_signal cancel;
     bool cancelled = false;
   };
-  // Completion of a probe loop: logs an escaped exception, counts the loop as ended.
-  struct CheckLoopDone {
+  // Completion of a probe: logs an escaped exception, queues the check's next probe.
+  struct ProbeDone {
     PoolWatcher* watcher;
     CheckId id;
+    std::shared_ptr<RunningProbe> probe;
     void operator()(std::exception_ptr e) const;
   };
 
@@ -139,8 +142,13 @@ class PoolWatcher {
   boost::asio::awaitable<void> wait_for_stop();
   boost::asio::awaitable<void> end_scan_on_stop();
   boost::asio::awaitable<void> wind_down();
-  boost::asio::awaitable<void> check_loop(CheckId id, std::shared_ptr<CheckHandle> handle);
-  boost::asio::awaitable<void> probe_check(CheckId id, std::shared_ptr<CheckHandle> handle);
+  // The one loop that starts every probe, when its check is due (pool_watcher_probes.cpp).
+  boost::asio::awaitable<void> start_due_probes();
+  void start_probe(const CheckId& id);
+  boost::asio::awaitable<void> probe_check(CheckId id, std::shared_ptr<RunningProbe> probe);
+  void probe_ended(const CheckId& id, const RunningProbe& probe, std::exception_ptr failure);
+  // Queues a check for its next probe, waking start_due_probes() if it is the earliest.
+  void queue_check(const CheckId& id, SteadyTime due);
   void after_probe(const CheckId& id, const ProbePlan& plan, const std::string& address,
                    const ProbeOutcome& outcome);
   boost::asio::awaitable<void> once_probe(std::size_t index);
@@ -218,7 +226,9 @@ class PoolWatcher {
   WaitGroup loops_;
   WaitGroup hooks_;
 
-  std::map<CheckId, std::shared_ptr<CheckHandle>> checks_;
+  DueQueue due_;                                              // checks waiting to be probed
+  std::map<CheckId, std::shared_ptr<RunningProbe>> probing_;  // checks being probed
+  boost::asio::steady_timer due_timer_;                       // start_due_probes() sleeps on it
   PoolSnapshot pool_;
   bool have_pool_ = false;
   // The backends the tracker's checks were last synced to, and whether they or their

@@ -40,7 +40,7 @@ std::vector<HostEntry> silent_pool() {
 using Count = std::size_t (*)(const PoolWatcher&);
 
 std::size_t probe_loops(const PoolWatcher& watcher) {
-  return watcher.probe_loops();
+  return watcher.probed_checks();
 }
 
 // The series of the director's vhost counts, what the pool's metrics add per host.

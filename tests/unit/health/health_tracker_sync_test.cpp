@@ -10,7 +10,7 @@
 
 using namespace poolwatch;
 
-namespace {
+namespace tracker_sync_test {
 
 const PortSpec kImap{Protocol::imap, 143, TlsMode::plain};
 const PortSpec kPop3{Protocol::pop3, 110, TlsMode::plain};
@@ -47,8 +47,6 @@ class TrackerSyncSteps : public ::testing::Test {
     return out;
   }
 };
-
-}  // namespace
 
 TEST_F(TrackerSyncSteps, EachStepHandlesAtMostItsShareOfBackends) {
   tracker_.sync(hosts({2, 4, 6, 8}), {kImap}, {}, now_, kUnix);
@@ -115,3 +113,5 @@ TEST_F(TrackerSyncSteps, AJobForNothingRemovesEverythingAndFinishes) {
   EXPECT_EQ(results[0].removed.size(), 4U);
   EXPECT_TRUE(tracker_.status().empty());
 }
+
+}  // namespace tracker_sync_test

@@ -1,0 +1,77 @@
+// A binary heap with lazy removal: a reschedule or a removal leaves the old entry in
+// place and only forgets its ticket; stale entries are skipped at the top and swept out
+// when they outnumber the live ones.
+#include "poolwatch/health/due_queue.hpp"
+
+#include <algorithm>
+
+namespace poolwatch {
+
+bool DueQueue::later(const Entry& a, const Entry& b) {
+  if (a.due != b.due) return a.due > b.due;
+  return a.ticket > b.ticket;
+}
+
+bool DueQueue::stale(const Entry& e) const {
+  const auto it = queued_.find(e.id);
+  return it == queued_.end() || it->second != e.ticket;
+}
+
+void DueQueue::schedule(const CheckId& id, SteadyTime due) {
+  const auto ticket = next_ticket_++;
+  queued_.insert_or_assign(id, ticket);
+  heap_.push_back(Entry{due, ticket, id});
+  std::push_heap(heap_.begin(), heap_.end(), later);
+  compact_if_sparse();
+}
+
+bool DueQueue::remove(const CheckId& id) {
+  if (queued_.erase(id) == 0) return false;
+  compact_if_sparse();
+  return true;
+}
+
+void DueQueue::drop_stale_top() {
+  while (!heap_.empty() && stale(heap_.front())) {
+    std::pop_heap(heap_.begin(), heap_.end(), later);
+    heap_.pop_back();
+  }
+}
+
+std::optional<SteadyTime> DueQueue::next_due() {
+  drop_stale_top();
+  if (heap_.empty()) return std::nullopt;
+  return heap_.front().due;
+}
+
+std::vector<CheckId> DueQueue::take_due(SteadyTime now, std::size_t max) {
+  std::vector<CheckId> due;
+  for (drop_stale_top(); due.size() < max && !heap_.empty() && heap_.front().due <= now;
+       drop_stale_top()) {
+    std::pop_heap(heap_.begin(), heap_.end(), later);
+    queued_.erase(heap_.back().id);
+    due.push_back(std::move(heap_.back().id));
+    heap_.pop_back();
+  }
+  return due;
+}
+
+void DueQueue::reschedule_all(const std::function<SteadyTime(const CheckId&)>& due_of) {
+  heap_.clear();
+  heap_.reserve(queued_.size());
+  for (auto& [id, ticket] : queued_) {
+    ticket = next_ticket_++;
+    heap_.push_back(Entry{due_of(id), ticket, id});
+  }
+  std::make_heap(heap_.begin(), heap_.end(), later);
+}
+
+// Sweeping costs a pass over the heap, so it waits until the stale entries at least
+// match the live ones: each entry is swept at most once, O(1) amortised per change.
+void DueQueue::compact_if_sparse() {
+  if (heap_.size() < 2 * queued_.size() + 64) return;
+  std::erase_if(heap_, [this](const Entry& e) { return stale(e); });
+  std::make_heap(heap_.begin(), heap_.end(), later);
+}
+
+}  // namespace poolwatch
