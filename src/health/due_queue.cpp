@@ -7,11 +7,6 @@
 
 namespace poolwatch {
 
-bool DueQueue::later(const Entry& a, const Entry& b) {
-  if (a.due != b.due) return a.due > b.due;
-  return a.ticket > b.ticket;
-}
-
 bool DueQueue::stale(const Entry& e) const {
   const auto it = queued_.find(e.id);
   return it == queued_.end() || it->second != e.ticket;
@@ -21,7 +16,7 @@ void DueQueue::schedule(const CheckId& id, SteadyTime due) {
   const auto ticket = next_ticket_++;
   queued_.insert_or_assign(id, ticket);
   heap_.push_back(Entry{due, ticket, id});
-  std::push_heap(heap_.begin(), heap_.end(), later);
+  std::push_heap(heap_.begin(), heap_.end(), Later{});
   compact_if_sparse();
 }
 
@@ -33,7 +28,7 @@ bool DueQueue::remove(const CheckId& id) {
 
 void DueQueue::drop_stale_top() {
   while (!heap_.empty() && stale(heap_.front())) {
-    std::pop_heap(heap_.begin(), heap_.end(), later);
+    std::pop_heap(heap_.begin(), heap_.end(), Later{});
     heap_.pop_back();
   }
 }
@@ -48,7 +43,7 @@ std::vector<CheckId> DueQueue::take_due(SteadyTime now, std::size_t max) {
   std::vector<CheckId> due;
   for (drop_stale_top(); due.size() < max && !heap_.empty() && heap_.front().due <= now;
        drop_stale_top()) {
-    std::pop_heap(heap_.begin(), heap_.end(), later);
+    std::pop_heap(heap_.begin(), heap_.end(), Later{});
     queued_.erase(heap_.back().id);
     due.push_back(std::move(heap_.back().id));
     heap_.pop_back();
@@ -63,7 +58,7 @@ void DueQueue::reschedule_all(const std::function<SteadyTime(const CheckId&)>& d
     ticket = next_ticket_++;
     heap_.push_back(Entry{due_of(id), ticket, id});
   }
-  std::make_heap(heap_.begin(), heap_.end(), later);
+  std::make_heap(heap_.begin(), heap_.end(), Later{});
 }
 
 // Sweeping costs a pass over the heap, so it waits until the stale entries at least
@@ -71,7 +66,7 @@ void DueQueue::reschedule_all(const std::function<SteadyTime(const CheckId&)>& d
 void DueQueue::compact_if_sparse() {
   if (heap_.size() < 2 * queued_.size() + 64) return;
   std::erase_if(heap_, [this](const Entry& e) { return stale(e); });
-  std::make_heap(heap_.begin(), heap_.end(), later);
+  std::make_heap(heap_.begin(), heap_.end(), Later{});
 }
 
 }  // namespace poolwatch

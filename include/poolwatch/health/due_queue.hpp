@@ -41,7 +41,12 @@ class DueQueue {
     CheckId id;
   };
   // The heap's order: std::push_heap keeps the greatest on top, so "greater" is earlier.
-  static bool later(const Entry& a, const Entry& b);
+  // A function object, not a function pointer, so that the heap's steps inline it.
+  struct Later {
+    bool operator()(const Entry& a, const Entry& b) const {
+      return a.due != b.due ? a.due > b.due : a.ticket > b.ticket;
+    }
+  };
   bool stale(const Entry& e) const;
   void drop_stale_top();
   void compact_if_sparse();
