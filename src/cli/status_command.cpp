@@ -21,6 +21,7 @@
 #include "poolwatch/common/text.hpp"
 #include "poolwatch/http/http_server.hpp"
 #include "poolwatch/http/status_page.hpp"
+#include "poolwatch/probe/probe_outcome.hpp"
 
 namespace poolwatch {
 
@@ -103,6 +104,14 @@ std::string render_status_table(const std::vector<BackendStatusView>& backends,
       rows.push_back({"  " + printable_excerpt_all(c.name), printable_excerpt_all(c.state),
                       printable_excerpt_all(c.last_outcome), latency(c.last_latency_ms), "",
                       failures});
+    }
+    // The earliest expiry of the backend's TLS checks, flagged inside the log's warning
+    // window: with verify_peer off (the default) an expired certificate still shakes hands.
+    if (b.cert_expiry_unix) {
+      const bool soon = days_until(*b.cert_expiry_unix, now_unix) < kCertExpiryWarnDays;
+      rows.push_back(
+          {"  certificate", "", "", "", "",
+           (soon ? "EXPIRES SOON: " : "") + cert_expiry_text(*b.cert_expiry_unix, now_unix)});
     }
     if (b.ring) {
       const auto votes = fmt::format("{} down, {} up of {} (quorum {})", b.ring->votes_down,

@@ -102,9 +102,7 @@ std::string cert_cell(const BackendStatusView& b, std::int64_t now) {
     state_badge(html, "expires soon");
     html += ' ';
   }
-  const auto text = days < 0 ? fmt::format("cert expired {} days ago", -days)
-                             : fmt::format("cert expires in {} days", days);
-  return html + html_escape(fmt::format("{} ({})", text, utc_text(*b.cert_expiry_unix)));
+  return html + html_escape(cert_expiry_text(*b.cert_expiry_unix, now));
 }
 
 std::string down_by_cell(const PoolRowView& row, std::int64_t now) {
@@ -264,6 +262,13 @@ std::string utc_text(std::int64_t unix_seconds) {
   char buf[40];
   std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
   return buf;
+}
+
+std::string cert_expiry_text(std::int64_t expiry_unix, std::int64_t now_unix) {
+  const auto days = days_until(expiry_unix, now_unix);
+  const auto text = days < 0 ? fmt::format("cert expired {} days ago", -days)
+                             : fmt::format("cert expires in {} days", days);
+  return fmt::format("{} ({})", text, utc_text(expiry_unix));
 }
 
 std::string render_status_page(const StatusPageView& v) {

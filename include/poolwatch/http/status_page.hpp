@@ -69,6 +69,10 @@ std::string age_text(std::int64_t since_unix, std::int64_t now_unix);
 // "2026-12-02 05:30:12 UTC"; "-" for 0.
 std::string utc_text(std::int64_t unix_seconds);
 
+// "cert expires in 9 days (2026-12-11 05:30:12 UTC)", or "cert expired 2 days ago (...)":
+// the page's certificate cell and `poolwatch status` say it alike.
+std::string cert_expiry_text(std::int64_t expiry_unix, std::int64_t now_unix);
+
 std::string render_status_page(const StatusPageView& view);
 
 }  // namespace poolwatch

@@ -126,15 +126,40 @@ TEST(StatusJson, RejectsDocumentsOffTheSchema) {
 
 TEST(StatusTable, ShowsEveryColumnAndNeutralisesControlCharacters) {
   auto table = render_status_table(sample(), 1700000000 + 90);
-  EXPECT_EQ(table,
-            "BACKEND     STATE  LAST OUTCOME     LATENCY  SINCE    REASON\n"
-            "10.0.0.1    up     ok               12.5 ms  90s ago\n"
-            "  imap:143  up     ok               12.5 ms\n"
-            "  pop3:110  up     ok               3.2 ms\n"
-            "10.0.0.2    down   connect_refused  -        61m ago  connect refused?[31m\n"
-            "  imap:143  down   connect_refused  -                 4 consecutive failures\n");
+  EXPECT_EQ(
+      table,
+      "BACKEND        STATE  LAST OUTCOME     LATENCY  SINCE    REASON\n"
+      "10.0.0.1       up     ok               12.5 ms  90s ago\n"
+      "  imap:143     up     ok               12.5 ms\n"
+      "  pop3:110     up     ok               3.2 ms\n"
+      "  certificate                                            EXPIRES SOON: cert expires in "
+      "9 days (2023-11-24 22:13:20 UTC)\n"
+      "10.0.0.2       down   connect_refused  -        61m ago  connect refused?[31m\n"
+      "  imap:143     down   connect_refused  -                 4 consecutive failures\n");
   EXPECT_EQ(render_status_table({}, 0),
             "BACKEND  STATE  LAST OUTCOME  LATENCY  SINCE  REASON\n(no backends)\n");
+}
+
+// A backend's earliest certificate expiry gets a row of its own; inside the log's warning
+// window (kCertExpiryWarnDays) it says so, and an expired one says how long ago.
+TEST(StatusTable, ShowsWhenABackendsCertificateExpires) {
+  BackendStatusView b;
+  b.address = "10.0.0.3";
+  b.state = "up";
+  const std::int64_t now = 1700000000;
+  b.cert_expiry_unix = now + 30 * 86400;
+  EXPECT_NE(render_status_table({b}, now).find(
+                "  certificate                                       cert expires in 30 days "
+                "(2023-12-14 22:13:20 UTC)\n"),
+            std::string::npos)
+      << render_status_table({b}, now);
+  b.cert_expiry_unix = now - 2 * 86400;
+  EXPECT_NE(render_status_table({b}, now).find(
+                "EXPIRES SOON: cert expired 2 days ago (2023-11-12 22:13:20 UTC)\n"),
+            std::string::npos)
+      << render_status_table({b}, now);
+  b.cert_expiry_unix.reset();  // no TLS check, no row
+  EXPECT_EQ(render_status_table({b}, now).find("certificate"), std::string::npos);
 }
 
 TEST(StatusExitCode, OneWhenAnyBackendIsDown) {
