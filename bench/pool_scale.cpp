@@ -27,6 +27,7 @@
 
 #include "poolwatch/config/credentials.hpp"
 #include "poolwatch/health/action_planner.hpp"
+#include "poolwatch/health/due_queue.hpp"
 #include "poolwatch/health/health_tracker.hpp"
 #include "poolwatch/http/http_server.hpp"
 #include "poolwatch/http/poolwatch_metrics.hpp"
@@ -121,9 +122,22 @@ void components(std::size_t hosts) {
   start = Clock::now();
   auto sync = tracker.sync(addresses, ports, {}, Clock::now(), 0);
   std::printf("  %-44s %10.1f ms\n", "tracker.sync, all new", ms_since(start));
+  const auto added = sync.added;
   start = Clock::now();
   sync = tracker.sync(addresses, ports, {}, Clock::now(), 0);
   std::printf("  %-44s %10.1f ms\n", "tracker.sync, unchanged", ms_since(start));
+  // A reload (SIGHUP) applies the health settings to every check and plans each queued
+  // check again: each one step of the loop today.
+  DueQueue due;
+  for (const auto& id : added) due.schedule(id, tracker.plan(id).due);
+  HealthConfig reloaded = health;
+  reloaded.interval = Seconds(5);
+  start = Clock::now();
+  tracker.set_config(reloaded, Clock::now());
+  std::printf("  %-44s %10.1f ms\n", "tracker.set_config (a reload)", ms_since(start));
+  start = Clock::now();
+  due.reschedule_all([&](const CheckId& id) { return tracker.plan(id).due; });
+  std::printf("  %-44s %10.1f ms\n", "due queue rescheduled (a reload)", ms_since(start));
   start = Clock::now();
   const auto statuses = tracker.status();
   std::printf("  %-44s %10.1f ms\n", "tracker.status", ms_since(start));
