@@ -17,6 +17,7 @@
 #include "poolwatch/common/token_bucket.hpp"
 #include "poolwatch/http/http_server.hpp"
 #include "request_framing.hpp"
+#include "socket_slot.hpp"
 
 namespace poolwatch {
 
@@ -73,24 +74,6 @@ namespace {
 
 using EndpointState = EventEndpoint::State;
 using Reply = http::response<http::empty_body>;
-
-// Holds a counted connection slot and makes the socket reachable by stop().
-class EndpointSlot {
- public:
-  EndpointSlot(EndpointState& state, tcp::socket& socket) : state_(state), socket_(socket) {
-    state_.sockets.insert(&socket_);
-  }
-  ~EndpointSlot() {
-    --state_.active;
-    state_.sockets.erase(&socket_);
-  }
-  EndpointSlot(const EndpointSlot&) = delete;
-  EndpointSlot& operator=(const EndpointSlot&) = delete;
-
- private:
-  EndpointState& state_;
-  tcp::socket& socket_;
-};
 
 Reply empty_reply(http::status status, bool keep_alive) {
   Reply res{status, 11};
@@ -169,7 +152,7 @@ asio::awaitable<std::optional<Step>> read_and_post(EndpointState& state, tcp::so
 }
 
 asio::awaitable<void> serve_poster(std::shared_ptr<EndpointState> state, tcp::socket socket) {
-  EndpointSlot slot(*state, socket);
+  http_detail::SocketSlot slot(state->active, state->sockets, socket);
   asio::steady_timer timer(state->executor);
   boost::beast::flat_buffer buffer(state->settings.header_limit + 4096);
   while (!state->stopped) {

@@ -22,6 +22,7 @@
 #include "poolwatch/http/metrics.hpp"
 #include "request_framing.hpp"
 #include "sliced_response.hpp"
+#include "socket_slot.hpp"
 
 namespace poolwatch {
 
@@ -121,27 +122,6 @@ namespace {
 
 using State = HttpServer::State;
 using http_detail::Response;
-
-// Holds one counted connection slot for the life of a connection coroutine, and makes
-// the socket reachable by stop().
-class ConnectionSlot {
- public:
-  ConnectionSlot(State& state, tcp::socket& socket, std::size_t State::*counter)
-      : state_(state), socket_(socket), counter_(counter) {
-    state_.sockets.insert(&socket_);
-  }
-  ~ConnectionSlot() {
-    --(state_.*counter_);
-    state_.sockets.erase(&socket_);
-  }
-  ConnectionSlot(const ConnectionSlot&) = delete;
-  ConnectionSlot& operator=(const ConnectionSlot&) = delete;
-
- private:
-  State& state_;
-  tcp::socket& socket_;
-  std::size_t State::*counter_;
-};
 
 Response text_response(http::status status, unsigned version, std::string body,
                        std::string_view content_type = "text/plain; charset=utf-8") {
@@ -253,7 +233,7 @@ bool is_parse_error(const error_code& ec) {
 }
 
 asio::awaitable<void> serve_connection(std::shared_ptr<State> state, tcp::socket socket) {
-  ConnectionSlot slot(*state, socket, &State::active);
+  http_detail::SocketSlot slot(state->active, state->sockets, socket);
   if (state->stopped) co_return;
   const auto timeout = state->limits.request_timeout;
   asio::steady_timer timer(state->executor);
@@ -330,7 +310,7 @@ asio::awaitable<void> serve_connection(std::shared_ptr<State> state, tcp::socket
 // Over the connection cap: a fixed 503 instead of silence, so clients can tell "busy"
 // from "down".
 asio::awaitable<void> refuse_connection(std::shared_ptr<State> state, tcp::socket socket) {
-  ConnectionSlot slot(*state, socket, &State::refusing);
+  http_detail::SocketSlot slot(state->refusing, state->sockets, socket);
   if (state->stopped) co_return;
   asio::steady_timer timer(state->executor);
   auto grace = std::min<std::chrono::milliseconds>(state->limits.request_timeout, 1s);
