@@ -39,13 +39,18 @@ std::optional<SteadyTime> DueQueue::next_due() {
   return heap_.front().due;
 }
 
+// Once a probe: one lookup of each entry popped tells stale from live and takes it out.
 std::vector<CheckId> DueQueue::take_due(SteadyTime now, std::size_t max) {
   std::vector<CheckId> due;
-  for (drop_stale_top(); due.size() < max && !heap_.empty() && heap_.front().due <= now;
-       drop_stale_top()) {
+  while (due.size() < max && !heap_.empty()) {
+    const auto it = queued_.find(heap_.front().id);
+    const bool live = it != queued_.end() && it->second == heap_.front().ticket;
+    if (live && heap_.front().due > now) break;
     std::pop_heap(heap_.begin(), heap_.end(), Later{});
-    queued_.erase(heap_.back().id);
-    due.push_back(std::move(heap_.back().id));
+    if (live) {
+      queued_.erase(it);
+      due.push_back(std::move(heap_.back().id));
+    }
     heap_.pop_back();
   }
   return due;

@@ -342,18 +342,18 @@ void HealthTracker::set_config(const HealthConfig& config, SteadyTime now) {
     for (auto& [port, machine] : backend.checks) machine.set_config(config_, now);
 }
 
-bool HealthTracker::contains(const CheckId& id) const {
+const ProbePlan* HealthTracker::plan_if_tracked(const CheckId& id) const {
   const auto it = backends_.find(id.address);
-  return it != backends_.end() && find_check(it->second, id.port) != nullptr;
+  const CheckMachine* machine = it == backends_.end() ? nullptr : find_check(it->second, id.port);
+  return machine == nullptr ? nullptr : &machine->plan();
 }
 
 const ProbePlan& HealthTracker::plan(const CheckId& id) const {
-  const auto it = backends_.find(id.address);
-  const CheckMachine* machine = it == backends_.end() ? nullptr : find_check(it->second, id.port);
-  if (machine == nullptr)
+  const ProbePlan* plan = plan_if_tracked(id);
+  if (plan == nullptr)
     throw std::out_of_range(
         fmt::format("no health check {} {}", id.address.to_string(), check_label(id.port)));
-  return machine->plan();
+  return *plan;
 }
 
 RecordResult HealthTracker::record(const CheckId& id, const ProbeOutcome& outcome, SteadyTime now,

@@ -91,8 +91,9 @@ void PoolWatcher::probe_ended(const CheckId& id, const RunningProbe& probe,
   loops_.done();
   if (probe.cancelled || stopping_) return;
   probing_.erase(id);
-  if (!tracker_.contains(id)) return;
-  auto due = tracker_.plan(id).due;
+  const ProbePlan* plan = tracker_.plan_if_tracked(id);
+  if (plan == nullptr) return;
+  auto due = plan->due;
   if (failure) {
     spdlog::error("{} {}: probe ended by an unexpected error: {}; next probe in one interval",
                   id.address.to_string(), check_label(id.port), exception_message(failure));

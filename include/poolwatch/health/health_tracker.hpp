@@ -225,9 +225,11 @@ class HealthTracker {
 
   void set_config(const HealthConfig& config, SteadyTime now);
 
-  bool contains(const CheckId& id) const;
+  bool contains(const CheckId& id) const { return plan_if_tracked(id) != nullptr; }
   // Throws std::out_of_range for a check that is not tracked (a caller bug).
   const ProbePlan& plan(const CheckId& id) const;
+  // The plan, or nullptr for a check that is not tracked: one lookup for both questions.
+  const ProbePlan* plan_if_tracked(const CheckId& id) const;
   // An outcome for a check that sync() removed meanwhile is ignored.
   RecordResult record(const CheckId& id, const ProbeOutcome& outcome, SteadyTime now,
                       std::int64_t unix_now);
