@@ -14,9 +14,13 @@
 // With --tls (probe_floor --tls [N...]) the backends serve implicit TLS on IMAP 10993 and
 // POP3 10995 (tls_floor_rig.hpp) and each N runs twice, poolwatch and the TLS floor with
 // session resumption on, then off: the figures, the resumed share, and what resumption
-// saves per probe.
+// saves per probe. Its interval grows with N so that the rig, whose fake backends make
+// the TLS server's side of every handshake on the same machine, is asked for at most
+// kTlsRigProbesPerSecond probes a second (this 2-core VM saturated at 800); --interval S
+// sets the interval of every N instead, plain or TLS.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -238,8 +242,22 @@ double per_probe_us(const bench::FloorFigures& f) {
   return f.done > 0 ? f.cpu_seconds * 1e6 / static_cast<double>(f.done) : 0.0;
 }
 
-void run_one(std::size_t hosts) {
-  const int interval_s = hosts >= 10000 ? 10 : 5;
+int plain_interval_s(std::size_t hosts) {
+  return hosts >= 10000 ? 10 : 5;
+}
+
+// What this 2-core VM played without probes starting late: 400 TLS probes a second
+// (N = 1000 at 5 s); at 800 (N = 2000) most started over a second late.
+constexpr double kTlsRigProbesPerSecond = 400;
+
+int tls_interval_s(std::size_t hosts) {
+  const double needed = static_cast<double>(hosts * kTlsPorts.size()) / kTlsRigProbesPerSecond;
+  return std::max(5, static_cast<int>(std::ceil(needed)));
+}
+
+// interval_s 0: the mode's default for N.
+void run_one(std::size_t hosts, int interval_s) {
+  if (interval_s == 0) interval_s = plain_interval_s(hosts);
   bench::GreetingBackends backends(hosts, kPorts);
   const auto d = run_daemon(hosts, backends, interval_s, kPorts, Mode{});
   const double rate =
@@ -262,8 +280,8 @@ void run_one(std::size_t hosts) {
 // --tls: the same over implicit TLS (IMAP 10993, POP3 10995), poolwatch and the floor
 // each with session resumption on, then both with it off; what it saves is the
 // difference.
-void run_one_tls(std::size_t hosts) {
-  const int interval_s = hosts >= 10000 ? 10 : 5;
+void run_one_tls(std::size_t hosts, int interval_s) {
+  if (interval_s == 0) interval_s = tls_interval_s(hosts);
   (void)testing::test_certificates();  // made before the fork: the children share them
   bench::GreetingBackends backends(hosts, kTlsPorts, bench::tls_serve_hosts());
   double on_us = 0, floor_on_us = 0;
@@ -277,11 +295,12 @@ void run_one_tls(std::size_t hosts) {
     const double floor_share =
         f.done > 0 ? static_cast<double>(f.resumed) / static_cast<double>(f.done) : 0.0;
     std::printf(
-        "N=%-6zu TLS resumption %-3s probes/s=%-6.0f poolwatch=%6.1f us/probe  floor=%6.1f us "
+        "N=%-6zu TLS resumption %-3s interval %d s probes/s=%-6.0f poolwatch=%6.1f us/probe  "
+        "floor=%6.1f us "
         "(ratio %4.2fx)  resumed: poolwatch %3.0f %%, floor %3.0f %%  "
         "poolwatch_tls_handshakes_total full=%.0f resumed=%.0f  RSS=%.1f MiB  %s  "
         "floor failures %zu\n",
-        hosts, resumption ? "on" : "off", d.probes_per_s, d.cpu_per_probe_us, floor_us,
+        hosts, resumption ? "on" : "off", interval_s, d.probes_per_s, d.cpu_per_probe_us, floor_us,
         floor_us > 0 ? d.cpu_per_probe_us / floor_us : 0.0, d.resumed_share * 100,
         floor_share * 100, d.handshakes_full, d.handshakes_resumed,
         static_cast<double>(d.rss_kib) / 1024, lateness_text(d.lateness).c_str(), f.failed);
@@ -308,15 +327,18 @@ int main(int argc, char** argv) {
   }
   std::vector<std::size_t> sizes;
   bool tls = false;
+  int interval_s = 0;
   for (int i = 1; i < argc; ++i) {
     if (std::string_view(argv[i]) == "--tls")
       tls = true;
+    else if (std::string_view(argv[i]) == "--interval" && i + 1 < argc)
+      interval_s = std::max(1, std::atoi(argv[++i]));
     else
       sizes.push_back(std::strtoul(argv[i], nullptr, 10));
   }
   if (sizes.empty()) sizes = {200, 1000, 2000, 10000};
   std::printf("poolwatch %s, greeting only (%s), dry-run; CPU = utime+stime\n", POOLWATCH_VERSION,
               tls ? "implicit TLS IMAP, POP3" : "IMAP, POP3, LMTP");
-  for (auto hosts : sizes) tls ? run_one_tls(hosts) : run_one(hosts);
+  for (auto hosts : sizes) tls ? run_one_tls(hosts, interval_s) : run_one(hosts, interval_s);
   return 0;
 }
