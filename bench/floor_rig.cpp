@@ -338,6 +338,7 @@ void run_paced(PacedFloor& floor, double rate, double seconds, FloorFigures& fig
   const int grid_ms = static_cast<int>(
       std::chrono::duration_cast<std::chrono::milliseconds>(kProbeStartGrid).count());
   const double cpu0 = thread_cpu_seconds();
+  const auto switches0 = thread_context_switches();
   const auto t0 = Clock::now();
   const auto total = static_cast<std::size_t>(rate * seconds);
   std::size_t started = 0;
@@ -354,6 +355,7 @@ void run_paced(PacedFloor& floor, double rate, double seconds, FloorFigures& fig
   const auto drain_until = Clock::now() + std::chrono::seconds(5);
   while (floor.in_flight() > 0 && Clock::now() < drain_until) floor.poll(10);
   figures.cpu_seconds = thread_cpu_seconds() - cpu0;
+  figures.switches = thread_context_switches() - switches0;
   figures.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
@@ -362,6 +364,32 @@ double thread_cpu_seconds() {
   getrusage(RUSAGE_THREAD, &usage);
   return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
          static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+ContextSwitches operator-(const ContextSwitches& a, const ContextSwitches& b) {
+  return {a.voluntary - b.voluntary, a.involuntary - b.involuntary};
+}
+
+ContextSwitches thread_context_switches() {
+  rusage usage{};
+  getrusage(RUSAGE_THREAD, &usage);
+  return {static_cast<double>(usage.ru_nvcsw), static_cast<double>(usage.ru_nivcsw)};
+}
+
+namespace {
+
+double status_field(const std::string& status, std::string_view name) {
+  const auto at = status.find(name);
+  if (at == std::string::npos) return 0;
+  return std::strtod(status.c_str() + at + name.size(), nullptr);
+}
+
+}  // namespace
+
+ContextSwitches process_context_switches(pid_t pid) {
+  const auto status = test::read_text_file(fmt::format("/proc/{}/status", pid));
+  return {status_field(status, "\nvoluntary_ctxt_switches:"),
+          status_field(status, "\nnonvoluntary_ctxt_switches:")};
 }
 
 double process_cpu_seconds(pid_t pid) {

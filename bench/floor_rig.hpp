@@ -84,12 +84,21 @@ int listen_socket(const std::string& address, std::uint16_t port);
 // One short reply to a fresh socket (fits its buffer), without SIGPIPE.
 void send_all(int fd, std::string_view text);
 
+// Context switches: a wake-up from epoll is a voluntary one, a preemption (on loopback,
+// often by the backend that a send or a connect woke) an involuntary one.
+struct ContextSwitches {
+  double voluntary = 0;
+  double involuntary = 0;
+};
+ContextSwitches operator-(const ContextSwitches& a, const ContextSwitches& b);
+
 struct FloorFigures {
   std::size_t done = 0;
   std::size_t failed = 0;
   std::size_t resumed = 0;  // the TLS floor's handshakes that resumed a session
   double cpu_seconds = 0;   // utime+stime of the thread that ran the floor
   double wall_seconds = 0;
+  ContextSwitches switches;  // of the thread that ran the floor
 };
 
 // Probes every address x port round-robin at `rate` per second for `seconds`, then lets
@@ -152,6 +161,10 @@ void run_paced(PacedFloor& floor, double rate, double seconds, FloorFigures& fig
 
 // utime+stime of the calling thread (getrusage RUSAGE_THREAD), in seconds.
 double thread_cpu_seconds();
+// The calling thread's context switches (getrusage RUSAGE_THREAD).
+ContextSwitches thread_context_switches();
+// A process's (its main thread's) from /proc/<pid>/status.
+ContextSwitches process_context_switches(pid_t pid);
 // utime+stime of a process from /proc/<pid>/stat (what getrusage would report for it),
 // in seconds.
 double process_cpu_seconds(pid_t pid);

@@ -128,6 +128,7 @@ Lateness lateness_of(const std::string& exposition) {
 struct DaemonFigures {
   double probes_per_s = 0;
   double cpu_per_probe_us = 0;
+  bench::ContextSwitches switches_per_probe;
   std::size_t rss_kib = 0;
   double metrics_ms = 0;
   std::size_t metrics_bytes = 0;
@@ -136,6 +137,16 @@ struct DaemonFigures {
   // poolwatch_tls_handshakes_total at the end: full, resumed.
   double handshakes_full = 0, handshakes_resumed = 0;
 };
+
+bench::ContextSwitches per_probe(const bench::ContextSwitches& s, double probes) {
+  if (probes <= 0) return {};
+  return {s.voluntary / probes, s.involuntary / probes};
+}
+
+// "0.61+0.45": voluntary and involuntary context switches per probe.
+std::string switches_text(const bench::ContextSwitches& s) {
+  return fmt::format("{:.2f}+{:.2f}", s.voluntary, s.involuntary);
+}
 
 double sample_of(const std::string& exposition, const std::string& series) {
   const auto at = exposition.find("\n" + series + " ");
@@ -183,14 +194,17 @@ DaemonFigures run_daemon(std::size_t hosts, const bench::GreetingBackends& backe
   const auto resumed0 = backends.resumed();
   const auto handshakes0 = backends.handshakes();
   const double cpu0 = bench::process_cpu_seconds(daemon.pid());
+  const auto switches0 = bench::process_context_switches(daemon.pid());
   const auto t0 = Clock::now();
   std::this_thread::sleep_for(std::chrono::seconds(2 * interval_s));
   const double cpu = bench::process_cpu_seconds(daemon.pid()) - cpu0;
+  const auto switches = bench::process_context_switches(daemon.pid()) - switches0;
   const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
   const auto probes = static_cast<double>(backends.accepted() - accepted0);
   DaemonFigures figures;
   figures.probes_per_s = probes / wall;
   figures.cpu_per_probe_us = probes > 0 ? cpu * 1e6 / probes : 0;
+  figures.switches_per_probe = per_probe(switches, probes);
   const auto handshakes = static_cast<double>(backends.handshakes() - handshakes0);
   figures.resumed_share =
       handshakes > 0 ? static_cast<double>(backends.resumed() - resumed0) / handshakes : 0;
@@ -273,6 +287,12 @@ void run_one(std::size_t hosts, int interval_s) {
       floor_us > 0 ? d.cpu_per_probe_us / floor_us : 0.0, greet_us,
       greet_us > 0 ? d.cpu_per_probe_us / greet_us : 0.0, static_cast<double>(d.rss_kib) / 1024,
       d.metrics_ms, d.metrics_bytes, lateness_text(d.lateness).c_str(), same.failed, greet.failed);
+  std::printf(
+      "N=%-6zu context switches per probe (voluntary+involuntary): poolwatch %s, floor %s, "
+      "greeting-only floor %s\n",
+      hosts, switches_text(d.switches_per_probe).c_str(),
+      switches_text(per_probe(same.switches, static_cast<double>(same.done))).c_str(),
+      switches_text(per_probe(greet.switches, static_cast<double>(greet.done))).c_str());
   render_figures(hosts);
   std::fflush(stdout);
 }
@@ -304,6 +324,9 @@ void run_one_tls(std::size_t hosts, int interval_s) {
         floor_us > 0 ? d.cpu_per_probe_us / floor_us : 0.0, d.resumed_share * 100,
         floor_share * 100, d.handshakes_full, d.handshakes_resumed,
         static_cast<double>(d.rss_kib) / 1024, lateness_text(d.lateness).c_str(), f.failed);
+    std::printf("N=%-6zu TLS resumption %-3s context switches per probe: poolwatch %s, floor %s\n",
+                hosts, resumption ? "on" : "off", switches_text(d.switches_per_probe).c_str(),
+                switches_text(per_probe(f.switches, static_cast<double>(f.done))).c_str());
     if (resumption) {
       on_us = d.cpu_per_probe_us;
       floor_on_us = floor_us;
