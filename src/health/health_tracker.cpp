@@ -116,9 +116,12 @@ std::string check_label(const PortSpec& port) {
   return fmt::format("{}/{}", base, to_string(port.tls));
 }
 
+// By reference: a tuple of copies made two addresses per comparison, and the queue, the
+// probes in flight and the tracker compare checks on every probe.
 bool operator<(const CheckId& a, const CheckId& b) {
-  return std::tuple(a.address, a.port.protocol, a.port.port, a.port.tls) <
-         std::tuple(b.address, b.port.protocol, b.port.port, b.port.tls);
+  if (const auto c = a.address <=> b.address; c != 0) return c < 0;
+  return std::tie(a.port.protocol, a.port.port, a.port.tls) <
+         std::tie(b.port.protocol, b.port.port, b.port.tls);
 }
 
 Seconds worst_case_detection_time(const HealthConfig& c) {

@@ -105,17 +105,25 @@ class ImapSession {
     }
   }
 
-  std::string next_tag() { return fmt::format("pw{}", ++tag_counter_); }
+  std::string next_tag() { return "pw" + std::to_string(++tag_counter_); }
+
+  static std::string tagged(std::string_view tag, std::string_view command) {
+    std::string line;
+    line.reserve(tag.size() + 1 + command.size());
+    line.append(tag).append(1, ' ').append(command);
+    return line;
+  }
 
   // Sends `tag command`; `shown` replaces the command in the transcript.
   awaitable<std::optional<ResponseLine>> command(std::string_view command,
                                                  std::string_view shown = {}) {
     const auto tag = next_tag();
     const auto verb = command.substr(0, command.find(' '));
-    transport_.set_step(fmt::format("{} reply", verb));
-    const auto line = fmt::format("{} {}", tag, command);
-    const auto shown_line = shown.empty() ? line : fmt::format("{} {}", tag, shown);
-    const bool sent = co_await transport_.write_line(line, shown_line);
+    transport_.set_reply_step(verb);
+    const auto line = tagged(tag, command);
+    const auto shown_line = shown.empty() ? std::string() : tagged(tag, shown);
+    const std::string_view shown_view = shown.empty() ? line : shown_line;
+    const bool sent = co_await transport_.write_line(line, shown_view);
     if (!sent) co_return std::nullopt;
     co_return co_await await_reply(tag, false, verb == "LOGOUT");
   }

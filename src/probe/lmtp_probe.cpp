@@ -83,7 +83,7 @@ class LmtpSession {
 
   awaitable<std::optional<lmtp::Reply>> command(std::string_view line) {
     const auto verb = line.substr(0, line.find_first_of(" :"));
-    transport_.set_step(fmt::format("{} reply", verb));
+    transport_.set_reply_step(verb);
     const bool sent = co_await transport_.write_line(line);
     if (!sent) co_return std::nullopt;
     co_return co_await read_reply();
@@ -100,7 +100,7 @@ class LmtpSession {
   }
 
   awaitable<std::optional<lmtp::Reply>> lhlo() {
-    const auto line = fmt::format("LHLO {}", params_.local_name);
+    const auto line = std::string("LHLO ").append(params_.local_name);
     co_return co_await expect_positive(line);
   }
 

@@ -65,7 +65,7 @@ class Pop3Session {
 
   awaitable<std::optional<pop3::Reply>> command(std::string_view line,
                                                 std::string_view shown = {}) {
-    transport_.set_step(fmt::format("{} reply", line.substr(0, line.find(' '))));
+    transport_.set_reply_step(line.substr(0, line.find(' ')));
     const bool sent = co_await transport_.write_line(line, shown.empty() ? line : shown);
     if (!sent) co_return std::nullopt;
     co_return co_await read_reply();

@@ -5,8 +5,10 @@
 // convert with to_asio()/from_asio() (common/asio_address.hpp).
 
 #include <array>
+#include <bit>
 #include <compare>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -39,10 +41,25 @@ class IpAddress {
   std::string to_string() const;
 
   // IPv4 before IPv6, then by bytes and scope: the order Asio gives its addresses.
-  friend auto operator<=>(const IpAddress&, const IpAddress&) = default;
+  // Every map of the pool is keyed by address, so the bytes compare as two 64-bit words
+  // (the defaulted order compared them one at a time, 3 % of a probe's instructions).
+  friend std::strong_ordering operator<=>(const IpAddress& a, const IpAddress& b) {
+    if (a.v6_ != b.v6_) return a.v6_ <=> b.v6_;
+    if (const auto c = a.word(0) <=> b.word(0); c != 0) return c;
+    if (const auto c = a.word(1) <=> b.word(1); c != 0) return c;
+    return a.scope_id_ <=> b.scope_id_;
+  }
   friend bool operator==(const IpAddress&, const IpAddress&) = default;
 
  private:
+  // Bytes 8*i to 8*i+7 as a big-endian number, so that words order as the bytes do.
+  std::uint64_t word(int i) const {
+    std::uint64_t w;
+    std::memcpy(&w, bytes_.data() + 8 * i, sizeof w);
+    if constexpr (std::endian::native == std::endian::little) w = __builtin_bswap64(w);
+    return w;
+  }
+
   bool v6_ = false;
   V6Bytes bytes_{};  // IPv4 uses the first four
   std::uint32_t scope_id_ = 0;

@@ -68,7 +68,9 @@ class Transport {
   const std::string& reason() const { return reason_; }
 
   // What the dialogue is waiting for, used in reasons: "greeting", "LOGIN reply".
-  void set_step(std::string step) { step_ = std::move(step); }
+  void set_step(std::string_view step) { step_.assign(step); }
+  // "<verb> reply", made in place: a command's step costs no allocation.
+  void set_reply_step(std::string_view verb) { step_.assign(verb).append(" reply"); }
   const std::string& step() const { return step_; }
   // The TCP handshake has finished (read by the kernel while nothing was read yet).
   bool connected() const;

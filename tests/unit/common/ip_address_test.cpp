@@ -3,6 +3,9 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <compare>
+#include <random>
 #include <set>
 
 #include "poolwatch/common/asio_address.hpp"
@@ -55,6 +58,29 @@ TEST(IpAddress, OrdersIpv4BeforeIpv6ThenByBytesAsAsioDoes) {
   std::vector<std::string> asio_order;
   for (const auto& a : asio_set) asio_order.push_back(a.to_string());
   EXPECT_EQ(asio_order, sorted);
+}
+
+// The order compares the bytes a word at a time: it must still be the bytes' order, in
+// the first eight and the last eight, and then the scope.
+TEST(IpAddress, OrdersByEveryByteThenScope) {
+  std::mt19937 random(7);
+  std::uniform_int_distribution<int> byte(0, 3);  // few values: many equal prefixes
+  for (int i = 0; i < 20000; ++i) {
+    IpAddress::V6Bytes x{}, y{};
+    for (auto& b : x) b = static_cast<std::uint8_t>(byte(random) * 85);
+    y = x;
+    y[static_cast<std::size_t>(random() % 16)] = static_cast<std::uint8_t>(byte(random) * 85);
+    const auto scope_x = static_cast<std::uint32_t>(byte(random));
+    const auto scope_y = static_cast<std::uint32_t>(byte(random));
+    const auto bytes_order =
+        std::lexicographical_compare_three_way(x.begin(), x.end(), y.begin(), y.end());
+    const auto expected = bytes_order != 0 ? bytes_order : scope_x <=> scope_y;
+    EXPECT_EQ(IpAddress::v6(x, scope_x) <=> IpAddress::v6(y, scope_y), expected);
+    const IpAddress::V4Bytes x4{x[0], x[1], x[2], x[3]}, y4{y[0], y[1], y[2], y[3]};
+    EXPECT_EQ(IpAddress::v4(x4) <=> IpAddress::v4(y4),
+              std::lexicographical_compare_three_way(x4.begin(), x4.end(), y4.begin(), y4.end()));
+    EXPECT_LT(IpAddress::v4(x4), IpAddress::v6(y));
+  }
 }
 
 TEST(IpAddress, LoopbackUnspecifiedAndScope) {
