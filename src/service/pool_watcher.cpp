@@ -202,6 +202,7 @@ asio::awaitable<void> PoolWatcher::scan() {
   co_await publish_pool(*result.pool);
   if (stopping_) co_return;
   pool_ = std::move(*result.pool);
+  ++pool_version_;
   have_pool_ = true;
   ready_ = true;
   last_host_list_unix_ = unix_now();

@@ -88,6 +88,7 @@ asio::awaitable<int> PoolWatcher::run_once(std::ostream& out) {
     co_return 2;
   }
   pool_ = std::move(*result.pool);
+  ++pool_version_;
   out << fmt::format("{:<40} {:>6} {:>6} {:<10} {}\n", "backend", "vhosts", "users", "tag",
                      "director");
   for (const auto& h : pool_.hosts)

@@ -87,9 +87,11 @@ class PoolWatcher {
   // to this watcher: the HTTP server must stop before it is destroyed.
   BodyWriter status_body() const;
   BodyWriter metrics_body() const;
-  // GET /, the HTML status page (pool_watcher_page.cpp); made whole, as it shows at most
-  // kStatusPageMaxRows backends.
-  BodyWriter page_body() const;
+  // GET /, the HTML status page (pool_watcher_page.cpp). Its rows are chosen from the
+  // whole pool, hosts_per_slice hosts a slice; the page itself, at most
+  // kStatusPageMaxRows backends, is made in the last slice.
+  static constexpr std::size_t kPageSliceHosts = 5000;
+  BodyWriter page_body(std::size_t hosts_per_slice = kPageSliceHosts) const;
   StatusPageView status_page_view() const;
   // On a ring (ring.peer_port set): the role, the peers and the votes; else nullopt.
   std::optional<RingStatusView> ring_status() const;
@@ -106,8 +108,10 @@ class PoolWatcher {
  private:
   BackendStatusView status_view(const BackendStatus& backend) const;
   // The status page's pool table (pool_watcher_page.cpp).
-  void add_pool_rows(StatusPageView& view) const;
-  std::vector<const HostEntry*> page_hosts(std::size_t& left_out) const;
+  struct PageWalk;
+  bool walk_page_hosts(PageWalk& walk, std::size_t max_hosts) const;
+  StatusPageView status_page_view(const PageWalk& walk) const;
+  void add_pool_rows(StatusPageView& view, const PageWalk& walk) const;
   PoolRowView page_row(const HostEntry& host,
                        const std::map<IpAddress, std::int64_t>& owned_since) const;
   // Lets every other ready handler run before the caller goes on.
@@ -230,6 +234,7 @@ class PoolWatcher {
   std::map<CheckId, std::shared_ptr<RunningProbe>> probing_;  // checks being probed
   boost::asio::steady_timer due_timer_;                       // start_due_probes() sleeps on it
   PoolSnapshot pool_;
+  std::uint64_t pool_version_ = 0;  // a new pool_ each time: a page's walk starts again
   bool have_pool_ = false;
   // The backends the tracker's checks were last synced to, and whether they or their
   // ports may differ from those checks although the pool is the same (a reload).

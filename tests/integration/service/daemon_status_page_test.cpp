@@ -8,7 +8,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <memory>
+#include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "poolwatch/service/pool_watcher.hpp"
 #include "poolwatch/service/spawn.hpp"
@@ -119,6 +122,28 @@ TEST_F(DaemonStatusPage, TellsWhoTookEachHostDownAndPutsThemFirst) {
   EXPECT_GE(v.events.front().unix_ms, v.events.back().unix_ms);  // newest first
   const auto html = render_status_page(v);
   EXPECT_NE(html.find("data-backend=\"127.0.16.2\" data-state=\"down\""), std::string::npos);
+}
+
+// GET / of 100 000 hosts looked at every host in one step of the loop (10-20 ms); the
+// page's writer now looks at hosts_per_slice hosts a slice and makes the page in the last.
+TEST_F(DaemonStatusPage, ChoosesItsRowsAFewHostsASlice) {
+  ASSERT_TRUE(eventually([&] { return view().rows.size() == 3; }, kGuard));
+  const auto made = poolwatch::test::run_on_loop(
+      io_,
+      [this] {
+        auto writer = watcher_->page_body(1);
+        std::string body;
+        std::vector<std::size_t> unfinished;  // the body's size after each slice but the last
+        while (!writer(body)) unfinished.push_back(body.size());
+        return std::pair(unfinished, body);
+      },
+      kGuard);
+  ASSERT_TRUE(made);
+  const auto& [unfinished, html] = *made;
+  EXPECT_EQ(unfinished, (std::vector<std::size_t>{0, 0}));  // hosts 1 and 2 of 3: no page yet
+  for (const char* address : {"127.0.16.1", "127.0.16.2", "127.0.16.3"})
+    EXPECT_NE(html.find(std::string("data-backend=\"") + address + "\""), std::string::npos)
+        << address;
 }
 
 }  // namespace daemon_status_page_test
