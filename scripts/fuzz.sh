@@ -16,7 +16,9 @@
 # Each long run appends a line to build-fuzz/findings/NAME.ledger, also when it is stopped
 # early (libFuzzer prints its figures on SIGINT/SIGTERM), so runs spread over days add up.
 # Environment: FUZZ_BUILD_DIR (build-fuzz), JOBS (2), SMOKE_RUNS (20000), SMOKE_SECONDS (4),
-# LONG_SECONDS (0: no limit, else each long run stops after that many seconds).
+# LONG_SECONDS (0: no limit, else each long run stops after that many seconds),
+# FUZZ_SEED (1; long runs of one harness with different seeds can run side by side on
+# two cores: each keeps its own log, both add to the same ledger and corpus).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source_dir=$(pwd)
@@ -25,8 +27,9 @@ JOBS=${JOBS:-2}
 SMOKE_RUNS=${SMOKE_RUNS:-20000}
 SMOKE_SECONDS=${SMOKE_SECONDS:-4}
 LONG_SECONDS=${LONG_SECONDS:-0}
+FUZZ_SEED=${FUZZ_SEED:-1}
 # -close_fd_mask=1: what the code under test logs to stdout is noise at a million runs.
-COMMON_FLAGS=(-seed=1 -timeout=10 -rss_limit_mb=2048 -close_fd_mask=1 -print_final_stats=1)
+COMMON_FLAGS=(-seed="$FUZZ_SEED" -timeout=10 -rss_limit_mb=2048 -close_fd_mask=1 -print_final_stats=1)
 
 build() {
   ./scripts/deps.sh fuzz
@@ -95,9 +98,12 @@ smoke() {
 long() {
   local runs=10000000 name status log kept failures=0
   if [ $# -gt 0 ] && [[ $1 =~ ^[0-9]+$ ]]; then runs=$1; shift; fi
+  # ASan's malloc stack traces slow every allocation of a long run and help only after a
+  # finding, which its input reproduces with them on.
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-malloc_context_size=0}
   printf '%-20s %12s %9s %6s %7s  %s\n' harness execs exec/s cov ft finding
   for name in $(harnesses "$@"); do
-    log="$BUILD_DIR/findings/$name.long.log"
+    log="$BUILD_DIR/findings/$name.long.seed$FUZZ_SEED.log"
     kept="$BUILD_DIR/corpus/$name"
     mkdir -p "$kept" "$BUILD_DIR/findings/$name"
     status=0
