@@ -28,7 +28,7 @@ function(poolwatch_asio_pch)
   add_library(poolwatch_asio_pch OBJECT ${CMAKE_CURRENT_BINARY_DIR}/poolwatch_asio_pch.cpp)
   target_include_directories(poolwatch_asio_pch PRIVATE ${PROJECT_SOURCE_DIR}/include)
   target_compile_options(poolwatch_asio_pch PRIVATE ${POOLWATCH_WARNINGS})
-  target_link_libraries(poolwatch_asio_pch PRIVATE poolwatch_common poolwatch_asio spdlog::spdlog)
+  target_link_libraries(poolwatch_asio_pch PRIVATE poolwatch_common poolwatch_asio poolwatch_spdlog)
   target_precompile_headers(poolwatch_asio_pch PRIVATE ${POOLWATCH_ASIO_PCH})
 endfunction()
 

@@ -19,6 +19,7 @@ allowed() {
     peer) echo "common config director probe health ring http" ;;
     service) echo "common config director probe health ring http peer passive" ;;
     cli) echo "common config director probe health ring http peer service passive" ;;
+    third_party) echo "" ;;
     *) echo "?" ;;
     esac
 }
