@@ -140,18 +140,14 @@ void append_label(std::string& out, std::string_view name, std::string_view valu
 
 }  // namespace
 
-std::string Family::label_block(const LabelValues& values, std::string_view extra_name,
-                                std::string_view extra_value) const {
-  if (values.empty() && extra_name.empty()) return {};
+std::string Family::label_block(std::string_view key) const {
+  if (key.empty()) return {};
   std::string out = "{";
-  for (std::size_t i = 0; i < values.size(); ++i) {
+  std::size_t i = 0;
+  detail::for_each_label(key, [&](std::string_view value) {
     if (i > 0) out += ',';
-    append_label(out, label_names_[i], values[i]);
-  }
-  if (!extra_name.empty()) {
-    if (!values.empty()) out += ',';
-    append_label(out, extra_name, extra_value);
-  }
+    append_label(out, label_names_[i++], value);
+  });
   out += '}';
   return out;
 }
@@ -181,11 +177,11 @@ double ScalarFamily::value(const LabelValues& labels) const {
 std::optional<LabelValues> ScalarFamily::render_samples(std::string& out, const LabelValues* from,
                                                         std::size_t& budget) const {
   for (auto it = from ? values_.lower_bound(*from) : values_.begin(); it != values_.end(); ++it) {
-    if (budget == 0) return it->first;
+    if (budget == 0) return detail::decode_labels(it->first);
     --budget;
-    const auto& [labels, v] = *it;
+    const auto& [key, v] = *it;
     out += name();
-    out += label_block(labels);
+    out += label_block(key);
     out += ' ';
     out += format_value(v);
     out += '\n';
@@ -272,10 +268,10 @@ std::optional<LabelValues> HistogramFamily::render_samples(std::string& out,
   const std::string bucket_name = name() + "_bucket{";
   const std::size_t lines_per_series = bounds_.size() + 3;
   for (auto it = from ? series_.lower_bound(*from) : series_.begin(); it != series_.end(); ++it) {
-    if (budget == 0) return it->first;
+    if (budget == 0) return detail::decode_labels(it->first);
     budget -= std::min(budget, lines_per_series);
-    const auto& [labels, series] = *it;
-    const auto block = label_block(labels);
+    const auto& [key, series] = *it;
+    const auto block = label_block(key);
     // "{a="x",b="y"}" -> "a="x",b="y","; empty for a family without labels.
     const auto inner = block.empty() ? std::string() : block.substr(1, block.size() - 2) + ',';
     std::uint64_t cumulative = 0;

@@ -12,13 +12,12 @@
 #include <string_view>
 #include <vector>
 
+#include "poolwatch/http/series_table.hpp"
+
 namespace poolwatch::metrics {
 
 enum class MetricType { counter, gauge, histogram };
 std::string_view to_string(MetricType t);
-
-// Label values in the order of the family's label names.
-using LabelValues = std::vector<std::string>;
 
 bool is_valid_metric_name(std::string_view name);
 bool is_valid_label_name(std::string_view name);
@@ -30,117 +29,6 @@ std::string escape_help(std::string_view help);
 // A sample value as Prometheus parses it: "+Inf", "-Inf", "NaN" or the shortest
 // round-tripping decimal.
 std::string format_value(double value);
-
-namespace detail {
-
-// The series of one family, keyed by their label values in the map's order, first label
-// first. A pool of 100 000 backends makes hundreds of thousands of series, and a
-// backend's are removed while probes run, so no removal may walk them all: the series
-// sharing a value of the first label are one range of the map, and for any other label
-// an index from its value to its series is built the first time a removal asks for it
-// (one walk) and kept from then on.
-template <class T>
-class SeriesTable {
-  using Map = std::map<LabelValues, T>;
-  using Iterator = typename Map::iterator;
-  // The value views point into the keys of the map's nodes, which never move.
-  struct Entry {
-    std::string_view value;
-    Iterator series;
-  };
-  struct EntryLess {
-    using is_transparent = void;
-    static const void* node(const Entry& e) { return &e.series->first; }
-    bool operator()(const Entry& a, const Entry& b) const {
-      if (a.value != b.value) return a.value < b.value;
-      return std::less<const void*>()(node(a), node(b));
-    }
-    bool operator()(const Entry& a, std::string_view b) const { return a.value < b; }
-    bool operator()(std::string_view a, const Entry& b) const { return a < b.value; }
-  };
-  using Index = std::set<Entry, EntryLess>;
-
- public:
-  using const_iterator = typename Map::const_iterator;
-  const_iterator begin() const { return map_.begin(); }
-  const_iterator end() const { return map_.end(); }
-  std::size_t size() const { return map_.size(); }
-  // Label keys looked up and series walked so far: what a test counts to show that an
-  // update through a kept reference looks nothing up, and that a removal walks only the
-  // series it removes, whatever the number of series.
-  std::size_t visits() const { return visits_; }
-
-  // The first series whose labels are not before `labels`: where a sliced render resumes
-  // even when the series it stopped at was removed meanwhile.
-  const_iterator lower_bound(const LabelValues& labels) const {
-    ++visits_;
-    return map_.lower_bound(labels);
-  }
-
-  const T* find(const LabelValues& labels) const {
-    ++visits_;
-    auto it = map_.find(labels);
-    return it == map_.end() ? nullptr : &it->second;
-  }
-  // The series, created as `init` when it does not exist yet. The reference stays valid
-  // until the series is erased (a map node never moves).
-  T& get(const LabelValues& labels, const T& init = T{}) {
-    ++visits_;
-    auto [it, inserted] = map_.try_emplace(labels, init);
-    if (inserted)
-      for (std::size_t i = 0; i < indexes_.size(); ++i)
-        if (indexes_[i]) indexes_[i]->insert(Entry{it->first[i], it});
-    return it->second;
-  }
-  void erase(const LabelValues& labels) {
-    ++visits_;
-    auto it = map_.find(labels);
-    if (it != map_.end()) erase(it);
-  }
-  // Every series whose label at `index` equals `value`: O(log N + removed).
-  void erase_matching(std::size_t index, std::string_view value) {
-    ++visits_;
-    if (index == 0) {
-      auto it = map_.lower_bound(LabelValues{std::string(value)});
-      for (; it != map_.end() && it->first[0] == value; ++visits_) erase(it++);
-      return;
-    }
-    const Index& by_value = index_of(index);
-    auto [first, last] = by_value.equal_range(value);
-    std::vector<Iterator> doomed;
-    for (auto e = first; e != last; ++e, ++visits_) doomed.push_back(e->series);
-    for (auto it : doomed) erase(it);
-  }
-  void clear() {
-    visits_ += map_.size();
-    map_.clear();
-    for (auto& index : indexes_)
-      if (index) index->clear();
-  }
-
- private:
-  void erase(Iterator it) {
-    for (std::size_t i = 0; i < indexes_.size(); ++i)
-      if (indexes_[i]) indexes_[i]->erase(Entry{it->first[i], it});
-    map_.erase(it);
-  }
-  const Index& index_of(std::size_t index) {
-    if (indexes_.size() <= index) indexes_.resize(index + 1);
-    if (!indexes_[index]) {
-      indexes_[index].emplace();
-      visits_ += map_.size();
-      for (auto it = map_.begin(); it != map_.end(); ++it)
-        indexes_[index]->insert(Entry{it->first[index], it});
-    }
-    return *indexes_[index];
-  }
-
-  Map map_;
-  std::vector<std::optional<Index>> indexes_;  // by label position; the first stays empty
-  mutable std::size_t visits_ = 0;
-};
-
-}  // namespace detail
 
 class Family {
  public:
@@ -175,8 +63,8 @@ class Family {
   // False (and an error log line) when the caller passed the wrong number of labels:
   // a programming error that must not take the daemon down.
   bool check_arity(const LabelValues& labels) const;
-  std::string label_block(const LabelValues& values, std::string_view extra_name = {},
-                          std::string_view extra_value = {}) const;
+  // {name="value",...} of a series' encoded key (detail::encode_labels).
+  std::string label_block(std::string_view key) const;
   std::ptrdiff_t label_index(std::string_view label_name) const;
   // Sample lines from the first series not before *from (every series when null) until
   // `budget` lines are spent; returns the first series not written, nullopt at the end.

@@ -215,6 +215,52 @@ TEST(MetricsRegistry, RemoveMatchingOnAHistogram) {
   EXPECT_NE(h.find({"pop3", "10.0.0.1"}), nullptr);
 }
 
+// A series' labels are kept as one string with '\0' after each value: values holding
+// '\0' or '\1' (the escape) must still be series of their own, render as given, and be
+// found and removed by their value.
+TEST(MetricsRegistry, LabelValuesWithTheKeysSeparatorStayDistinct) {
+  using namespace std::string_literals;
+  Registry registry;
+  auto& c = registry.counter("k_total", "C.", {"a", "b"});
+  const std::vector<metrics::LabelValues> labels = {
+      {"x", "y"}, {"x\0y"s, ""}, {"x", "\0y"s}, {"x\1"s, "y"}, {"x\1\2"s, ""}, {"", ""}, {"x", ""}};
+  for (std::size_t i = 0; i < labels.size(); ++i) c.inc(labels[i], static_cast<double>(i + 1));
+  EXPECT_EQ(c.series_count(), labels.size());
+  for (std::size_t i = 0; i < labels.size(); ++i)
+    EXPECT_EQ(c.value(labels[i]), static_cast<double>(i + 1)) << i;
+  for (const auto& l : labels)
+    EXPECT_EQ(metrics::detail::decode_labels(metrics::detail::encode_labels(l)), l);
+  const auto text = registry.render();
+  EXPECT_NE(text.find("k_total{a=\"x\1\",b=\"y\"} 4\n"s), std::string::npos) << text;
+  EXPECT_NE(text.find("k_total{a=\"\",b=\"\"} 6\n"), std::string::npos) << text;
+  c.remove_matching("a", "x");  // not "x\0y", "x\1" or "x\1\2"
+  EXPECT_EQ(c.series_count(), 4u);
+  EXPECT_EQ(c.value({"x\0y"s, ""}), 2);
+  c.remove_matching("b", "\0y"s);
+  c.remove_matching("b", "");
+  EXPECT_EQ(c.series_count(), 1u);
+  EXPECT_EQ(c.value({"x\1"s, "y"}), 4);
+}
+
+// A sliced render resumes where it stopped, in the order of the values (first label
+// first), as one render does.
+TEST(MetricsRegistry, SlicedRenderMatchesOneRender) {
+  Registry registry;
+  auto& c = registry.counter("s_total", "C.", {"backend", "kind"});
+  for (const char* backend : {"10.0.0.1", "10.0.0.10", "10.0.0.2", "10.0.0."})
+    for (const char* kind : {"b", "a", ""}) c.inc({backend, kind});
+  auto& h = registry.histogram("s_seconds", "H.", {"backend"}, {1});
+  for (const char* backend : {"b", "a", "ab"}) h.observe({backend}, 0.5);
+  std::string sliced;
+  metrics::RenderCursor cursor;
+  while (!registry.render_some(sliced, cursor, 2)) {
+  }
+  EXPECT_EQ(sliced, registry.render());
+  const auto text = registry.render();
+  EXPECT_LT(text.find("backend=\"10.0.0.\",kind=\"\""), text.find("backend=\"10.0.0.1\",kind"));
+  EXPECT_LT(text.find("backend=\"10.0.0.1\",kind=\"b\""), text.find("backend=\"10.0.0.10\""));
+}
+
 // --- the daemon's named metrics ----------------------------------------------------
 
 HostEntry host(const char* ip, std::uint32_t vhosts, std::uint32_t users,
