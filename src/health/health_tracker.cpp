@@ -143,23 +143,32 @@ Seconds worst_case_detection_time(const HealthConfig& c) {
 
 CheckMachine::CheckMachine(std::string label, const HealthConfig& config, UnitRandom random,
                            SteadyTime now, bool start_down)
-    : label_(std::move(label)), config_(config), random_(std::move(random)) {
+    : CheckMachine(std::move(label), std::make_shared<const HealthConfig>(config),
+                   std::move(random), now, start_down) {}
+
+CheckMachine::CheckMachine(std::string label, std::shared_ptr<const HealthConfig> config,
+                           UnitRandom random, SteadyTime now, bool start_down)
+    : label_(std::move(label)), config_(std::move(config)), random_(std::move(random)) {
   if (start_down) {
     state_ = CheckState::down;
     last_transition_reason_ = fmt::format("{}: held down by poolwatch before a restart", label_);
   }
   const Seconds first_period =
-      start_down ? config_.down_interval.value_or(config_.interval) : config_.interval;
+      start_down ? config_->down_interval.value_or(config_->interval) : config_->interval;
   plan_.due = now + to_steady(first_period * std::clamp(random_(), 0.0, 1.0));
   plan_.timeout = timeout_for_state();
 }
 
 void CheckMachine::set_config(const HealthConfig& config, SteadyTime now) {
-  const bool cadence_changed = config.interval != config_.interval ||
-                               config.suspect_interval != config_.suspect_interval ||
-                               config.down_interval != config_.down_interval ||
-                               config.rapid_interval != config_.rapid_interval;
-  config_ = config;
+  set_config(std::make_shared<const HealthConfig>(config), now);
+}
+
+void CheckMachine::set_config(std::shared_ptr<const HealthConfig> config, SteadyTime now) {
+  const bool cadence_changed = config->interval != config_->interval ||
+                               config->suspect_interval != config_->suspect_interval ||
+                               config->down_interval != config_->down_interval ||
+                               config->rapid_interval != config_->rapid_interval;
+  config_ = std::move(config);
   if (cadence_changed)
     plan_.due = std::min(plan_.due, now + std::max<SteadyDuration>(interval_for_state(), kMinStep));
 }
@@ -214,7 +223,7 @@ std::optional<CheckTransition> CheckMachine::on_success(std::int64_t unix_now) {
                                  plural(failures, "consecutive failure")),
                      unix_now);
     case CheckState::down:
-      if (consecutive_successes_ < healthy_threshold_of(config_)) return std::nullopt;
+      if (consecutive_successes_ < healthy_threshold_of(*config_)) return std::nullopt;
       return move_to(CheckState::up,
                      fmt::format("{}: {} while down, up again", label_,
                                  plural(consecutive_successes_, "consecutive success")),
@@ -231,7 +240,7 @@ std::optional<CheckTransition> CheckMachine::on_failure(const std::string& what,
   consecutive_successes_ = 0;
   ++consecutive_failures_;
   if (state_ == CheckState::down) return std::nullopt;
-  const int retries = retry_count_of(config_);
+  const int retries = retry_count_of(*config_);
   const auto failures = plural(consecutive_failures_, "consecutive failure");
   if (consecutive_failures_ < retries) {
     if (state_ == CheckState::suspect) return std::nullopt;
@@ -240,7 +249,7 @@ std::optional<CheckTransition> CheckMachine::on_failure(const std::string& what,
         fmt::format("{}: {} ({}), {} lead to a rapid round", label_, failures, what, retries),
         unix_now);
   }
-  if (rapid_rounds_of(config_) == 0)
+  if (rapid_rounds_of(*config_) == 0)
     return move_to(
         CheckState::down,
         fmt::format("{}: {} ({}), down (no rapid round configured)", label_, failures, what),
@@ -263,8 +272,8 @@ std::optional<CheckTransition> CheckMachine::on_rapid_result(bool ok, const std:
     ++consecutive_failures_;
     consecutive_successes_ = 0;
   }
-  const int rounds = rapid_rounds_of(config_);
-  const int needed = rapid_needed_of(config_);
+  const int rounds = rapid_rounds_of(*config_);
+  const int needed = rapid_needed_of(*config_);
   const bool early = rapid_polls_ < rounds;
   if (rapid_failures_ >= needed) {
     auto reason = early ? fmt::format(
@@ -302,29 +311,29 @@ CheckTransition CheckMachine::move_to(CheckState to, std::string reason, std::in
 }
 
 SteadyDuration CheckMachine::interval_for_state() {
-  Seconds base = config_.interval;
+  Seconds base = config_->interval;
   switch (state_) {
     case CheckState::pending:
     case CheckState::up:
       break;
     case CheckState::suspect:
-      base = config_.suspect_interval.value_or(config_.interval);
+      base = config_->suspect_interval.value_or(config_->interval);
       break;
     case CheckState::rapid:
       // A rapid round is a burst that decides quickly; spreading it gains nothing.
-      return to_steady(config_.rapid_interval);
+      return to_steady(config_->rapid_interval);
     case CheckState::down:
-      base = config_.down_interval.value_or(config_.interval);
+      base = config_->down_interval.value_or(config_->interval);
       break;
   }
   const double unit = std::clamp(random_(), 0.0, 1.0);
-  const double factor = 1 + std::max(0.0, config_.jitter_percent) / 100 * (2 * unit - 1);
+  const double factor = 1 + std::max(0.0, config_->jitter_percent) / 100 * (2 * unit - 1);
   return to_steady(base * factor);
 }
 
 SteadyDuration CheckMachine::timeout_for_state() const {
-  if (state_ == CheckState::rapid) return to_steady(config_.rapid_timeout);
-  return to_steady(config_.timeout * timeout_factor(config_, consecutive_failures_));
+  if (state_ == CheckState::rapid) return to_steady(config_->rapid_timeout);
+  return to_steady(config_->timeout * timeout_factor(*config_, consecutive_failures_));
 }
 
 void CheckMachine::plan_next(SteadyTime now) {
@@ -337,10 +346,11 @@ void CheckMachine::plan_next(SteadyTime now) {
 }
 
 HealthTracker::HealthTracker(HealthConfig config, UnitRandom random)
-    : config_(std::move(config)), random_(std::move(random)) {}
+    : config_(std::make_shared<const HealthConfig>(std::move(config))),
+      random_(std::move(random)) {}
 
 void HealthTracker::set_config(const HealthConfig& config, SteadyTime now) {
-  config_ = config;
+  config_ = std::make_shared<const HealthConfig>(config);
   for (auto& [address, backend] : backends_)
     for (auto& [port, machine] : backend.checks) machine.set_config(config_, now);
 }

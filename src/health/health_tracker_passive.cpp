@@ -17,12 +17,12 @@ std::optional<CheckTransition> CheckMachine::suspect_now(const std::string& caus
     consecutive_failures_ = std::max(consecutive_failures_, 1);
     auto t = move_to(CheckState::down,
                      fmt::format("{}: {}, down (passive.may_down)", label_, cause), unix_now);
-    plan_.due =
-        now + std::chrono::round<SteadyDuration>(config_.down_interval.value_or(config_.interval));
+    plan_.due = now + std::chrono::round<SteadyDuration>(
+                          config_->down_interval.value_or(config_->interval));
     plan_.timeout = timeout_for_state();
     return t;
   }
-  if (config_.rapid_rounds <= 0) {
+  if (config_->rapid_rounds <= 0) {
     auto t =
         move_to(CheckState::suspect, fmt::format("{}: {}, probing now", label_, cause), unix_now);
     plan_.timeout = timeout_for_state();

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -99,6 +100,9 @@ class CheckMachine {
   // before a restart, so it has to earn its way back through healthy_threshold.
   CheckMachine(std::string label, const HealthConfig& config, UnitRandom random, SteadyTime now,
                bool start_down = false);
+  // The tracker's machines share one copy of the settings (about 100 bytes a check).
+  CheckMachine(std::string label, std::shared_ptr<const HealthConfig> config, UnitRandom random,
+               SteadyTime now, bool start_down = false);
 
   const ProbePlan& plan() const { return plan_; }
   CheckState state() const { return state_; }
@@ -123,6 +127,7 @@ class CheckMachine {
   // cadence of the current state, a probe planned further out than one new interval
   // from now is brought forward, so a HUP from 5 min to 10 s is not ignored for 5 min.
   void set_config(const HealthConfig& config, SteadyTime now);
+  void set_config(std::shared_ptr<const HealthConfig> config, SteadyTime now);
 
  private:
   std::optional<CheckTransition> on_success(std::int64_t unix_now);
@@ -135,7 +140,7 @@ class CheckMachine {
   void plan_next(SteadyTime now);
 
   std::string label_;
-  HealthConfig config_;
+  std::shared_ptr<const HealthConfig> config_;
   UnitRandom random_;
   CheckState state_ = CheckState::pending;
   ProbePlan plan_;
@@ -268,7 +273,7 @@ class HealthTracker {
   std::optional<BackendTransition> reevaluate(const IpAddress& address, Backend& backend,
                                               const std::string& cause, std::int64_t unix_now);
 
-  HealthConfig config_;
+  std::shared_ptr<const HealthConfig> config_;  // shared with every check
   UnitRandom random_;
   std::map<IpAddress, Backend> backends_;
 };
