@@ -356,8 +356,8 @@ void HealthTracker::set_config(const HealthConfig& config, SteadyTime now) {
 }
 
 const ProbePlan* HealthTracker::plan_if_tracked(const CheckId& id) const {
-  const auto it = backends_.find(id.address);
-  const CheckMachine* machine = it == backends_.end() ? nullptr : find_check(it->second, id.port);
+  const Backend* backend = find_backend(id.address);
+  const CheckMachine* machine = backend == nullptr ? nullptr : find_check(*backend, id.port);
   return machine == nullptr ? nullptr : &machine->plan();
 }
 
@@ -372,13 +372,13 @@ const ProbePlan& HealthTracker::plan(const CheckId& id) const {
 RecordResult HealthTracker::record(const CheckId& id, const ProbeOutcome& outcome, SteadyTime now,
                                    std::int64_t unix_now) {
   RecordResult result;
-  const auto it = backends_.find(id.address);
-  if (it == backends_.end()) return result;
-  CheckMachine* machine = find_check(it->second, id.port);
+  Backend* backend = find_backend(id.address);
+  if (backend == nullptr) return result;
+  CheckMachine* machine = find_check(*backend, id.port);
   if (machine == nullptr) return result;
   result.check = machine->record(outcome, now, unix_now);
   if (result.check)
-    result.backend = reevaluate(id.address, it->second, result.check->reason, unix_now);
+    result.backend = reevaluate(id.address, *backend, result.check->reason, unix_now);
   return result;
 }
 
@@ -404,51 +404,12 @@ std::optional<BackendTransition> HealthTracker::reevaluate(const IpAddress& addr
   return transition;
 }
 
-std::map<IpAddress, BackendVerdict> HealthTracker::verdicts() const {
-  std::map<IpAddress, BackendVerdict> result;
-  for (const auto& [address, backend] : backends_) result.emplace(address, backend.verdict);
-  return result;
-}
-
-const BackendVerdict* HealthTracker::verdict_of(const IpAddress& address) const {
-  const auto it = backends_.find(address);
-  return it == backends_.end() ? nullptr : &it->second.verdict;
-}
-
-std::optional<CheckState> HealthTracker::backend_state(const IpAddress& address) const {
-  const auto it = backends_.find(address);
-  if (it == backends_.end()) return std::nullopt;
-  return state_of(it->second);
-}
-
 CheckState HealthTracker::state_of(const Backend& backend) {
   if (backend.verdict.verdict == Verdict::down) return CheckState::down;
   CheckState worst = CheckState::pending;
   for (const auto& check : backend.checks)
     if (severity(check.second.state()) > severity(worst)) worst = check.second.state();
   return worst;
-}
-
-std::array<std::size_t, 5> HealthTracker::state_counts() const {
-  std::array<std::size_t, 5> counts{};
-  for (const auto& entry : backends_) ++counts[static_cast<std::size_t>(state_of(entry.second))];
-  return counts;
-}
-
-std::vector<BackendStatus> HealthTracker::status() const {
-  return status(nullptr, backends_.size());
-}
-
-std::vector<BackendStatus> HealthTracker::status(const IpAddress* from, std::size_t max) const {
-  std::vector<BackendStatus> result;
-  for (auto it = from ? backends_.lower_bound(*from) : backends_.begin();
-       it != backends_.end() && result.size() < max; ++it) {
-    const auto& [address, backend] = *it;
-    BackendStatus status{address, backend.verdict, state_of(backend), {}};
-    for (const auto& check : backend.checks) status.checks.push_back(check.second.status());
-    result.push_back(std::move(status));
-  }
-  return result;
 }
 
 }  // namespace poolwatch

@@ -40,10 +40,10 @@ PassiveSignalResult HealthTracker::suspect_now(const IpAddress& address, const s
                                                bool down_now, SteadyTime now,
                                                std::int64_t unix_now) {
   PassiveSignalResult result;
-  const auto it = backends_.find(address);
-  if (it == backends_.end()) return result;
+  Backend* backend = find_backend(address);
+  if (backend == nullptr) return result;
   result.tracked = true;
-  for (auto& [port, machine] : it->second.checks) {
+  for (auto& [port, machine] : backend->checks) {
     auto transition = machine.suspect_now(cause, down_now, now, unix_now);
     if (!transition) continue;
     if (transition->to == CheckState::rapid) ++result.rapid_rounds_started;
@@ -51,7 +51,7 @@ PassiveSignalResult HealthTracker::suspect_now(const IpAddress& address, const s
     result.checks.emplace_back(CheckId{address, port}, std::move(*transition));
   }
   if (!result.checks.empty())
-    result.backend = reevaluate(address, it->second, result.checks.back().second.reason, unix_now);
+    result.backend = reevaluate(address, *backend, result.checks.back().second.reason, unix_now);
   return result;
 }
 

@@ -58,6 +58,7 @@ SyncResult HealthTracker::sync_some(SyncJob& job, std::size_t max_backends, Stea
       job.last = tracked->first;
       for (const auto& check : tracked->second.checks)
         result.removed.push_back({tracked->first, check.first});
+      by_address_.erase(tracked->first);
       tracked = backends_.erase(tracked);
       continue;
     }
@@ -73,6 +74,7 @@ void HealthTracker::match_checks(const IpAddress& address, const SyncJob& job, S
                                  std::int64_t unix_now, SyncResult& result) {
   auto [it, inserted] = backends_.try_emplace(address);
   Backend& backend = it->second;
+  if (inserted) by_address_.emplace(address, &backend);
   const bool down = inserted && job.start_down.contains(address);
   if (down) backend.verdict = {Verdict::down, unix_now, "held down by poolwatch before a restart"};
   std::vector<std::pair<PortSpec, CheckMachine>> checks;

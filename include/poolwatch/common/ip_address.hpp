@@ -7,8 +7,10 @@
 #include <array>
 #include <bit>
 #include <compare>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -51,6 +53,14 @@ class IpAddress {
   }
   friend bool operator==(const IpAddress&, const IpAddress&) = default;
 
+  // For the maps a probe looks its backend up in: a hash lookup touches one or two cache
+  // lines where a tree of 10 000 backends touched a dozen (the misses grew with the pool).
+  std::size_t hash() const {
+    const std::uint64_t mixed = (word(0) * 0x9E3779B97F4A7C15ull) ^
+                                ((word(1) + scope_id_ + (v6_ ? 1u : 0u)) * 0xC2B2AE3D27D4EB4Full);
+    return static_cast<std::size_t>(mixed ^ (mixed >> 29));
+  }
+
  private:
   // Bytes 8*i to 8*i+7 as a big-endian number, so that words order as the bytes do.
   std::uint64_t word(int i) const {
@@ -75,3 +85,8 @@ class InvalidIpAddress : public std::invalid_argument {
 IpAddress make_ip_address(std::string_view text);
 
 }  // namespace poolwatch
+
+template <>
+struct std::hash<poolwatch::IpAddress> {
+  std::size_t operator()(const poolwatch::IpAddress& a) const noexcept { return a.hash(); }
+};

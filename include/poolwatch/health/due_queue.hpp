@@ -6,8 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "poolwatch/health/health_tracker.hpp"
@@ -52,7 +52,9 @@ class DueQueue {
   void compact_if_sparse();
 
   std::vector<Entry> heap_;
-  std::map<CheckId, std::uint64_t> queued_;  // each queued check's current ticket
+  // Each queued check's current ticket; by hash, since every probe looks its check up
+  // twice (queued, then taken).
+  std::unordered_map<CheckId, std::uint64_t, CheckIdHash> queued_;
   std::uint64_t next_ticket_ = 0;
 };
 

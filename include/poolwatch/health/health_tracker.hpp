@@ -14,6 +14,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -43,6 +44,15 @@ struct CheckId {
   PortSpec port;
   friend bool operator==(const CheckId&, const CheckId&) = default;
   friend bool operator<(const CheckId& a, const CheckId& b);
+};
+
+struct CheckIdHash {
+  std::size_t operator()(const CheckId& id) const noexcept {
+    const auto port = (static_cast<std::size_t>(id.port.port) << 8) |
+                      (static_cast<std::size_t>(id.port.protocol) << 4) |
+                      static_cast<std::size_t>(id.port.tls);
+    return id.address.hash() ^ (port * 0x9E3779B97F4A7C15ull);
+  }
 };
 
 // When the next probe of a check should start and how long it may take.
@@ -215,6 +225,11 @@ struct SyncJob {
 class HealthTracker {
  public:
   HealthTracker(HealthConfig config, UnitRandom random);
+  // by_address_ points into backends_: a copy would point into the original.
+  HealthTracker(const HealthTracker&) = delete;
+  HealthTracker& operator=(const HealthTracker&) = delete;
+  HealthTracker(HealthTracker&&) = default;
+  HealthTracker& operator=(HealthTracker&&) = default;
 
   // Makes the tracked set equal to backends x ports: new backends and checks start
   // pending (or down, for backends in start_down), vanished ones are forgotten.
@@ -273,9 +288,14 @@ class HealthTracker {
   std::optional<BackendTransition> reevaluate(const IpAddress& address, Backend& backend,
                                               const std::string& cause, std::int64_t unix_now);
 
+  Backend* find_backend(const IpAddress& address);
+  const Backend* find_backend(const IpAddress& address) const;
+
   std::shared_ptr<const HealthConfig> config_;  // shared with every check
   UnitRandom random_;
-  std::map<IpAddress, Backend> backends_;
+  std::map<IpAddress, Backend> backends_;  // in address order, for pages of the pool
+  // The same backends by hash, for the lookups of every probe; the map's nodes never move.
+  std::unordered_map<IpAddress, Backend*> by_address_;
 };
 
 }  // namespace poolwatch

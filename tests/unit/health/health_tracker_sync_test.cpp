@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <random>
 
 #include "poolwatch/health/health_tracker.hpp"
 
@@ -112,6 +113,32 @@ TEST_F(TrackerSyncSteps, AJobForNothingRemovesEverythingAndFinishes) {
   ASSERT_EQ(results.size(), 1U);
   EXPECT_EQ(results[0].removed.size(), 4U);
   EXPECT_TRUE(tracker_.status().empty());
+}
+
+// The lookups of a probe (plan, record, state) go through an index by hash beside the
+// ordered set: after any mix of steps, exactly the tracked backends are found.
+TEST_F(TrackerSyncSteps, LookupsFindExactlyTheTrackedBackendsAfterEveryStep) {
+  std::mt19937 random(11);
+  std::bernoulli_distribution keep(0.5);
+  std::uniform_int_distribution<std::size_t> per_step(1, 7);
+  for (int round = 0; round < 50; ++round) {
+    std::vector<IpAddress> wanted;
+    for (int n = 1; n <= 40; ++n)
+      if (keep(random)) wanted.push_back(host(n));
+    auto job = HealthTracker::begin_sync(wanted, {kImap}, {});
+    while (!job.finished) {
+      tracker_.sync_some(job, per_step(random), now_, kUnix);
+      const auto now_tracked = tracked(tracker_);
+      for (int n = 1; n <= 40; ++n) {
+        const bool is_tracked =
+            std::find(now_tracked.begin(), now_tracked.end(), host(n)) != now_tracked.end();
+        ASSERT_EQ(tracker_.backend_state(host(n)).has_value(), is_tracked) << n;
+        ASSERT_EQ(tracker_.contains({host(n), kImap}), is_tracked) << n;
+        ASSERT_EQ(tracker_.verdict_of(host(n)) != nullptr, is_tracked) << n;
+      }
+    }
+    ASSERT_EQ(tracked(tracker_), wanted);
+  }
 }
 
 }  // namespace tracker_sync_test
