@@ -320,7 +320,7 @@ class ImapSession {
 
   Transport& transport_;
   const DialogueParams& params_;
-  std::vector<std::string> capabilities_;
+  imap::CapabilityList capabilities_;
   int tag_counter_ = 0;
   static constexpr std::size_t kMaxSearchedUids = 1000;
   bool searching_ = false;               // a UID SEARCH is waiting for its tagged reply

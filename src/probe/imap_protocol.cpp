@@ -103,7 +103,43 @@ GreetingKind classify_greeting(const ResponseLine& line) {
   return GreetingKind::malformed;
 }
 
-std::optional<std::vector<std::string>> capabilities_of(const ResponseLine& line) {
+CapabilityList::CapabilityList(std::string_view words) {
+  while (!words.empty()) {
+    auto [word, rest] = split_word(words);
+    if (!word.empty()) {
+      if (!words_.empty()) words_ += ' ';
+      words_.append(word);
+    }
+    words = rest;
+  }
+}
+
+std::size_t CapabilityList::size() const {
+  return words_.empty()
+             ? 0
+             : static_cast<std::size_t>(std::count(words_.begin(), words_.end(), ' ')) + 1;
+}
+
+std::vector<std::string_view> CapabilityList::words() const {
+  std::vector<std::string_view> out;
+  for (std::string_view rest = words_; !rest.empty();) {
+    auto [word, tail] = split_word(rest);
+    out.push_back(word);
+    rest = tail;
+  }
+  return out;
+}
+
+bool CapabilityList::contains(std::string_view name) const {
+  for (std::string_view rest = words_; !rest.empty();) {
+    auto [word, tail] = split_word(rest);
+    if (iequals(word, name)) return true;
+    rest = tail;
+  }
+  return false;
+}
+
+std::optional<CapabilityList> capabilities_of(const ResponseLine& line) {
   std::string_view list;
   if (line.kind == LineKind::untagged && !line.status) {
     auto [word, rest] = split_word(line.data);
@@ -114,17 +150,11 @@ std::optional<std::vector<std::string>> capabilities_of(const ResponseLine& line
     if (!iequals(word, "CAPABILITY")) return std::nullopt;
     list = rest;
   }
-  std::vector<std::string> caps;
-  while (!list.empty()) {
-    auto [word, rest] = split_word(list);
-    if (!word.empty()) caps.push_back(ascii_upper(word));
-    list = rest;
-  }
-  return caps;
+  return CapabilityList(list);
 }
 
-bool has_capability(const std::vector<std::string>& caps, std::string_view name) {
-  return std::any_of(caps.begin(), caps.end(), [&](const auto& c) { return iequals(c, name); });
+bool has_capability(const CapabilityList& caps, std::string_view name) {
+  return caps.contains(name);
 }
 
 std::optional<std::string> quote_string(std::string_view value) {

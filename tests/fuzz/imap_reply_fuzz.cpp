@@ -23,7 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     imap::classify_greeting(reply);
     imap::is_auth_wait_notice(reply);
     if (const auto caps = imap::capabilities_of(reply)) {
-      for (const auto& cap : *caps) {
+      for (const auto cap : caps->words()) {
         FUZZ_CHECK(!cap.empty());
         FUZZ_CHECK(imap::has_capability(*caps, cap));
       }

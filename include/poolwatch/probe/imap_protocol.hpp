@@ -37,12 +37,30 @@ bool is_auth_wait_notice(const ResponseLine& line);
 enum class GreetingKind { ok, auth_wait, preauth, bye, malformed };
 GreetingKind classify_greeting(const ResponseLine& line);
 
+// The words of a capability list, kept as the one string they came in: a greeting's
+// dozen words as a vector of upper-cased strings cost every IMAP probe about 4000
+// instructions and a handful of allocations, for the two or three words it asks about.
+class CapabilityList {
+ public:
+  CapabilityList() = default;
+  explicit CapabilityList(std::string_view words);
+  bool empty() const { return words_.empty(); }
+  void clear() { words_.clear(); }
+  std::size_t size() const;
+  std::vector<std::string_view> words() const;  // valid while the list lives
+  // ASCII case-insensitive: contains("auth=plain") is true for "AUTH=PLAIN".
+  bool contains(std::string_view name) const;
+
+ private:
+  std::string words_;  // as received, between single spaces
+};
+
 // The capability list carried by "* CAPABILITY ..." or a "[CAPABILITY ...]" response
-// code, upper-cased; nullopt when the line carries none.
-std::optional<std::vector<std::string>> capabilities_of(const ResponseLine& line);
+// code; nullopt when the line carries none.
+std::optional<CapabilityList> capabilities_of(const ResponseLine& line);
 
 // Case-insensitive capability test: has_capability(caps, "AUTH=PLAIN").
-bool has_capability(const std::vector<std::string>& caps, std::string_view name);
+bool has_capability(const CapabilityList& caps, std::string_view name);
 
 // The value as an IMAP quoted string with `"` and `\` escaped, or nullopt when a quoted
 // string cannot carry it (CR, LF, NUL or a byte >= 0x80). The probe then falls back to

@@ -110,7 +110,9 @@ class Transport {
   std::optional<boost::asio::ssl::stream<boost::asio::ip::tcp::socket>> tls_stream_;
   LineBuffer lines_;
   std::size_t bytes_read_ = 0;
-  std::array<char, 4096> read_buffer_{};
+  // Not zeroed: only what a read filled is used, and clearing 4 KiB cost every probe some
+  // 550 instructions (1 % of its user-space work) and 64 cache lines.
+  std::array<char, 4096> read_buffer_;  // NOLINT(cppcoreguidelines-pro-type-member-init)
   bool connected_ = false;
   bool connect_pending_ = false;  // connect() returned EINPROGRESS, nothing read since
   bool wrote_last_ = false;       // no line read since the last write

@@ -93,6 +93,23 @@ TEST(HasControlBytes, TabsAreTolerated) {
   EXPECT_TRUE(has_control_bytes("\x7f"));
 }
 
+// The check goes a word at a time: every byte value at every place of a line longer
+// than two words, next to bytes that are not controls, high ones included.
+TEST(HasControlBytes, EveryByteAtEveryPlace) {
+  for (int value = 0; value < 256; ++value) {
+    const char byte = static_cast<char>(value);
+    const bool control = (value < 0x20 && value != '\t') || value == 0x7f;
+    for (std::size_t place = 0; place < 19; ++place) {
+      std::string line(19, place % 2 ? '\xff' : '\x80');
+      line.replace(0, 3, "\t~ ");
+      line[place] = byte;
+      ASSERT_EQ(has_control_bytes(line), control) << "byte " << value << " at " << place;
+    }
+  }
+  EXPECT_FALSE(has_control_bytes(std::string(64, '\t')));
+  EXPECT_FALSE(has_control_bytes(""));
+}
+
 TEST(AsciiCase, FoldsAsciiOnly) {
   EXPECT_EQ(ascii_upper("auth=plain \xc3\xa4"), "AUTH=PLAIN \xc3\xa4");
   EXPECT_TRUE(iequals("Capability", "CAPABILITY"));

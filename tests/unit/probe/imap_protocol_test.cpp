@@ -30,6 +30,21 @@ TEST(ImapGreeting, DovecotGreetingIsOkWithCapabilities) {
   EXPECT_FALSE(has_capability(*caps, "LOGINDISABLED"));
 }
 
+// A word matches whole and in any case, never as a prefix or across the separator.
+TEST(ImapGreeting, CapabilityListMatchesWholeWordsInAnyCase) {
+  const CapabilityList caps("  IMAP4rev1   AUTH=PLAIN  sasl-ir ");
+  EXPECT_EQ(caps.size(), 3u);
+  EXPECT_EQ(caps.words(), (std::vector<std::string_view>{"IMAP4rev1", "AUTH=PLAIN", "sasl-ir"}));
+  EXPECT_TRUE(caps.contains("SASL-IR"));
+  EXPECT_TRUE(caps.contains("auth=plain"));
+  EXPECT_FALSE(caps.contains("AUTH"));
+  EXPECT_FALSE(caps.contains("PLAIN"));
+  EXPECT_FALSE(caps.contains("AUTH=PLAIN SASL-IR"));
+  EXPECT_FALSE(caps.contains(""));
+  EXPECT_TRUE(CapabilityList("   ").empty());
+  EXPECT_EQ(CapabilityList("").size(), 0u);
+}
+
 TEST(ImapGreeting, PlainOkWithoutCapabilityCode) {
   const auto line = parse_response_line("* OK IMAP4rev1 server ready");
   EXPECT_EQ(classify_greeting(line), GreetingKind::ok);
