@@ -8,7 +8,8 @@
 # probe_floor prints are then valgrind's and meaningless. The counters are zeroed after
 # WARMUP seconds (9: one scan and the first probes) and dumped MEASURE seconds (8) later;
 # the window holds probes, a scan or two and sometimes the bench's GET /metrics. The figure
-# goes to $CALLGRIND_OUT.txt (/tmp/poolwatch-callgrind.txt), the profile to
+# goes to $CALLGRIND_OUT.txt (/tmp/poolwatch-callgrind.txt), with a second figure that
+# leaves out the renders of /metrics and the HOST-LIST parsing; the profile to
 # $CALLGRIND_OUT.<pid>.1 for callgrind_annotate. POOLWATCH_BINARY replaces the bench's
 # binary (to compare two builds in one session).
 set -euo pipefail
@@ -42,4 +43,21 @@ awk -v binary="$binary" '
     printf "%s: %d instructions, %d probes, %.0f instructions per probe\n", binary, total, probes,
            total / probes
   }' "$out.$pid.1" | tee -a "$out.txt" >&2
+
+# The same without the window's GET /metrics renders and HOST-LIST parsing, which come in
+# whole or not at all and moved the figure by up to 3k between runs of one binary.
+callgrind_annotate --inclusive=yes --threshold=100 "$out.$pid.1" >"$out.$pid.inclusive" 2>/dev/null
+inclusive() {
+  awk -v name="$1" 'index($0, name) && $1 ~ /^[0-9,]+$/ { gsub(",", "", $1); print $1; exit }' \
+    "$out.$pid.inclusive"
+}
+render=$(inclusive 'metrics::Registry::render_some(')
+scan=$(inclusive 'director::HostListParser::feed_line(')
+awk -v binary="$binary" -v render="${render:-0}" -v scan="${scan:-0}" '
+  / probes, / && index($0, binary) == 1 { total = $2; probes = $4 }
+  END {
+    if (probes > 0)
+      printf "%s: %.0f instructions per probe without the render (%d) and the scans (%d)\n",
+             binary, (total - render - scan) / probes, render, scan
+  }' "$out.txt" | tail -1 | tee -a "$out.txt" >&2
 wait "$pid" || true
