@@ -13,6 +13,10 @@
 # $CALLGRIND_OUT.<pid>.1 for callgrind_annotate. POOLWATCH_BINARY replaces the bench's
 # binary (to compare two builds in one session).
 set -euo pipefail
+# The bench stops poolwatch with a pkill that matches this script's command line too: the
+# counting below must outlive that SIGTERM (a handler, not an ignored signal, so that
+# valgrind and poolwatch do not inherit it).
+trap 'true' TERM
 out=${CALLGRIND_OUT:-/tmp/poolwatch-callgrind}
 warmup=${WARMUP:-9}
 measure=${MEASURE:-8}
