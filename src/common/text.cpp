@@ -98,9 +98,9 @@ bool is_control_not_tab(char c) {
   return c != '\t' && is_control(static_cast<unsigned char>(c));
 }
 
-// Whether one of eight bytes is below 0x20 or is 0x7f (exact; the classic "has less" and
-// "has zero" tests of a word, which carry no false answer about existence).
-bool word_may_hold_control(std::uint64_t x) {
+// Whether one of eight bytes is below 0x20 (a tab included) or is 0x7f: exact, by the
+// classic "has less" and "has zero" tests of a word.
+bool word_has_control_or_tab(std::uint64_t x) {
   constexpr std::uint64_t ones = 0x0101010101010101ull;
   constexpr std::uint64_t highs = 0x8080808080808080ull;
   const std::uint64_t below_space = (x - ones * 0x20) & ~x & highs;
@@ -111,14 +111,14 @@ bool word_may_hold_control(std::uint64_t x) {
 }  // namespace
 
 // Every line a probe reads passes here: eight bytes at a time, and a byte at a time only
-// in a word that holds a control (perhaps only a tab). A byte at a time cost 1.4 % of a
+// in a word that holds a control or a tab. A byte at a time cost 1.4 % of a
 // probe's user-space instructions.
 bool has_control_bytes(std::string_view line) {
   std::size_t i = 0;
   for (; i + 8 <= line.size(); i += 8) {
     std::uint64_t word;
     std::memcpy(&word, line.data() + i, sizeof word);
-    if (!word_may_hold_control(word)) continue;
+    if (!word_has_control_or_tab(word)) continue;
     if (std::any_of(line.begin() + i, line.begin() + i + 8, is_control_not_tab)) return true;
   }
   return std::any_of(line.begin() + i, line.end(), is_control_not_tab);

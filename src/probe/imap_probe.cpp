@@ -149,7 +149,7 @@ class ImapSession {
   awaitable<bool> starttls() {
     const bool have_capabilities = co_await ensure_capabilities();
     if (!have_capabilities) co_return false;
-    if (!imap::has_capability(capabilities_, "STARTTLS"))
+    if (!capabilities_.contains("STARTTLS"))
       co_return transport_.fail(FailureClass::config_error, "server does not advertise STARTTLS");
     const auto reply = co_await command("STARTTLS");
     if (!reply) co_return false;
@@ -166,7 +166,7 @@ class ImapSession {
   awaitable<bool> login(const Account& account) {
     const bool have_capabilities = co_await ensure_capabilities();
     if (!have_capabilities) co_return false;
-    if (imap::has_capability(capabilities_, "LOGINDISABLED"))
+    if (capabilities_.contains("LOGINDISABLED"))
       co_return transport_.fail(
           FailureClass::config_error,
           "server advertises LOGINDISABLED: plaintext login refused (use TLS or "
@@ -192,7 +192,7 @@ class ImapSession {
   }
 
   awaitable<std::optional<ResponseLine>> authenticate_plain(const Account& account) {
-    if (!imap::has_capability(capabilities_, "AUTH=PLAIN")) {
+    if (!capabilities_.contains("AUTH=PLAIN")) {
       transport_.fail(FailureClass::config_error,
                       "server does not offer AUTH=PLAIN (needed for a master user or a "
                       "non-ASCII user or password)");
@@ -207,7 +207,7 @@ class ImapSession {
     const auto response =
         sasl_plain_response(master ? account.user : std::string_view{},
                             master ? account.master_user : account.user, password);
-    if (imap::has_capability(capabilities_, "SASL-IR")) {
+    if (capabilities_.contains("SASL-IR")) {
       const auto line = "AUTHENTICATE PLAIN " + response;
       co_return co_await command(line, "AUTHENTICATE PLAIN <redacted>");
     }
@@ -252,9 +252,8 @@ class ImapSession {
     if (!flagged) co_return false;
     // Without UIDPLUS, EXPUNGE also removes what another client flagged \Deleted: a
     // dedicated probe account is required anyway.
-    const auto expunge = imap::has_capability(capabilities_, "UIDPLUS")
-                             ? fmt::format("UID EXPUNGE {}", uids)
-                             : std::string("EXPUNGE");
+    const auto expunge = capabilities_.contains("UIDPLUS") ? fmt::format("UID EXPUNGE {}", uids)
+                                                           : std::string("EXPUNGE");
     const bool expunged = co_await expect_ok(expunge);
     co_return expunged;
   }
@@ -263,7 +262,7 @@ class ImapSession {
     const auto& user = params_.account->user;
     const auto message = deep_check::make_message(marker, user, params_.unix_time);
     const auto body = std::string_view(message).substr(0, message.size() - 2);  // CRLF re-added
-    const bool literal_plus = imap::has_capability(capabilities_, "LITERAL+");
+    const bool literal_plus = capabilities_.contains("LITERAL+");
     const auto tag = next_tag();
     transport_.set_step("APPEND reply");
     const auto line = fmt::format("{} APPEND INBOX (\\Seen) {{{}{}}}", tag, message.size(),

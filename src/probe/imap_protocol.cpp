@@ -153,10 +153,6 @@ std::optional<CapabilityList> capabilities_of(const ResponseLine& line) {
   return CapabilityList(list);
 }
 
-bool has_capability(const CapabilityList& caps, std::string_view name) {
-  return caps.contains(name);
-}
-
 std::optional<std::string> quote_string(std::string_view value) {
   std::string out = "\"";
   for (char c : value) {

@@ -59,9 +59,6 @@ class CapabilityList {
 // code; nullopt when the line carries none.
 std::optional<CapabilityList> capabilities_of(const ResponseLine& line);
 
-// Case-insensitive capability test: has_capability(caps, "AUTH=PLAIN").
-bool has_capability(const CapabilityList& caps, std::string_view name);
-
 // The value as an IMAP quoted string with `"` and `\` escaped, or nullopt when a quoted
 // string cannot carry it (CR, LF, NUL or a byte >= 0x80). The probe then falls back to
 // AUTHENTICATE PLAIN, whose base64 carries any byte but NUL; it never sends literals.
