@@ -81,21 +81,17 @@ asio::awaitable<void> PoolWatcher::run() {
   spawn_logged(executor_, start_due_probes(), "probe scheduler");
   while (!stopping_) {
     const auto started = std::chrono::steady_clock::now();
+    scan_started_ = started;
     rescan_requested_ = false;
     const auto ended = co_await (guarded_scan() || end_scan_on_stop());
     if (ended.index() == 0 && std::get<0>(ended)) report_scan_failure(std::get<0>(ended));
     metrics_.scan_duration(std::chrono::steady_clock::now() - started);
     if (stopping_) break;
-    // A backend that changed its verdict is acted on at once, not an interval later;
-    // a short gap keeps a burst of transitions from hammering the director.
-    const auto next =
+    next_scan_ =
         rescan_requested_
-            ? started + std::chrono::milliseconds(500)
-            : started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                            config_.health.interval);
-    scan_wake_.expires_at(next);
-    boost::system::error_code ec;
-    co_await scan_wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            ? started + kRescanGap
+            : started + std::chrono::duration_cast<SteadyDuration>(config_.health.interval);
+    co_await wait_for_next_scan();
   }
   co_await wind_down();
 }
@@ -172,9 +168,24 @@ asio::awaitable<void> PoolWatcher::wind_down() {
   co_await director_.shutdown(std::chrono::milliseconds(250));
 }
 
+// A backend that changed its verdict is acted on at once, not an interval later; the gap
+// after the last scan's start keeps a burst of transitions from hammering the director.
+// A wake during the wait only brings the next scan forward: cancelling the wait outright
+// made every transition a HOST-LIST at once, ~130 a second while the first probes of 1000
+// backends came in.
 void PoolWatcher::wake_scan() {
   rescan_requested_ = true;
+  next_scan_ = std::min(next_scan_, scan_started_ + kRescanGap);
   scan_wake_.cancel();
+}
+
+// Until next_scan_, which wake_scan() may bring forward, or a stop.
+asio::awaitable<void> PoolWatcher::wait_for_next_scan() {
+  while (!stopping_ && std::chrono::steady_clock::now() < next_scan_) {
+    scan_wake_.expires_at(next_scan_);
+    boost::system::error_code ec;
+    co_await scan_wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
 }
 
 asio::awaitable<void> PoolWatcher::scan() {

@@ -80,6 +80,8 @@ class PoolWatcher {
   // A scan starts new probe loops this many at a time, the loop running between turns:
   // about 3 ms a turn (2000 made turns of 8 ms at 100 000 backends).
   static constexpr std::size_t kChecksPerTurn = 500;
+  // A verdict's change brings the next scan forward to this long after the last one began.
+  static constexpr std::chrono::milliseconds kRescanGap{500};
   bool stopping() const { return stopping_; }
   std::vector<BackendStatusView> status() const;
   // At most `max` backends from the first whose address is not before *from.
@@ -183,6 +185,7 @@ class PoolWatcher {
   void note_cert_expiry(const CheckId& id, const std::string& address, std::int64_t not_after);
   void log_backend_transition(const BackendTransition& t);
   void wake_scan();
+  boost::asio::awaitable<void> wait_for_next_scan();
 
   // The ring (ring.peer_port set): this instance's vote on every backend it probes, and
   // the step that says whether it may act and with which verdicts.
@@ -244,6 +247,9 @@ class PoolWatcher {
   bool ready_ = false;
   bool stopping_ = false;
   bool rescan_requested_ = false;
+  // The running scan's start, and when the next may start (wake_scan() brings it forward).
+  SteadyTime scan_started_{};
+  SteadyTime next_scan_{};
   // scan() is waiting for the director (HOST-LIST, or execute()'s commands).
   bool director_busy_ = false;
   bool debug_ = false;
