@@ -159,23 +159,23 @@ bool Transport::fail_connect(const boost::system::error_code& ec) {
 // wake-up of the loop per probe fewer than Asio's async_connect (which waits for
 // writable, then polls and reads SO_ERROR), the floor's own way. A TLS handshake or a
 // write, where the client speaks first, waits for the connect in await_connected().
-awaitable<bool> Transport::connect() {
-  if (failed()) co_return false;
+bool Transport::connect() {
+  if (failed()) return false;
   step_ = "connect";
-  if (!bind_source()) co_return false;
+  if (!bind_source()) return false;
   boost::system::error_code ec;
   if (!socket_.is_open()) socket_.open(peer_.protocol(), ec);
   if (!ec) socket_.non_blocking(true, ec);
-  if (ec) co_return fail_connect(ec);
+  if (ec) return fail_connect(ec);
   if (::connect(socket_.native_handle(), peer_.data(), static_cast<socklen_t>(peer_.size())) == 0) {
     connected_ = true;
-    co_return true;
+    return true;
   }
   const int error = errno;
   if (error != EINPROGRESS)
-    co_return fail_connect(boost::system::error_code(error, asio::error::get_system_category()));
+    return fail_connect(boost::system::error_code(error, asio::error::get_system_category()));
   connect_pending_ = true;
-  co_return true;
+  return true;
 }
 
 awaitable<bool> Transport::await_connected() {
@@ -325,10 +325,18 @@ awaitable<bool> Transport::write_line(std::string_view line, std::string_view sh
   wire.append(line).append("\r\n");
   boost::system::error_code ec;
   std::size_t n = 0;
-  if (tls_stream_)
+  if (tls_stream_) {
     std::tie(ec, n) = co_await asio::async_write(*tls_stream_, asio::buffer(wire), use_tuple);
-  else
-    std::tie(ec, n) = co_await asio::async_write(socket_, asio::buffer(wire), use_tuple);
+  } else {
+    // A command is a few bytes into an empty send buffer: the non-blocking socket takes it
+    // at once, without an operation that completes on a later turn of the loop.
+    n = socket_.write_some(asio::buffer(wire), ec);
+    if (ec == asio::error::would_block) ec = {};
+    if (!ec && n < wire.size()) {
+      const auto rest = asio::buffer(wire) + n;
+      std::tie(ec, std::ignore) = co_await asio::async_write(socket_, rest, use_tuple);
+    }
+  }
   if (ec) co_return fail_io(ec);
   co_return true;
 }

@@ -60,7 +60,10 @@ class ProbeRunner {
  private:
   boost::asio::awaitable<void> dialogue(Transport& transport, const ProbeTarget& target,
                                         const std::optional<Account>& account);
-  boost::asio::awaitable<void> acquire_slot();
+  // A slot of max_in_flight at once when one is free (no coroutine frame for the usual
+  // case); else wait_for_slot() queues for the next one freed.
+  bool try_acquire_slot();
+  boost::asio::awaitable<void> wait_for_slot();
   void release_slot();
 
   boost::asio::any_io_executor executor_;

@@ -44,7 +44,7 @@ class Transport {
 
   // Opens the socket and starts the connect; the first read (or await_connected())
   // finishes it. A refusal is reported by that read as connect_refused.
-  boost::asio::awaitable<bool> connect();
+  bool connect();
   // Waits until a started connect has finished (a TLS handshake or a write needs it).
   boost::asio::awaitable<bool> await_connected();
   // TLS handshake on the connected socket: right after connect() for implicit TLS, or

@@ -10,6 +10,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <optional>
 #include <vector>
 
 #include "support/fake_mail_server.hpp"
@@ -122,6 +123,33 @@ TEST(ProbeRunner, AProbeCancelledWhileWaitingForASlotLeavesTheQueueAndTheRestRun
   EXPECT_EQ(order, (std::vector<int>{0, 3}));
   EXPECT_EQ(runner.in_flight(), 0u);
   EXPECT_EQ(hung.connections(), 2u);
+}
+
+// A stop cancels a probe in the middle of its dialogue: the deadline's timer is cancelled
+// with it, and the probe says it was cancelled, not that its timeout passed.
+TEST(ProbeRunner, AProbeCancelledWhileItTalksSaysSoAndNotThatItTimedOut) {
+  FakeMailServer hung(fake_options(Protocol::imap, FakeBehaviour::never_answer));
+  asio::io_context io;
+  ProbeRunner runner(io.get_executor(), probe_config_for(hung));
+  asio::cancellation_signal cancel;
+  std::optional<ProbeOutcome> outcome;
+  bool threw = false;
+  asio::co_spawn(io, runner.run(target_of(hung), fake_account(), Seconds{30}),
+                 asio::bind_cancellation_slot(
+                     cancel.slot(), [&outcome, &threw](std::exception_ptr e, ProbeOutcome o) {
+                       threw = e != nullptr;
+                       outcome = std::move(o);
+                     }));
+  io.run_for(std::chrono::milliseconds(300));  // connected, waiting for the greeting
+  ASSERT_FALSE(outcome.has_value());
+  cancel.emit(asio::cancellation_type::terminal);
+  const auto cancelled_at = std::chrono::steady_clock::now();
+  io.run();
+  ASSERT_TRUE(outcome.has_value());
+  EXPECT_FALSE(threw);
+  EXPECT_LT(std::chrono::steady_clock::now() - cancelled_at, std::chrono::seconds(10));
+  EXPECT_EQ(outcome->reason, "cancelled while waiting for greeting");
+  EXPECT_EQ(runner.in_flight(), 0u);
 }
 
 TEST(ProbeRunner, DescriptorBudgetLowersMaxInFlightButNeverRaisesIt) {
