@@ -139,8 +139,8 @@ int run_daemon(const CliOptions& options, int argc, char** argv) {
   // After the log is set up, which says what the descriptor limit allows.
   const std::size_t probes_at_once = apply_fd_budget(options.config.probe.max_in_flight);
   // One thread runs the loop and every operation on its sockets and timers, so the
-  // reactor's lock per descriptor is not needed (about 20 a probe). The scheduler keeps its
-  // lock: a TLS probe's PTR lookup completes from the resolver's own thread.
+  // reactor's lock per descriptor is not needed (0.4k instructions a probe). The scheduler
+  // keeps its lock: a TLS probe's PTR lookup completes from the resolver's own thread.
   asio::io_context io(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO);
   PoolWatcher watcher(io.get_executor(), options.config, std::move(credentials));
   watcher.limit_probes_in_flight(probes_at_once);

@@ -143,11 +143,9 @@ TEST(ProbeRunner, AProbeCancelledWhileItTalksSaysSoAndNotThatItTimedOut) {
   io.run_for(std::chrono::milliseconds(300));  // connected, waiting for the greeting
   ASSERT_FALSE(outcome.has_value());
   cancel.emit(asio::cancellation_type::terminal);
-  const auto cancelled_at = std::chrono::steady_clock::now();
-  io.run();
+  io.run();  // a probe that ignored the stop would end at its deadline, as a timeout
   ASSERT_TRUE(outcome.has_value());
   EXPECT_FALSE(threw);
-  EXPECT_LT(std::chrono::steady_clock::now() - cancelled_at, std::chrono::seconds(10));
   EXPECT_EQ(outcome->reason, "cancelled while waiting for greeting");
   EXPECT_EQ(runner.in_flight(), 0u);
 }
