@@ -9,7 +9,9 @@
 // backends accepted meanwhile; its RSS and one GET /metrics (time, size) are taken at
 // the end. Then the floor runs at the same rate for as long: the same connects and
 // dialogues from one thread of this process with epoll and nothing else, once as poolwatch
-// talks (greeting, LOGOUT/QUIT/LHLO) and once greeting only. Last, /metrics of such a
+// talks (greeting, LOGOUT/QUIT/LHLO) and once greeting only; then the coroutine floor
+// (coroutine_floor.hpp), poolwatch's dialogues as one Asio coroutine a probe and nothing
+// else, with deadlines and without. Last, /metrics of such a
 // pool is rendered in-process with and without the per-backend latency histograms.
 // With --tls (probe_floor --tls [N...]) the backends serve implicit TLS on IMAP 10993 and
 // POP3 10995 (tls_floor_rig.hpp) and each N runs twice, poolwatch and the TLS floor with
@@ -32,6 +34,7 @@
 #include <thread>
 #include <vector>
 
+#include "coroutine_floor.hpp"
 #include "floor_rig.hpp"
 #include "poolwatch/http/poolwatch_metrics.hpp"
 #include "support/child_process.hpp"
@@ -269,6 +272,21 @@ int tls_interval_s(std::size_t hosts) {
   return std::max(5, static_cast<int>(std::ceil(needed)));
 }
 
+// The coroutine floor (coroutine_floor.hpp) beside the floor and poolwatch: what the
+// contract's coroutine and deadline cost by themselves.
+void print_coroutine_floor(std::size_t hosts, double poolwatch_us, double floor_us,
+                           const bench::FloorFigures& coroutines, const bench::FloorFigures& bare) {
+  const double with_us = per_probe_us(coroutines), bare_us = per_probe_us(bare);
+  const auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
+  std::printf(
+      "N=%-6zu coroutine floor (the floor's dialogues as one coroutine a probe on one Asio "
+      "loop, nothing else): with deadlines %6.1f us/probe (%4.2fx the floor), without "
+      "%6.1f us (%4.2fx); poolwatch is %4.2fx the one with deadlines  failures %zu/%zu\n",
+      hosts, with_us, ratio(with_us, floor_us), bare_us, ratio(bare_us, floor_us),
+      ratio(poolwatch_us, with_us), coroutines.failed + bare.failed,
+      coroutines.done + coroutines.failed + bare.done + bare.failed);
+}
+
 // interval_s 0: the mode's default for N.
 void run_one(std::size_t hosts, int interval_s) {
   if (interval_s == 0) interval_s = plain_interval_s(hosts);
@@ -278,6 +296,8 @@ void run_one(std::size_t hosts, int interval_s) {
       d.probes_per_s > 0 ? d.probes_per_s : static_cast<double>(hosts * kPorts.size()) / interval_s;
   const auto same = bench::run_floor(hosts, kPorts, rate, 2.0 * interval_s, false);
   const auto greet = bench::run_floor(hosts, kPorts, rate, 2.0 * interval_s, true);
+  const auto coroutines = bench::run_coroutine_floor(hosts, kPorts, rate, 2.0 * interval_s, true);
+  const auto bare = bench::run_coroutine_floor(hosts, kPorts, rate, 2.0 * interval_s, false);
   const double floor_us = per_probe_us(same), greet_us = per_probe_us(greet);
   std::printf(
       "N=%-6zu probes/s=%-6.0f poolwatch=%6.1f us/probe  floor=%6.1f us (ratio %4.2fx)  "
@@ -293,6 +313,7 @@ void run_one(std::size_t hosts, int interval_s) {
       hosts, switches_text(d.switches_per_probe).c_str(),
       switches_text(per_probe(same.switches, static_cast<double>(same.done))).c_str(),
       switches_text(per_probe(greet.switches, static_cast<double>(greet.done))).c_str());
+  print_coroutine_floor(hosts, d.cpu_per_probe_us, floor_us, coroutines, bare);
   render_figures(hosts);
   std::fflush(stdout);
 }
