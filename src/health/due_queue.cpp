@@ -7,21 +7,34 @@
 
 namespace poolwatch {
 
+// A taken check's kTaken matches no entry's ticket.
 bool DueQueue::stale(const Entry& e) const {
   const auto it = queued_.find(e.id);
   return it == queued_.end() || it->second != e.ticket;
 }
 
+bool DueQueue::contains(const CheckId& id) const {
+  const auto it = queued_.find(id);
+  return it != queued_.end() && it->second != kTaken;
+}
+
 void DueQueue::schedule(const CheckId& id, SteadyTime due) {
   const auto ticket = next_ticket_++;
-  queued_.insert_or_assign(id, ticket);
+  const auto [it, added] = queued_.try_emplace(id, ticket);
+  if (added || it->second == kTaken) ++queued_count_;
+  it->second = ticket;
   heap_.push_back(Entry{due, ticket, id});
   std::push_heap(heap_.begin(), heap_.end(), Later{});
   compact_if_sparse();
 }
 
 bool DueQueue::remove(const CheckId& id) {
-  if (queued_.erase(id) == 0) return false;
+  const auto it = queued_.find(id);
+  if (it == queued_.end()) return false;
+  const bool was_queued = it->second != kTaken;
+  queued_.erase(it);
+  if (!was_queued) return false;
+  --queued_count_;
   compact_if_sparse();
   return true;
 }
@@ -48,7 +61,8 @@ std::vector<CheckId> DueQueue::take_due(SteadyTime now, std::size_t max) {
     if (live && heap_.front().due > now) break;
     std::pop_heap(heap_.begin(), heap_.end(), Later{});
     if (live) {
-      queued_.erase(it);
+      it->second = kTaken;
+      --queued_count_;
       due.push_back(std::move(heap_.back().id));
     }
     heap_.pop_back();
@@ -58,8 +72,9 @@ std::vector<CheckId> DueQueue::take_due(SteadyTime now, std::size_t max) {
 
 void DueQueue::reschedule_all(const std::function<SteadyTime(const CheckId&)>& due_of) {
   heap_.clear();
-  heap_.reserve(queued_.size());
+  heap_.reserve(queued_count_);
   for (auto& [id, ticket] : queued_) {
+    if (ticket == kTaken) continue;
     ticket = next_ticket_++;
     heap_.push_back(Entry{due_of(id), ticket, id});
   }
@@ -69,7 +84,7 @@ void DueQueue::reschedule_all(const std::function<SteadyTime(const CheckId&)>& d
 // Sweeping costs a pass over the heap, so it waits until the stale entries at least
 // match the live ones: each entry is swept at most once, O(1) amortised per change.
 void DueQueue::compact_if_sparse() {
-  if (heap_.size() < 2 * queued_.size() + 64) return;
+  if (heap_.size() < 2 * queued_count_ + 64) return;
   std::erase_if(heap_, [this](const Entry& e) { return stale(e); });
   std::make_heap(heap_.begin(), heap_.end(), Later{});
 }

@@ -376,6 +376,9 @@ RecordResult HealthTracker::record(const CheckId& id, const ProbeOutcome& outcom
   if (backend == nullptr) return result;
   CheckMachine* machine = find_check(*backend, id.port);
   if (machine == nullptr) return result;
+  // Kept here, where the probe already found its backend: a map of its own in the daemon
+  // was one more lookup in cold memory per probe.
+  backend->last_probe_unix = unix_now;
   result.check = machine->record(outcome, now, unix_now);
   if (result.check)
     result.backend = reevaluate(id.address, *backend, result.check->reason, unix_now);

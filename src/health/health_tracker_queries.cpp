@@ -46,7 +46,7 @@ std::vector<BackendStatus> HealthTracker::status(const IpAddress* from, std::siz
   for (auto it = from ? backends_.lower_bound(*from) : backends_.begin();
        it != backends_.end() && result.size() < max; ++it) {
     const auto& [address, backend] = *it;
-    BackendStatus status{address, backend.verdict, state_of(backend), {}};
+    BackendStatus status{address, backend.verdict, state_of(backend), {}, backend.last_probe_unix};
     for (const auto& check : backend.checks) status.checks.push_back(check.second.status());
     result.push_back(std::move(status));
   }

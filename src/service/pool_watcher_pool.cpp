@@ -113,7 +113,6 @@ void PoolWatcher::forget_vanished(const std::vector<CheckId>& removed) {
     if (!tracker_.backend_state(id.address)) gone.insert(id.address);
   for (const auto& address : gone) {
     metrics_.forget_backend(address.to_string());
-    last_probe_unix_.erase(address);
     cert_expiry_.forget(address.to_string());
     if (passive_) passive_->forget(address);
   }

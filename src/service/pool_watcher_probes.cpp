@@ -109,9 +109,7 @@ void PoolWatcher::after_probe(const CheckId& id, const ProbePlan& plan, const st
   metrics_.probe_result(address, id.port.protocol, outcome.failure, outcome.latency);
   metrics_.probes_in_flight(probes_.in_flight());
   report_not_run(outcome);
-  const auto probed_unix = unix_now();
-  last_probe_unix_[id.address] = probed_unix;
-  const auto result = tracker_.record(id, outcome, std::chrono::steady_clock::now(), probed_unix);
+  const auto result = tracker_.record(id, outcome, std::chrono::steady_clock::now(), unix_now());
   on_record(id, address, outcome, result);
   if (outcome.cert_not_after) note_cert_expiry(id, address, *outcome.cert_not_after);
   if (const auto* tls = probes_.tls_if_made())

@@ -12,11 +12,8 @@ namespace asio = boost::asio;
 
 std::vector<ring::BackendReport> PoolWatcher::local_votes() const {
   std::vector<ring::BackendReport> votes;
-  for (const auto& backend : tracker_.status()) {
-    const auto probed = last_probe_unix_.find(backend.address);
-    votes.push_back(
-        ring::backend_report(backend, probed == last_probe_unix_.end() ? 0 : probed->second));
-  }
+  for (const auto& backend : tracker_.status())
+    votes.push_back(ring::backend_report(backend, backend.last_probe_unix));
   return votes;
 }
 

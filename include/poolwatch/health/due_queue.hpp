@@ -20,8 +20,8 @@ class DueQueue {
   void schedule(const CheckId& id, SteadyTime due);
   // Takes `id` out; false if it was not queued.
   bool remove(const CheckId& id);
-  bool contains(const CheckId& id) const { return queued_.contains(id); }
-  std::size_t size() const { return queued_.size(); }
+  bool contains(const CheckId& id) const;
+  std::size_t size() const { return queued_count_; }
   // The earliest due time of a queued check.
   std::optional<SteadyTime> next_due();
   // Takes out up to `max` checks due at or before `now`, earliest first; checks due at
@@ -53,8 +53,12 @@ class DueQueue {
 
   std::vector<Entry> heap_;
   // Each queued check's current ticket; by hash, since every probe looks its check up
-  // twice (queued, then taken).
+  // twice (queued, then taken). A check taken out keeps its entry, marked kTaken, until
+  // remove(): queued again after its probe, it reuses the node instead of a free and a
+  // malloc per probe.
+  static constexpr std::uint64_t kTaken = UINT64_MAX;
   std::unordered_map<CheckId, std::uint64_t, CheckIdHash> queued_;
+  std::size_t queued_count_ = 0;  // entries of queued_ not kTaken
   std::uint64_t next_ticket_ = 0;
 };
 

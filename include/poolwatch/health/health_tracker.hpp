@@ -187,6 +187,7 @@ struct BackendStatus {
   BackendVerdict verdict;
   CheckState state = CheckState::pending;  // the one word: HealthTracker::backend_state()
   std::vector<CheckStatus> checks;         // in PortSpec order of the config
+  std::int64_t last_probe_unix = 0;        // when a probe of any check ended; 0: none yet
 };
 
 struct RecordResult {
@@ -281,6 +282,7 @@ class HealthTracker {
   struct Backend {
     std::vector<std::pair<PortSpec, CheckMachine>> checks;  // in config order
     BackendVerdict verdict;
+    std::int64_t last_probe_unix = 0;
   };
   static CheckState state_of(const Backend& backend);
   void match_checks(const IpAddress& address, const SyncJob& job, SteadyTime now,

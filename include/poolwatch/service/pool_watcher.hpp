@@ -15,7 +15,6 @@
 #include <optional>
 #include <ostream>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "poolwatch/config/config.hpp"
@@ -225,7 +224,6 @@ class PoolWatcher {
   std::map<IpAddress, std::chrono::steady_clock::time_point> passive_suspects_;
   // The planner's owned set when the ring last followed it.
   std::vector<OwnedHost> planner_before_;
-  std::unordered_map<IpAddress, std::int64_t> last_probe_unix_;  // the latest probe of any port
   EventLog events_;
   NotRunEpisode not_run_;
   CertExpiryWatch cert_expiry_;

@@ -124,5 +124,31 @@ TEST(DueQueue, StorageStaysBoundedUnderEndlessMoves) {
     EXPECT_LE(expected.at(taken[i - 1]), expected.at(taken[i])) << i;
 }
 
+// A check being probed (taken) is not queued: a reload does not queue it a second time,
+// a removal of it reports nothing queued, and queued again after its probe it counts once.
+TEST(DueQueue, ATakenCheckIsNotQueuedUntilScheduledAgain) {
+  DueQueue queue;
+  queue.schedule(check(1), kT0);
+  queue.schedule(check(2), kT0 + 1s);
+  ASSERT_EQ(queue.take_due(kT0, 10), std::vector<CheckId>{check(1)});
+  EXPECT_EQ(queue.size(), 1U);
+  EXPECT_FALSE(queue.contains(check(1)));
+  queue.reschedule_all([](const CheckId&) { return kT0; });
+  EXPECT_EQ(queue.size(), 1U);
+  EXPECT_EQ(queue.take_due(kT0, 10), std::vector<CheckId>{check(2)});
+  EXPECT_EQ(queue.next_due(), std::nullopt);
+  // Probed, then queued again: once, at its new time.
+  queue.schedule(check(1), kT0 + 5s);
+  queue.schedule(check(1), kT0 + 6s);
+  EXPECT_EQ(queue.size(), 1U);
+  EXPECT_TRUE(queue.contains(check(1)));
+  EXPECT_EQ(queue.next_due(), kT0 + 6s);
+  // Taken and then stopped: nothing was queued, and it never comes back.
+  ASSERT_EQ(queue.take_due(kT0 + 6s, 10), std::vector<CheckId>{check(1)});
+  EXPECT_FALSE(queue.remove(check(1)));
+  EXPECT_EQ(queue.size(), 0U);
+  EXPECT_EQ(queue.next_due(), std::nullopt);
+}
+
 }  // namespace due_queue_test
 }  // namespace poolwatch

@@ -173,6 +173,21 @@ TEST_F(HealthAggregate, BackendHeldDownBeforeARestartStartsDown) {
   EXPECT_EQ(verdict(kB), Verdict::unknown);
 }
 
+// The ring's reports say when this instance last probed each backend (any port).
+TEST_F(HealthAggregate, StatusSaysWhenAProbeOfTheBackendLastEnded) {
+  tracker_.sync({kA, kB}, {kImap, kPop3}, {}, now_, kUnix);
+  tracker_.record({kA, kImap}, ProbeOutcome{}, now_, kUnix + 10);
+  tracker_.record({kA, kPop3}, failed(), now_, kUnix + 20);
+  const auto status = tracker_.status();
+  ASSERT_EQ(status.size(), 2u);
+  EXPECT_EQ(status[0].last_probe_unix, kUnix + 20);
+  EXPECT_EQ(status[1].last_probe_unix, 0);  // not probed yet
+  // A check that is gone records nothing, its backend's time included.
+  tracker_.sync({kA, kB}, {kImap}, {}, now_, kUnix);
+  tracker_.record({kA, kPop3}, ProbeOutcome{}, now_, kUnix + 30);
+  EXPECT_EQ(tracker_.status().at(0).last_probe_unix, kUnix + 20);
+}
+
 TEST_F(HealthAggregate, StatusSnapshotPerBackend) {
   tracker_.sync({kB, kA}, {kImap, kPop3}, {}, now_, kUnix);
   ProbeOutcome slow;
