@@ -29,11 +29,6 @@ using asio::ip::tcp;
 // The probes' deadline, as poolwatch's health.timeout in bench/probe_floor.
 constexpr std::chrono::seconds kTimeout{5};
 
-bool send_step(tcp::socket& socket, std::string_view text) {
-  send_all(socket.native_handle(), text);
-  return true;
-}
-
 // The dialogue: connect, then read and answer until the script is done.
 awaitable<bool> talk(tcp::socket& socket, tcp::endpoint target, const std::vector<Step>& script) {
   boost::system::error_code ec;
@@ -48,7 +43,10 @@ awaitable<bool> talk(tcp::socket& socket, tcp::endpoint target, const std::vecto
   std::array<char, 2048> buffer;
   // g++ 12: see CONTRIBUTING.md (no temporaries in a co_await expression).
   const auto into = asio::buffer(buffer);
-  const auto send = [&socket](std::string_view text) { return send_step(socket, text); };
+  const auto send = [&socket](std::string_view text) {
+    send_all(socket.native_handle(), text);
+    return true;
+  };
   for (;;) {
     auto [read_ec, n] = co_await socket.async_read_some(into, use_tuple);
     if (read_ec) co_return false;

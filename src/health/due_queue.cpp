@@ -33,10 +33,11 @@ bool DueQueue::remove(const CheckId& id) {
   if (it == queued_.end()) return false;
   const bool was_queued = it->second != kTaken;
   queued_.erase(it);
-  if (!was_queued) return false;
-  --queued_count_;
-  compact_if_sparse();
-  return true;
+  if (was_queued) {
+    --queued_count_;
+    compact_if_sparse();
+  }
+  return was_queued;
 }
 
 void DueQueue::drop_stale_top() {

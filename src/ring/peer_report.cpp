@@ -5,9 +5,12 @@
 
 namespace poolwatch::ring {
 
-BackendReport backend_report(const BackendStatus& status, std::int64_t last_probe_unix) {
-  BackendReport report{
-      status.address, status.verdict.verdict, status.verdict.since_unix, last_probe_unix, {}};
+BackendReport backend_report(const BackendStatus& status) {
+  BackendReport report{status.address,
+                       status.verdict.verdict,
+                       status.verdict.since_unix,
+                       status.last_probe_unix,
+                       {}};
   for (const auto& check : status.checks) {
     if (!check.last_outcome || *check.last_outcome == FailureClass::none) continue;
     if (report.failing.size() == kMaxFailingChecks) break;

@@ -12,8 +12,7 @@ namespace asio = boost::asio;
 
 std::vector<ring::BackendReport> PoolWatcher::local_votes() const {
   std::vector<ring::BackendReport> votes;
-  for (const auto& backend : tracker_.status())
-    votes.push_back(ring::backend_report(backend, backend.last_probe_unix));
+  for (const auto& backend : tracker_.status()) votes.push_back(ring::backend_report(backend));
   return votes;
 }
 

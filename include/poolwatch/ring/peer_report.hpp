@@ -28,7 +28,7 @@ inline constexpr std::chrono::milliseconds kMaxActorHeardAgo = std::chrono::hour
 
 struct FailingCheck {
   std::string check;    // "imap:143"
-  std::string failure;  // "connect_refused", to_string(FailureClass)
+  std::string failure;  // to_string(FailureClass): "connect refused"
   std::string reason;
   friend bool operator==(const FailingCheck&, const FailingCheck&) = default;
 };
@@ -65,9 +65,9 @@ struct ReceivedReport {
   SteadyTime received{};
 };
 
-// This instance's vote on a backend from the health tracker's status. The tracker does
-// not keep probe times; the probe loop does and passes the latest one in. Reasons are
-// made printable and cut to kMaxReportText, so what is sent always decodes.
-BackendReport backend_report(const BackendStatus& status, std::int64_t last_probe_unix);
+// This instance's vote on a backend from the health tracker's status, with the time its
+// latest probe ended. Reasons are made printable and cut to kMaxReportText, so what is
+// sent always decodes.
+BackendReport backend_report(const BackendStatus& status);
 
 }  // namespace poolwatch::ring

@@ -189,3 +189,31 @@ TEST_F(ReportJsonTest, OwnershipRoundTripsOnItsOwn) {
   EXPECT_FALSE(decode_ownership(encode_report(full_report())).state);
   EXPECT_FALSE(decode_ownership("{\"format\":\"poolwatch-ring-ownership\",\"version\":1}").state);
 }
+
+// A vote is made from the tracker's status alone: its verdict, when its latest probe
+// ended, and the checks that failed last, each reason printable.
+TEST(BackendReportTest, AVoteCarriesTheStatusAndItsLatestProbe) {
+  constexpr std::int64_t kNow = FakeClock::kUnixStart;
+  BackendStatus status;
+  status.address = kBackend1;
+  status.verdict.verdict = Verdict::down;
+  status.verdict.since_unix = kNow - 30;
+  status.last_probe_unix = kNow - 2;
+  CheckStatus good;
+  good.label = "imap:143";
+  good.last_outcome = FailureClass::none;
+  CheckStatus bad;
+  bad.label = "pop3:110";
+  bad.last_outcome = FailureClass::connect_refused;
+  bad.last_reason = "refused\x01";
+  status.checks = {good, bad};
+  const auto report = backend_report(status);
+  EXPECT_EQ(report.address, kBackend1);
+  EXPECT_EQ(report.verdict, Verdict::down);
+  EXPECT_EQ(report.since_unix, kNow - 30);
+  EXPECT_EQ(report.last_probe_unix, kNow - 2);
+  ASSERT_EQ(report.failing.size(), 1U);
+  EXPECT_EQ(report.failing[0].check, "pop3:110");
+  EXPECT_EQ(report.failing[0].failure, to_string(FailureClass::connect_refused));
+  EXPECT_EQ(report.failing[0].reason.find('\x01'), std::string::npos);
+}
