@@ -81,6 +81,15 @@ int kill_and_reap(pid_t pid) {
   return decode_status(status);
 }
 
+// Whether this coroutine was cancelled, however the cancel landed. A cancellation signal
+// reaches only the wait pending when it is emitted: one emitted after the tick had fired
+// but before it resumed us (the stop and the tick in one turn of the loop) reached none,
+// and only the state remembers it. Missing that let a stop wait out a hook's whole run.
+asio::awaitable<bool> was_cancelled() {
+  const auto state = co_await asio::this_coro::cancellation_state;
+  co_return state.cancelled() != asio::cancellation_type::none;
+}
+
 // Polls until the hook exits (its status), `deadline` passes or the wait is cancelled
 // (nullopt; `cancelled` tells which). Polling waitpid keeps the hook independent of any
 // SIGCHLD handling elsewhere; hooks are rare and short, so a 50 ms tick costs nothing.
@@ -95,6 +104,8 @@ asio::awaitable<std::optional<int>> wait_for_exit(pid_t pid, Clock::time_point d
       error = std::strerror(errno);
       co_return -1;
     }
+    cancelled = co_await was_cancelled();
+    if (cancelled) co_return std::nullopt;
     const auto now = Clock::now();
     if (now >= deadline) co_return std::nullopt;
     tick.expires_after(std::min<Clock::duration>(std::chrono::milliseconds(50), deadline - now));
@@ -139,7 +150,9 @@ asio::awaitable<HookResult> run_transition_hook(std::string command, std::string
     result.exit_status = kill_and_reap(pid);
     co_return result;
   }
-  // Cancelled (poolwatch is stopping): a chance to end cleanly, then no more.
+  // Cancelled (poolwatch is stopping): a chance to end cleanly, then no more. The state
+  // is cleared so that the grace's wait is ended only by a cancel of its own.
+  co_await asio::this_coro::reset_cancellation_state();
   ::kill(-pid, SIGTERM);
   bool cancelled_again = false;
   const auto grace_end = Clock::now() + kHookKillGrace;
