@@ -23,6 +23,24 @@ using namespace poolwatch::testing;
 using ::testing::HasSubstr;
 namespace asio = boost::asio;
 
+namespace {
+
+// One plain IMAP probe of 127.0.0.1:`port`, run to its end.
+std::optional<ProbeOutcome> probe_local_port(asio::io_context& io, ProbeRunner& runner,
+                                             std::uint16_t port) {
+  std::optional<ProbeOutcome> outcome;
+  asio::co_spawn(
+      io,
+      runner.run({make_ip_address("127.0.0.1"), "", {Protocol::imap, port, TlsMode::plain}},
+                 std::nullopt, Seconds{5}),
+      [&outcome](std::exception_ptr, ProbeOutcome o) { outcome = std::move(o); });
+  io.restart();
+  io.run();
+  return outcome;
+}
+
+}  // namespace
+
 TEST(ProbeFailures, ConnectRefused) {
   std::uint16_t closed_port = 0;
   {
@@ -31,15 +49,8 @@ TEST(ProbeFailures, ConnectRefused) {
     closed_port = acceptor.local_endpoint().port();
   }
   asio::io_context io;
-  ProbeConfig config;
-  ProbeRunner runner(io.get_executor(), config);
-  std::optional<ProbeOutcome> outcome;
-  asio::co_spawn(
-      io,
-      runner.run({make_ip_address("127.0.0.1"), "", {Protocol::imap, closed_port, TlsMode::plain}},
-                 std::nullopt, Seconds{5}),
-      [&outcome](std::exception_ptr, ProbeOutcome o) { outcome = std::move(o); });
-  io.run();
+  ProbeRunner runner(io.get_executor(), ProbeConfig{});
+  const auto outcome = probe_local_port(io, runner, closed_port);
   ASSERT_TRUE(outcome);
   EXPECT_EQ(outcome->failure, FailureClass::connect_refused);
   EXPECT_THAT(outcome->reason, HasSubstr("refused"));
@@ -213,28 +224,30 @@ class DescriptorsUsedUp {
 
 }  // namespace
 
+// The same probe before and while the descriptors are used up: the backend's fault, then
+// a local one. No other thread runs meanwhile (no fake server's): one that freed a
+// descriptor after the others were taken would hand it to the probe, as most likely a pipe of
+// UBSan's on a fake server's thread starting up did in a shuffled sanitizer run.
 TEST(ProbeFailures, OutOfDescriptorsIsLocalResourceNotTheBackendsFault) {
-  FakeMailServer server(fake_options(Protocol::imap));
   asio::io_context io;
-  ProbeRunner runner(io.get_executor(), probe_config_for(server));
-  // Asio makes its epoll and timer descriptors at the loop's first timer or socket; in
-  // the daemon that is long before any probe, so it is here too.
-  asio::steady_timer first_timer(io);
+  // Bound and never listening: the port is refused and stays ours.
+  asio::ip::tcp::socket unused(io);
+  unused.open(asio::ip::tcp::v4());
+  unused.bind({asio::ip::make_address("127.0.0.1"), 0});
+  const auto port = unused.local_endpoint().port();
+  ProbeRunner runner(io.get_executor(), ProbeConfig{});
+  const auto before = probe_local_port(io, runner, port);
+  ASSERT_TRUE(before);
+  ASSERT_EQ(before->failure, FailureClass::connect_refused) << before->reason;
+
   std::optional<ProbeOutcome> outcome;
-  asio::co_spawn(
-      io,
-      runner.run(
-          {make_ip_address("127.0.0.1"), "", {Protocol::imap, server.port(), TlsMode::plain}},
-          fake_account(), Seconds{5}),
-      [&outcome](std::exception_ptr, ProbeOutcome o) { outcome = std::move(o); });
   {
     DescriptorsUsedUp used_up;
     ASSERT_TRUE(used_up.exhausted());
-    io.run();
+    outcome = probe_local_port(io, runner, port);
   }
   ASSERT_TRUE(outcome);
   EXPECT_EQ(outcome->failure, FailureClass::local_resource) << outcome->reason;
   EXPECT_FALSE(outcome->ran());
   EXPECT_THAT(outcome->reason, HasSubstr("Too many open files"));
-  EXPECT_EQ(server.connections(), 0u);
 }
