@@ -81,21 +81,17 @@ int kill_and_reap(pid_t pid) {
   return decode_status(status);
 }
 
-// Whether this coroutine was cancelled, however the cancel landed. A cancellation signal
-// reaches only the wait pending when it is emitted: one emitted after the tick had fired
-// but before it resumed us (the stop and the tick in one turn of the loop) reached none,
-// and only the state remembers it. Missing that let a stop wait out a hook's whole run.
-asio::awaitable<bool> was_cancelled() {
-  const auto state = co_await asio::this_coro::cancellation_state;
-  co_return state.cancelled() != asio::cancellation_type::none;
-}
-
 // Polls until the hook exits (its status), `deadline` passes or the wait is cancelled
 // (nullopt; `cancelled` tells which). Polling waitpid keeps the hook independent of any
 // SIGCHLD handling elsewhere; hooks are rare and short, so a 50 ms tick costs nothing.
+// A cancellation signal reaches only the wait pending when it is emitted: one emitted
+// after the tick had fired but before it resumed us (the stop and the tick in one turn of
+// the loop) reaches none, and only the coroutine's cancellation state remembers it, so the
+// state is read every round. Missing that let a stop wait out a hook's whole run.
 asio::awaitable<std::optional<int>> wait_for_exit(pid_t pid, Clock::time_point deadline,
                                                   bool& cancelled, std::string& error) {
   asio::steady_timer tick(co_await asio::this_coro::executor);
+  const auto state = co_await asio::this_coro::cancellation_state;
   for (;;) {
     int status = 0;
     const pid_t done = ::waitpid(pid, &status, WNOHANG);
@@ -104,7 +100,7 @@ asio::awaitable<std::optional<int>> wait_for_exit(pid_t pid, Clock::time_point d
       error = std::strerror(errno);
       co_return -1;
     }
-    cancelled = co_await was_cancelled();
+    cancelled = state.cancelled() != asio::cancellation_type::none;
     if (cancelled) co_return std::nullopt;
     const auto now = Clock::now();
     if (now >= deadline) co_return std::nullopt;

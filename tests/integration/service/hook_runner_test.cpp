@@ -18,7 +18,7 @@
 #include <exception>
 #include <thread>
 
-#include "support/daemon_harness.hpp"
+#include "support/child_process.hpp"
 
 namespace asio = boost::asio;
 using namespace asio::experimental::awaitable_operators;
